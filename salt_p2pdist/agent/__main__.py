@@ -1,0 +1,71 @@
+"""Run the agent: ``python -m salt_p2pdist.agent --state-dir DIR --host-id ID``.
+
+Normally started by the Salt modules (``p2pdist`` execution module on a
+minion, the ``p2pdist`` runner on the master), not by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.lock import SingleInstance
+from salt_p2pdist.agent.store import write_atomic
+
+
+def parse_args(argv: list[str]) -> AgentConfig:
+    p = argparse.ArgumentParser(prog="p2pdist-agent")
+    p.add_argument("--state-dir", required=True, type=Path)
+    p.add_argument("--host-id", required=True)
+    p.add_argument("--bt-interface", default="0.0.0.0")
+    p.add_argument("--bt-port", type=int, default=0)
+    p.add_argument("--outgoing-interface", default="")
+    p.add_argument("--tracker-port", type=int)
+    p.add_argument("--tracker-interface", default="0.0.0.0")
+    p.add_argument("--announce-interval", type=int, default=30)
+    a = p.parse_args(argv)
+    cfg = AgentConfig(state_dir=a.state_dir.resolve(), host_id=a.host_id, bt_interface=a.bt_interface,
+                      bt_port=a.bt_port, outgoing_interface=a.outgoing_interface,
+                      tracker_port=a.tracker_port, tracker_interface=a.tracker_interface,
+                      announce_interval=a.announce_interval)
+    cfg.validate()
+    return cfg
+
+
+def main(argv: list[str]) -> int:
+    cfg = parse_args(argv)
+    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=cfg.state_dir / "agent.log", level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with SingleInstance(cfg.state_dir / "agent.lock") as got:
+        if not got:
+            print("another p2pdist agent holds this state dir", file=sys.stderr)
+            return 0
+        from salt_p2pdist.agent.app import Agent
+
+        agent = Agent(cfg, token=secrets.token_hex(16))
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        endpoint = {"pid": os.getpid(), "api_port": agent.api_port, "token": agent.token,
+                    "bt_port": agent.engine.listen_port, "tracker_port": agent.tracker_port}
+        write_atomic(cfg.endpoint_file, json.dumps(endpoint).encode())
+        if hasattr(os, "chmod"):
+            os.chmod(cfg.endpoint_file, 0o600)
+        logging.info("agent %s up: %s", cfg.host_id, {k: v for k, v in endpoint.items() if k != "token"})
+        stop.wait()
+        agent.close()
+        cfg.endpoint_file.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,71 @@
+"""The agent process: engine, API routes, and (on the master) the tracker."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.engine import Engine
+from salt_p2pdist.agent.server import ApiServer, TrackerServer
+from salt_p2pdist.errors import NotFound
+from salt_p2pdist.tracker import Tracker
+
+
+class Agent:
+    def __init__(self, cfg: AgentConfig, *, token: str):
+        self.cfg = cfg
+        self.token = token
+        self.engine = Engine(cfg)
+        self.tracker: Tracker | None = None
+        self._servers: list[Any] = []
+        if cfg.tracker_port is not None:
+            self.tracker = Tracker(interval=cfg.announce_interval)
+            tserver = TrackerServer(cfg.tracker_interface, cfg.tracker_port, self.tracker)
+            self._servers.append(tserver)
+            for dist_id, t in self.engine.transfers.items():  # swarms survive restarts
+                self._register(dist_id, t.record)
+        self.api = ApiServer(cfg.api_port, token, self.route)
+        self._servers.append(self.api)
+        for server in self._servers:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    @property
+    def api_port(self) -> int:
+        return int(self.api.server_address[1])
+
+    @property
+    def tracker_port(self) -> int | None:
+        return int(self._servers[0].server_address[1]) if self.tracker else None
+
+    def _register(self, dist_id: str, record: dict[str, Any]) -> None:
+        if self.tracker is not None and record.get("mode") == "seed":
+            info_hash20 = bytes.fromhex(self.engine.transfers[dist_id].meta.info_hash)[:20]
+            self.tracker.register(info_hash20, frozenset(record.get("targets", [])),
+                                  self.engine.listen_port)
+
+    def route(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> Any:
+        parts = [p for p in path.split("/") if p][1:]  # drop the "v1" prefix
+        if parts == ["health"]:
+            return {"ok": True, "host_id": self.cfg.host_id, "bt_port": self.engine.listen_port}
+        if parts == ["dists"] and method == "GET":
+            return self.engine.status()
+        if parts == ["dists"] and method == "POST":
+            status = self.engine.add(body)
+            self._register(status["dist_id"], self.engine.transfers[status["dist_id"]].record)
+            return status
+        if len(parts) == 2 and parts[0] == "dists":
+            if method == "GET":
+                return self.engine.status(parts[1])
+            if method == "DELETE":
+                if self.tracker is not None:
+                    t = self.engine.transfers.get(parts[1])
+                    if t is not None:
+                        self.tracker.unregister(bytes.fromhex(t.meta.info_hash)[:20])
+                return self.engine.remove(parts[1], remove_data=query.get("remove_data") == "1")
+        raise NotFound(f"no API route {method} {path}")
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+        self.engine.close()

@@ -1,0 +1,101 @@
+"""Talking to the agent from Salt modules: find it, start it if needed, call it.
+
+Portable on purpose (R10): loopback HTTP and a detached child process work the
+same on Windows minions as on Linux.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from salt_p2pdist.agent.server import TOKEN_HEADER
+from salt_p2pdist.errors import AgentUnavailable, Conflict, InvalidRequest, NotFound, P2PDistError
+
+START_TIMEOUT_S = 30.0
+_ERRORS: dict[str, type[P2PDistError]] = {
+    "NotFound": NotFound, "Conflict": Conflict, "InvalidRequest": InvalidRequest,
+}
+
+
+class AgentClient:
+    def __init__(self, state_dir: Path, host_id: str, agent_args: list[str] | None = None):
+        self.state_dir = state_dir
+        self.host_id = host_id
+        self.agent_args = agent_args or []
+
+    def _endpoint(self) -> dict[str, Any] | None:
+        try:
+            return dict(json.loads((self.state_dir / "agent.json").read_text()))
+        except (OSError, ValueError):
+            return None
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None,
+             timeout: float = 30) -> Any:
+        ep = self._endpoint()
+        if ep is None:
+            raise AgentUnavailable(f"p2pdist agent for {self.host_id} is not running")
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{ep['api_port']}/v1{path}", data=data,
+                                     method=method, headers={TOKEN_HEADER: ep["token"],
+                                                             "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                err = json.loads(exc.read())
+            except ValueError:
+                err = {"error": str(exc)}
+            raise _ERRORS.get(err.get("kind", ""), P2PDistError)(err["error"]) from exc
+        except (OSError, ValueError) as exc:
+            raise AgentUnavailable(f"p2pdist agent for {self.host_id} does not answer: {exc}") from exc
+
+    def alive(self) -> bool:
+        try:
+            return bool(self.call("GET", "/health", timeout=3).get("ok"))
+        except AgentUnavailable:
+            return False
+
+    def ensure(self) -> dict[str, Any]:
+        """Start the agent unless it already runs; return its endpoint."""
+        if self.alive():
+            return self._endpoint() or {}
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "salt_p2pdist.agent", "--state-dir", str(self.state_dir),
+               "--host-id", self.host_id, *self.agent_args]
+        flags: dict[str, Any] = {}
+        if os.name == "nt":
+            flags["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
+        else:
+            flags["start_new_session"] = True  # outlives the Salt job that started it
+        with (self.state_dir / "agent.out").open("ab") as out:
+            subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                             close_fds=True, **flags)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.alive():
+                return self._endpoint() or {}
+            time.sleep(0.1)
+        raise AgentUnavailable(f"p2pdist agent for {self.host_id} did not start; "
+                               f"see {self.state_dir / 'agent.log'} and agent.out")
+
+    def stop(self, timeout: float = 15) -> None:
+        """Ask the agent to save its state and exit (used by tests and the demo)."""
+        ep = self._endpoint()
+        if ep is None:
+            return
+        try:
+            os.kill(int(ep["pid"]), 15)
+        except OSError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (self.state_dir / "agent.json").exists():
+            time.sleep(0.1)

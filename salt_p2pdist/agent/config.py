@@ -1,0 +1,47 @@
+"""The agent's configuration: one frozen object, validated once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from salt_p2pdist.errors import InvalidRequest
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentConfig:
+    state_dir: Path  # orders, resume data, staging, the API endpoint file
+    host_id: str  # the minion id (or "origin" on the master)
+    bt_interface: str = "0.0.0.0"  # where peers connect to us
+    bt_port: int = 0  # 0: any free port
+    outgoing_interface: str = ""  # source address for peer connections (multi-homed hosts)
+    api_port: int = 0  # loopback API; 0: any free port, published in agent.json
+    tracker_port: int | None = None  # set on the master: also serve the swarm tracker
+    tracker_interface: str = "0.0.0.0"
+    announce_interval: int = 30  # seconds between announces (tracker answer)
+
+    def validate(self) -> None:
+        problems = []
+        if not self.state_dir.is_absolute():
+            problems.append(f"state_dir must be absolute, got {self.state_dir}")
+        if not self.host_id:
+            problems.append("host_id is empty")
+        for name in ("bt_port", "api_port"):
+            if not 0 <= getattr(self, name) < 65536:
+                problems.append(f"{name} out of range")
+        if self.announce_interval < 1:
+            problems.append("announce_interval must be >= 1")
+        if problems:
+            raise InvalidRequest("invalid agent configuration: " + "; ".join(problems))
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.state_dir / "staging"
+
+    @property
+    def dists_dir(self) -> Path:
+        return self.state_dir / "dists"
+
+    @property
+    def endpoint_file(self) -> Path:
+        return self.state_dir / "agent.json"

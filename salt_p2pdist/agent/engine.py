@@ -1,0 +1,200 @@
+"""The agent's libtorrent session: add, finish, remove, report, resume.
+
+One session per host. State changes happen on the alert thread or under the
+engine lock; moving finished data into place runs in a worker thread so the
+alert loop keeps flowing.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import libtorrent as lt
+
+from salt_p2pdist import lifecycle, placement
+from salt_p2pdist.agent.alerts import handle_alert
+from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.settings import make_session
+from salt_p2pdist.agent.store import OrderStore
+from salt_p2pdist.agent.transfer import Transfer, status_of
+from salt_p2pdist.errors import InvalidRequest, NotFound, P2PDistError
+from salt_p2pdist.metainfo import describe
+
+log = logging.getLogger(__name__)
+RESUME_EVERY_S = 30.0
+
+
+class Engine:
+    def __init__(self, cfg: AgentConfig):
+        self.cfg = cfg
+        self.store = OrderStore(cfg.dists_dir)
+        self.session = make_session(f"{cfg.bt_interface}:{cfg.bt_port}", cfg.outgoing_interface)
+        self.transfers: dict[str, Transfer] = {}
+        self.lock = threading.RLock()
+        self._stop = threading.Event()
+        self._waiters: dict[tuple[str, str], tuple[threading.Event, list[Any]]] = {}
+        for record, resume in self.store.load_all():
+            try:
+                self._start(record, resume)
+            except (P2PDistError, RuntimeError) as exc:
+                log.error("cannot resume %s: %s", record.get("dist_id"), exc)
+        self._alerts = threading.Thread(target=self._alert_loop, name="alerts", daemon=True)
+        self._alerts.start()
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.session.listen_port())
+
+    # -- orders -----------------------------------------------------------
+    def add(self, order: dict[str, Any]) -> dict[str, Any]:
+        """Accept an order (idempotent for the same distribution and dest)."""
+        torrent = base64.b64decode(order["torrent"])
+        meta = describe(torrent)
+        with self.lock:
+            known = self.transfers.get(meta.dist_id)
+            if known is not None:
+                return self._readd(known, order)
+            record = {k: order[k] for k in ("mode", "name") if k in order}
+            record.update(dist_id=meta.dist_id, torrent=order["torrent"],
+                          tracker=order.get("tracker") or meta.tracker,
+                          force=bool(order.get("force")), targets=order.get("targets", []))
+            if order["mode"] == "seed":
+                source = Path(order["source"])
+                record.update(phase="seed", save_path=str(placement.save_path(
+                    source.parent, meta, record.get("name", meta.name))))
+            else:
+                dest = Path(order["dest"])
+                files = placement.dest_files(meta, record["name"])
+                verdict = placement.check_destination(dest, files, force=record["force"])
+                base = dest if verdict == placement.IDENTICAL else self.cfg.staging_dir / meta.dist_id
+                record.update(dest=str(dest), phase="placed" if verdict == placement.IDENTICAL
+                              else "staging", save_path=str(placement.save_path(base, meta, record["name"])))
+            self.store.save(meta.dist_id, record)
+            return status_of(self._start(record, None))
+
+    def _readd(self, known: Transfer, order: dict[str, Any]) -> dict[str, Any]:
+        if order["mode"] == "fetch" and known.record.get("dest") != order.get("dest"):
+            raise InvalidRequest(f"distribution {known.dist_id} is already on this host at "
+                                 f"{known.record.get('dest')}; remove it before sending it elsewhere")
+        if "targets" in order:
+            known.record["targets"] = order["targets"]
+            self.store.save(known.dist_id, known.record)
+        if known.error:  # a failed transfer is ordered again: retry it
+            known.error = ""
+            known.handle.clear_error()
+            known.handle.resume()
+        return status_of(known)
+
+    def _start(self, record: dict[str, Any], resume: bytes | None) -> Transfer:
+        if resume:
+            atp = lt.read_resume_data(resume)
+        else:
+            atp = lt.load_torrent_buffer(base64.b64decode(record["torrent"]))
+        atp.save_path = record["save_path"]
+        # Not auto-managed: libtorrent's queue would stop seeding past 5 torrents.
+        atp.flags &= ~(lt.torrent_flags.paused | lt.torrent_flags.auto_managed)
+        if record["phase"] == "seed":
+            atp.trackers = []
+            if not resume:
+                atp.flags |= lt.torrent_flags.seed_mode  # just hashed by the master
+        else:
+            sep = "&" if "?" in record["tracker"] else "?"
+            atp.trackers = [f"{record['tracker']}{sep}minion={self.cfg.host_id}"]
+        transfer = Transfer(record=record, meta=describe(base64.b64decode(record["torrent"])),
+                            handle=self.session.add_torrent(atp))
+        self.transfers[transfer.dist_id] = transfer
+        return transfer
+
+    def remove(self, dist_id: str, *, remove_data: bool) -> dict[str, Any]:
+        """Stop sharing; drop staged data, and the files at dest if asked."""
+        with self.lock:
+            transfer = self.transfers.pop(dist_id, None)
+            if transfer is None:
+                raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
+            self._wait(dist_id, "removed", lambda: self.session.remove_torrent(transfer.handle))
+            record = transfer.record
+            if record["phase"] == "staging":
+                placement.remove_files(self.cfg.staging_dir / dist_id, transfer.files)
+            elif record["phase"] == "placed" and remove_data:
+                placement.remove_files(Path(record["dest"]), transfer.files)
+            self.store.forget(dist_id)
+            return {"dist_id": dist_id, "state": lifecycle.CANCELLED,
+                    "removed_data": remove_data or record["phase"] == "staging"}
+
+    def status(self, dist_id: str | None = None) -> dict[str, Any]:
+        with self.lock:
+            if dist_id is None:
+                return {d: status_of(t) for d, t in self.transfers.items()}
+            if dist_id not in self.transfers:
+                raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
+            return status_of(self.transfers[dist_id])
+
+    # -- finishing: staging -> dest ----------------------------------------
+    def _finish(self, transfer: Transfer) -> None:
+        dist_id, record = transfer.dist_id, transfer.record
+        try:
+            resume = self._wait(dist_id, "resume", lambda: transfer.handle.save_resume_data(
+                lt.torrent_handle.flush_disk_cache | lt.torrent_handle.save_info_dict))
+            with self.lock:
+                self._wait(dist_id, "removed", lambda: self.session.remove_torrent(transfer.handle))
+                dest = Path(record["dest"])
+                placement.place(self.cfg.staging_dir / dist_id, dest, transfer.files,
+                                force=record["force"])
+                record.update(phase="placed", save_path=str(placement.save_path(
+                    dest, transfer.meta, record["name"])))
+                self.store.save(dist_id, record)
+                self.store.save_resume(dist_id, resume)
+                self.transfers[dist_id] = self._start(record, resume)
+        except (OSError, P2PDistError, RuntimeError) as exc:
+            log.error("finishing %s failed: %s", dist_id, exc)
+            transfer.error = f"moving into {record.get('dest')} failed: {exc}"
+        finally:
+            transfer.finishing = False
+
+    def _wait(self, dist_id: str, kind: str, action: Any, timeout: float = 60) -> Any:
+        event, box = threading.Event(), []
+        self._waiters[(dist_id, kind)] = (event, box)
+        action()
+        if not event.wait(timeout):
+            raise P2PDistError(f"libtorrent did not confirm {kind} of {dist_id}")
+        return box[0] if box else None
+
+    def _notify(self, dist_id: str, kind: str, value: Any = None) -> None:
+        waiter = self._waiters.pop((dist_id, kind), None)
+        if waiter:
+            waiter[1].append(value)
+            waiter[0].set()
+
+    # -- alerts ---------------------------------------------------------------
+    def _alert_loop(self) -> None:
+        last_save = 0.0
+        while not self._stop.is_set():
+            self.session.wait_for_alert(500)
+            for alert in self.session.pop_alerts():
+                handle_alert(self, alert)
+            if time.monotonic() - last_save > RESUME_EVERY_S:
+                last_save = time.monotonic()
+                # No engine lock here: a finishing worker may hold it while it
+                # waits for an alert that only this loop can deliver.
+                for t in list(self.transfers.values()):
+                    if t.handle.need_save_resume_data():
+                        t.handle.save_resume_data(lt.torrent_handle.save_info_dict)
+
+    def close(self) -> None:
+        """Pause, save resume data for every transfer, then stop."""
+        self.session.pause()
+        with self.lock:
+            transfers = list(self.transfers.values())
+        for t in transfers:
+            try:
+                self._wait(t.dist_id, "resume", lambda t=t: t.handle.save_resume_data(
+                    lt.torrent_handle.flush_disk_cache | lt.torrent_handle.save_info_dict), timeout=10)
+            except P2PDistError as exc:
+                log.warning("%s", exc)
+        self._stop.set()
+        self._alerts.join(timeout=5)

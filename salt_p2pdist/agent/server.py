@@ -1,0 +1,104 @@
+"""The agent's HTTP faces: the loopback JSON API, and on the master the tracker.
+
+The API binds 127.0.0.1 only and requires the token from ``agent.json``
+(readable by the agent's own user), so only local admins' tools reach it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from salt_p2pdist.errors import InvalidRequest, NotFound, P2PDistError
+from salt_p2pdist.tracker import Tracker
+
+log = logging.getLogger(__name__)
+TOKEN_HEADER = "X-P2PDist-Token"
+
+
+class ApiHandler(BaseHTTPRequestHandler):
+    server: ApiServer
+
+    def log_message(self, fmt: str, *args: Any) -> None:  # quiet: the agent has its own log
+        log.debug(fmt, *args)
+
+    def _reply(self, code: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _dispatch(self, method: str) -> None:
+        if not secrets.compare_digest(self.headers.get(TOKEN_HEADER, ""), self.server.token):
+            self._reply(403, {"error": "bad token"})
+            return
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else {}
+        try:
+            self._reply(200, self.server.routes(method, url.path, query, body))
+        except NotFound as exc:
+            self._reply(404, {"error": str(exc), "kind": "NotFound"})
+        except InvalidRequest as exc:
+            self._reply(400, {"error": str(exc), "kind": type(exc).__name__})
+        except P2PDistError as exc:
+            self._reply(500, {"error": str(exc), "kind": type(exc).__name__})
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+
+class ApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, token: str, routes: Any):
+        super().__init__(("127.0.0.1", port), ApiHandler)
+        self.token = token
+        self.routes = routes
+
+
+class TrackerHandler(BaseHTTPRequestHandler):
+    server: TrackerServer
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        log.debug(fmt, *args)
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if not url.path.startswith("/announce"):
+            self.send_error(404)
+            return
+        # The address the client used to reach us is where it can reach the origin.
+        local_ip = self.connection.getsockname()[0]
+        with self.server.lock:
+            body = self.server.tracker.respond(url.query, self.client_address[0], local_ip)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class TrackerServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # announce bursts when a push reaches many hosts
+
+    def __init__(self, interface: str, port: int, tracker: Tracker):
+        import threading
+
+        super().__init__((interface, port), TrackerHandler)
+        self.tracker = tracker
+        self.lock = threading.Lock()

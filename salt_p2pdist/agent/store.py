@@ -1,0 +1,50 @@
+"""What the agent keeps on disk, so a restart resumes instead of starting over.
+
+Per distribution: ``dists/<id>/order.json`` (the order and where the data
+lives now) and ``resume.dat`` (libtorrent resume data: pieces we have).
+Every write goes to a temporary file first and is renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class OrderStore:
+    def __init__(self, dists_dir: Path):
+        self.root = dists_dir
+
+    def save(self, dist_id: str, record: dict[str, Any]) -> None:
+        write_atomic(self.root / dist_id / "order.json", json.dumps(record, indent=1).encode())
+
+    def save_resume(self, dist_id: str, data: bytes) -> None:
+        if (self.root / dist_id).is_dir():
+            write_atomic(self.root / dist_id / "resume.dat", data)
+
+    def load_all(self) -> list[tuple[dict[str, Any], bytes | None]]:
+        out = []
+        for order in sorted(self.root.glob("*/order.json")):
+            try:
+                record = json.loads(order.read_text())
+            except (OSError, ValueError):
+                continue  # a torn record: the master will order it again
+            resume = order.with_name("resume.dat")
+            out.append((record, resume.read_bytes() if resume.is_file() else None))
+        return out
+
+    def forget(self, dist_id: str) -> None:
+        shutil.rmtree(self.root / dist_id, ignore_errors=True)

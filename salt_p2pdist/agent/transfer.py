@@ -1,0 +1,72 @@
+"""One distribution inside the agent, and how it reads as a status report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import libtorrent as lt
+
+from salt_p2pdist import lifecycle, placement
+from salt_p2pdist.metainfo import TorrentMeta
+
+_LT_STATES = lt.torrent_status.states
+_CHECKING = {_LT_STATES.checking_files, _LT_STATES.checking_resume_data}
+
+
+@dataclass
+class Transfer:
+    record: dict[str, Any]  # the persisted order: mode, dest, phase, save_path...
+    meta: TorrentMeta
+    handle: Any  # lt.torrent_handle
+    error: str = ""
+    finishing: bool = False
+
+    @property
+    def dist_id(self) -> str:
+        return self.meta.dist_id
+
+    @property
+    def files(self) -> list[placement.FileEntry]:
+        return placement.dest_files(self.meta, self.record.get("name", self.meta.name))
+
+
+def state_of(t: Transfer, st: Any) -> str:
+    if t.error or st.errc.value():
+        return lifecycle.FAILED
+    if t.finishing:
+        return lifecycle.FINISHING
+    if st.state in _CHECKING:
+        return lifecycle.CHECKING
+    if st.is_finished or st.is_seeding:
+        return lifecycle.SEEDING if t.record["phase"] != "staging" else lifecycle.FINISHING
+    if st.flags & lt.torrent_flags.paused:
+        return lifecycle.QUEUED
+    return lifecycle.DOWNLOADING
+
+
+def status_of(t: Transfer) -> dict[str, Any]:
+    """A compact, JSON-ready report of one transfer."""
+    st = t.handle.status()
+    error = t.error or (st.errc.message() if st.errc.value() else "")
+    done = min(st.total_wanted_done, t.meta.total_size)
+    rate = st.download_payload_rate
+    left = t.meta.total_size - done
+    return {
+        "dist_id": t.dist_id,
+        "name": t.record.get("name", t.meta.name),
+        "mode": t.record["mode"],
+        "state": state_of(t, st),
+        "pieces": st.num_pieces,
+        "num_pieces": t.meta.num_pieces,
+        "bytes_done": done,
+        "bytes_total": t.meta.total_size,
+        "down_rate": rate,
+        "up_rate": st.upload_payload_rate,
+        "peers": st.num_peers,
+        "downloaded": st.all_time_download,
+        "uploaded": st.all_time_upload,
+        "eta_s": round(left / rate) if rate > 0 and left > 0 else (0 if left == 0 else None),
+        "dest": t.record.get("dest") or t.record.get("save_path"),
+        "error": error,
+    }

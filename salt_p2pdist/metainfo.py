@@ -1,0 +1,123 @@
+"""Torrent metadata: create a private v2 torrent, and read one back.
+
+libtorrent's hashing holds the GIL for the whole run, so the master never
+hashes in its own process: :func:`create_in_subprocess` runs this module as a
+worker (``python -m salt_p2pdist.metainfo``) and reads the result from its
+stdout. v2-only torrents are used: SHA-256 pieces, one info hash per swarm
+(hybrid torrents announce twice), and per-file Merkle roots that let a host
+recognise content it already has.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from salt_p2pdist.errors import InvalidRequest, TransferError
+
+MIN_PIECE = 16 * 1024
+MAX_PIECE = 4 * 1024 * 1024
+TARGET_PIECES = 512  # enough pieces for a swarm to spread them, few enough HAVE messages
+
+
+def piece_size_for(total_bytes: int) -> int:
+    """A power of two near total/TARGET_PIECES, clamped to [16 KiB, 4 MiB]."""
+    size = MIN_PIECE
+    while size < MAX_PIECE and size * TARGET_PIECES < total_bytes:
+        size *= 2
+    return size
+
+
+@dataclass(frozen=True)
+class TorrentMeta:
+    """What p2pdist needs to know of a torrent, without libtorrent types."""
+
+    dist_id: str  # first 16 hex digits of the v2 info hash
+    info_hash: str  # full SHA-256 info hash, hex
+    name: str  # the torrent's root name (file or top directory)
+    files: tuple[tuple[str, int, str], ...]  # (path inside the torrent, size, pieces root hex)
+    total_size: int
+    piece_size: int
+    num_pieces: int
+    single_file: bool
+    tracker: str
+
+
+def describe(torrent: bytes) -> TorrentMeta:
+    """Parse torrent bytes; raise InvalidRequest if they are not a v2 torrent."""
+    import libtorrent as lt
+
+    try:
+        atp = lt.load_torrent_buffer(torrent)
+    except RuntimeError as exc:
+        raise InvalidRequest(f"not a valid torrent: {exc}") from exc
+    ti = atp.ti
+    if ti is None or not ti.info_hashes().has_v2():
+        raise InvalidRequest("not a v2 (SHA-256) torrent; create it with salt-run p2pdist.push")
+    fs = ti.layout()
+    files = []
+    for i in range(fs.num_files()):
+        if fs.file_flags(i) & lt.file_storage.flag_pad_file:
+            continue
+        files.append((fs.file_path(i), fs.file_size(i), str(fs.root(i))))
+    v2 = str(ti.info_hashes().v2)
+    trackers = list(atp.trackers)
+    return TorrentMeta(
+        dist_id=v2[:16],
+        info_hash=v2,
+        name=ti.name(),
+        files=tuple(files),
+        total_size=sum(size for _, size, _ in files),
+        piece_size=ti.piece_length(),
+        num_pieces=ti.num_pieces(),
+        single_file=len(files) == 1 and "/" not in files[0][0].replace("\\", "/"),
+        tracker=trackers[0] if trackers else "",
+    )
+
+
+def create(source: Path, tracker: str) -> bytes:
+    """Hash ``source`` (file or directory) into a private v2 torrent. Slow: use a worker."""
+    import libtorrent as lt
+
+    files = lt.list_files(str(source), flags=lt.create_torrent.no_attributes)
+    total = sum(f.size for f in files)
+    if not files or total == 0:
+        raise InvalidRequest(f"{source} has no data to distribute (empty file or directory)")
+    ct = lt.create_torrent(files, piece_size_for(total), lt.create_torrent.v2_only)
+    ct.set_priv(True)
+    ct.set_creator("p2pdist")
+    if tracker:
+        ct.add_tracker(tracker)
+    # The piece callback lets other threads of this worker breathe; the GIL
+    # is otherwise held for the whole hash run.
+    lt.set_piece_hashes(ct, str(source.parent), lambda _piece: None)
+    return bytes(lt.bencode(ct.generate()))
+
+
+def create_in_subprocess(source: Path, tracker: str, timeout: float = 3600) -> bytes:
+    """Run :func:`create` in a worker process so the caller's process never stalls."""
+    cmd = [sys.executable, "-m", "salt_p2pdist.metainfo", str(source), tracker]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        raise TransferError(f"creating the torrent for {source} failed: {lines[-1] if lines else ''}")
+    return base64.b64decode(json.loads(proc.stdout)["torrent"])
+
+
+def _main(argv: list[str]) -> int:
+    source, tracker = Path(argv[0]), argv[1]
+    try:
+        data = create(source, tracker)
+    except InvalidRequest as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(json.dumps({"torrent": base64.b64encode(data).decode()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

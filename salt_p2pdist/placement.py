@@ -1,0 +1,101 @@
+"""Where a distribution's files go at the destination, and moving them there.
+
+Data is downloaded into a staging area and moved into ``dest`` only when every
+piece is verified. Each file appears at ``dest`` by an atomic rename, so a
+half-written file is never visible there. An existing file that is not exactly
+the distributed content is never overwritten unless the push says ``force``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+
+from salt_p2pdist.errors import Conflict, InvalidRequest
+from salt_p2pdist.merkle import matches
+from salt_p2pdist.metainfo import TorrentMeta
+
+FileEntry = tuple[str, int, str]  # (path relative to dest, size, v2 pieces root)
+
+ABSENT, IDENTICAL, REPLACE = "absent", "identical", "replace"
+
+
+def dest_files(meta: TorrentMeta, name: str) -> list[FileEntry]:
+    """The files as they will sit under ``dest``; the top entry is always ``name``.
+
+    A v2 torrent made from a directory holding one file forgets the directory
+    (libtorrent makes it a single-file torrent), so ``name`` puts it back.
+    """
+    out = []
+    for path, size, root in meta.files:
+        rel = f"{name}/{path}" if meta.single_file and name != meta.name else path
+        parts = PurePosixPath(rel).parts
+        if PurePosixPath(rel).is_absolute() or ".." in parts or not parts:
+            raise InvalidRequest(f"refused: torrent path {path!r} escapes the destination")
+        out.append((rel, size, root))
+    return out
+
+
+def save_path(base: Path, meta: TorrentMeta, name: str) -> Path:
+    """The libtorrent save_path under ``base`` that yields ``dest_files`` layout."""
+    return base / name if meta.single_file and name != meta.name else base
+
+
+def check_destination(dest: Path, files: list[FileEntry], *, force: bool) -> str:
+    """ABSENT (nothing there), IDENTICAL (all there, verified) or REPLACE (force).
+
+    Raises Conflict naming the files in the way, before anything is written.
+    """
+    present, differing = 0, []
+    for rel, size, root in files:
+        target = dest / rel
+        if not os.path.lexists(target):
+            continue
+        present += 1
+        if target.is_dir() and not target.is_symlink():
+            raise Conflict(f"{target} is a directory where the distribution has a file; remove it")
+        if not matches(target, size, root):
+            differing.append(str(target))
+    if differing and not force:
+        shown = ", ".join(differing[:3]) + (" ..." if len(differing) > 3 else "")
+        raise Conflict(f"refusing to overwrite unrelated existing file(s): {shown}; "
+                       "remove them, choose another dest, or push with force=True")
+    if differing:
+        return REPLACE
+    return IDENTICAL if present == len(files) else ABSENT
+
+
+def _move(src: Path, dst: Path) -> None:
+    try:
+        os.replace(src, dst)
+    except OSError:
+        # Another filesystem: copy next to the target, then rename atomically.
+        tmp = dst.with_name(f".{dst.name}.p2pdist-partial")
+        shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
+        src.unlink()
+
+
+def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool) -> None:
+    """Move verified files from ``staging`` into ``dest`` (checks first, then moves)."""
+    check_destination(dest, files, force=force)
+    for rel, size, root in files:
+        src, dst = staging / rel, dest / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(dst) and matches(dst, size, root):
+            src.unlink(missing_ok=True)  # the same content is already there
+            continue
+        _move(src, dst)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_files(dest: Path, files: list[FileEntry]) -> None:
+    """Delete the distribution's files at ``dest`` and directories left empty."""
+    for rel, _size, _root in files:
+        (dest / rel).unlink(missing_ok=True)
+    for rel, _size, _root in files:
+        parent = (dest / rel).parent
+        while parent != dest and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent

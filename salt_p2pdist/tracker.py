@@ -1,0 +1,137 @@
+"""The swarm tracker, sans I/O: parse an announce, update the swarm, answer.
+
+The origin's HTTP server feeds raw query strings in and writes the returned
+bytes out. Only swarms the master registered are served (private torrents
+from this master), and only hosts the master ordered may join them.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from salt_p2pdist.bencode import bencode
+from salt_p2pdist.handout import Peer, select_peers
+
+ORIGIN_ID = "origin"
+
+
+@dataclass(frozen=True)
+class Announce:
+    info_hash20: bytes
+    host_id: str
+    ip: str
+    port: int
+    left: int
+    event: str
+    numwant: int
+
+
+@dataclass
+class Swarm:
+    """One registered distribution: who may join, and who is in it."""
+
+    allowed: frozenset[str]
+    origin_port: int  # the master's seeding port; 0 when the origin no longer seeds
+    peers: dict[str, Peer] = field(default_factory=dict)
+
+
+class TrackerError(ValueError):
+    """An announce the tracker refuses; the message goes back to the client."""
+
+
+def parse_announce(query: str, source_ip: str) -> Announce:
+    # info_hash is raw bytes percent-encoded; latin-1 maps them back 1:1.
+    q = parse_qs(query, encoding="latin-1", keep_blank_values=True)
+
+    def one(key: str, default: str | None = None) -> str:
+        values = q.get(key)
+        if values:
+            return values[0]
+        if default is None:
+            raise TrackerError(f"missing {key}")
+        return default
+
+    info_hash = one("info_hash").encode("latin-1")
+    if len(info_hash) != 20:
+        raise TrackerError("bad info_hash")
+    try:
+        return Announce(
+            info_hash20=info_hash,
+            host_id=one("minion"),
+            ip=source_ip,
+            port=int(one("port")),
+            left=int(one("left", "0")),
+            event=one("event", ""),
+            numwant=max(0, min(int(one("numwant", "50")), 200)),
+        )
+    except ValueError as exc:
+        raise TrackerError(f"bad announce: {exc}") from exc
+
+
+def compact(peers: list[Peer]) -> bytes:
+    out = bytearray()
+    for p in peers:
+        out += socket.inet_aton(p.ip) + p.port.to_bytes(2, "big")
+    return bytes(out)
+
+
+class Tracker:
+    """Swarm table plus hand-out. ``clock`` and ``rng`` are injected for tests."""
+
+    def __init__(self, *, interval: int = 30, peer_ttl: float = 150,
+                 clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None):
+        self.interval = interval
+        self.peer_ttl = peer_ttl
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self.swarms: dict[bytes, Swarm] = {}
+
+    def register(self, info_hash20: bytes, allowed: frozenset[str], origin_port: int) -> None:
+        swarm = self.swarms.get(info_hash20)
+        if swarm is None:
+            self.swarms[info_hash20] = Swarm(allowed, origin_port)
+        else:
+            swarm.allowed, swarm.origin_port = allowed, origin_port
+
+    def unregister(self, info_hash20: bytes) -> None:
+        self.swarms.pop(info_hash20, None)
+
+    def announce(self, a: Announce, origin_ip: str) -> list[Peer]:
+        """Record the announce and return the peers to hand out.
+
+        ``origin_ip`` is the tracker's own address as the client reached it,
+        which is the address at which that client can reach the origin too.
+        """
+        swarm = self.swarms.get(a.info_hash20)
+        if swarm is None:
+            raise TrackerError("unknown torrent: not distributed by this master")
+        if a.host_id not in swarm.allowed:
+            raise TrackerError(f"{a.host_id} is not a target of this distribution")
+        now = self._clock()
+        swarm.peers = {k: p for k, p in swarm.peers.items() if now - p.last_seen < self.peer_ttl}
+        if a.event == "stopped":
+            swarm.peers.pop(a.host_id, None)
+            return []
+        swarm.peers[a.host_id] = Peer(a.host_id, a.ip, a.port, a.left == 0, now)
+        candidates = list(swarm.peers.values())
+        if swarm.origin_port:
+            candidates.append(Peer(ORIGIN_ID, origin_ip, swarm.origin_port, True, now))
+        return select_peers(a.host_id, candidates, requester_complete=a.left == 0,
+                            want=a.numwant, rng=self._rng)
+
+    def respond(self, query: str, source_ip: str, origin_ip: str) -> bytes:
+        """Bencoded answer to one HTTP announce (a failure reason on refusal)."""
+        try:
+            peers = self.announce(parse_announce(query, source_ip), origin_ip)
+        except TrackerError as exc:
+            return bencode({"failure reason": str(exc)})
+        return bencode({
+            "interval": self.interval,
+            "min interval": max(1, self.interval // 3),
+            "peers": compact([p for p in peers if ":" not in p.ip]),
+        })
