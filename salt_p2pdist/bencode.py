@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any
 
-Bencodable = Union[int, bytes, str, list["Bencodable"], dict[bytes, "Bencodable"], dict[str, "Bencodable"]]
+Bencodable = Any  # int, bytes, str, lists and dicts of them
 
 
 def bencode(value: Bencodable) -> bytes:

@@ -38,7 +38,8 @@ class TorrentMeta:
 
     dist_id: str  # first 16 hex digits of the v2 info hash
     info_hash: str  # full SHA-256 info hash, hex
-    name: str  # the torrent's root name (file or top directory)
+    name: str  # what appears at the destination: the pushed file or directory's name
+    torrent_name: str  # the torrent's own root name (differs for a one-file directory)
     files: tuple[tuple[str, int, str], ...]  # (path inside the torrent, size, pieces root hex)
     total_size: int
     piece_size: int
@@ -69,14 +70,28 @@ def describe(torrent: bytes) -> TorrentMeta:
     return TorrentMeta(
         dist_id=v2[:16],
         info_hash=v2,
-        name=ti.name(),
+        name=_content_name(ti.comment(), ti.name()),
+        torrent_name=ti.name(),
         files=tuple(files),
         total_size=sum(size for _, size, _ in files),
         piece_size=ti.piece_length(),
         num_pieces=ti.num_pieces(),
-        single_file=len(files) == 1 and "/" not in files[0][0].replace("\\", "/"),
+        single_file=fs.num_files() == 1,
         tracker=trackers[0] if trackers else "",
     )
+
+
+NAME_TAG = "p2pdist-name:"
+
+
+def _content_name(comment: str, torrent_name: str) -> str:
+    # A v2 torrent of a directory holding one file drops the directory name;
+    # p2pdist keeps the pushed name in the comment to put it back.
+    if comment.startswith(NAME_TAG):
+        name = comment[len(NAME_TAG):]
+        if name and "/" not in name and "\\" not in name and name not in (".", ".."):
+            return name
+    return torrent_name
 
 
 def create(source: Path, tracker: str) -> bytes:
@@ -90,6 +105,7 @@ def create(source: Path, tracker: str) -> bytes:
     ct = lt.create_torrent(files, piece_size_for(total), lt.create_torrent.v2_only)
     ct.set_priv(True)
     ct.set_creator("p2pdist")
+    ct.set_comment(NAME_TAG + source.name)
     if tracker:
         ct.add_tracker(tracker)
     # The piece callback lets other threads of this worker breathe; the GIL

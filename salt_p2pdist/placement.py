@@ -21,15 +21,15 @@ FileEntry = tuple[str, int, str]  # (path relative to dest, size, v2 pieces root
 ABSENT, IDENTICAL, REPLACE = "absent", "identical", "replace"
 
 
-def dest_files(meta: TorrentMeta, name: str) -> list[FileEntry]:
-    """The files as they will sit under ``dest``; the top entry is always ``name``.
+def dest_files(meta: TorrentMeta) -> list[FileEntry]:
+    """The files as they will sit under ``dest``; the top entry is always ``meta.name``.
 
     A v2 torrent made from a directory holding one file forgets the directory
-    (libtorrent makes it a single-file torrent), so ``name`` puts it back.
+    (libtorrent makes it a single-file torrent); ``meta.name`` puts it back.
     """
     out = []
     for path, size, root in meta.files:
-        rel = f"{name}/{path}" if meta.single_file and name != meta.name else path
+        rel = f"{meta.name}/{path}" if _nested(meta) else path
         parts = PurePosixPath(rel).parts
         if PurePosixPath(rel).is_absolute() or ".." in parts or not parts:
             raise InvalidRequest(f"refused: torrent path {path!r} escapes the destination")
@@ -37,9 +37,13 @@ def dest_files(meta: TorrentMeta, name: str) -> list[FileEntry]:
     return out
 
 
-def save_path(base: Path, meta: TorrentMeta, name: str) -> Path:
-    """The libtorrent save_path under ``base`` that yields ``dest_files`` layout."""
-    return base / name if meta.single_file and name != meta.name else base
+def _nested(meta: TorrentMeta) -> bool:
+    return meta.single_file and meta.name != meta.torrent_name
+
+
+def save_path(base: Path, meta: TorrentMeta) -> Path:
+    """The libtorrent save_path under ``base`` that yields the ``dest_files`` layout."""
+    return base / meta.name if _nested(meta) else base
 
 
 def check_destination(dest: Path, files: list[FileEntry], *, force: bool) -> str:

@@ -72,7 +72,7 @@ class AgentClient:
         cmd = [sys.executable, "-m", "salt_p2pdist.agent", "--state-dir", str(self.state_dir),
                "--host-id", self.host_id, *self.agent_args]
         flags: dict[str, Any] = {}
-        if os.name == "nt":
+        if sys.platform == "win32":
             flags["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
         else:
             flags["start_new_session"] = True  # outlives the Salt job that started it

@@ -59,21 +59,21 @@ class Engine:
             known = self.transfers.get(meta.dist_id)
             if known is not None:
                 return self._readd(known, order)
-            record = {k: order[k] for k in ("mode", "name") if k in order}
+            record = {"mode": order["mode"], "name": meta.name}
             record.update(dist_id=meta.dist_id, torrent=order["torrent"],
                           tracker=order.get("tracker") or meta.tracker,
-                          force=bool(order.get("force")), targets=order.get("targets", []))
+                          force=bool(order.get("force")), targets=order.get("targets", []),
+                          upload_limit=int(order.get("upload_limit") or 0))
             if order["mode"] == "seed":
                 source = Path(order["source"])
-                record.update(phase="seed", save_path=str(placement.save_path(
-                    source.parent, meta, record.get("name", meta.name))))
+                record.update(phase="seed", save_path=str(placement.save_path(source.parent, meta)))
             else:
                 dest = Path(order["dest"])
-                files = placement.dest_files(meta, record["name"])
+                files = placement.dest_files(meta)
                 verdict = placement.check_destination(dest, files, force=record["force"])
                 base = dest if verdict == placement.IDENTICAL else self.cfg.staging_dir / meta.dist_id
                 record.update(dest=str(dest), phase="placed" if verdict == placement.IDENTICAL
-                              else "staging", save_path=str(placement.save_path(base, meta, record["name"])))
+                              else "staging", save_path=str(placement.save_path(base, meta)))
             self.store.save(meta.dist_id, record)
             return status_of(self._start(record, None))
 
@@ -107,6 +107,8 @@ class Engine:
             atp.trackers = [f"{record['tracker']}{sep}minion={self.cfg.host_id}"]
         transfer = Transfer(record=record, meta=describe(base64.b64decode(record["torrent"])),
                             handle=self.session.add_torrent(atp))
+        if record.get("upload_limit"):  # a per-torrent limit binds LAN peers too
+            transfer.handle.set_upload_limit(int(record["upload_limit"]))
         self.transfers[transfer.dist_id] = transfer
         return transfer
 
@@ -145,8 +147,7 @@ class Engine:
                 dest = Path(record["dest"])
                 placement.place(self.cfg.staging_dir / dist_id, dest, transfer.files,
                                 force=record["force"])
-                record.update(phase="placed", save_path=str(placement.save_path(
-                    dest, transfer.meta, record["name"])))
+                record.update(phase="placed", save_path=str(placement.save_path(dest, transfer.meta)))
                 self.store.save(dist_id, record)
                 self.store.save_resume(dist_id, resume)
                 self.transfers[dist_id] = self._start(record, resume)
@@ -157,7 +158,7 @@ class Engine:
             transfer.finishing = False
 
     def _wait(self, dist_id: str, kind: str, action: Any, timeout: float = 60) -> Any:
-        event, box = threading.Event(), []
+        event, box = threading.Event(), list[Any]()
         self._waiters[(dist_id, kind)] = (event, box)
         action()
         if not event.wait(timeout):

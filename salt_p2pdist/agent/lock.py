@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import sys
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -17,7 +17,7 @@ class SingleInstance:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.path.open("a+b")
         try:
-            if os.name == "nt":
+            if sys.platform == "win32":
                 import msvcrt
 
                 msvcrt.locking(self._fh.fileno(), msvcrt.LK_NBLCK, 1)

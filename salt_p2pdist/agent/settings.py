@@ -50,7 +50,10 @@ def session_settings(*, listen: str, outgoing: str, alert_mask: int, base: dict[
 
 
 def make_session(listen: str, outgoing: str) -> Any:
-    import libtorrent as lt
+    import libtorrent
+
+    # The wheel's stubs do not know session_params(dict) or settings_pack as a dict.
+    lt: Any = libtorrent
 
     mask = (lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage
             | lt.alert_category.tracker)

@@ -28,7 +28,7 @@ class Transfer:
 
     @property
     def files(self) -> list[placement.FileEntry]:
-        return placement.dest_files(self.meta, self.record.get("name", self.meta.name))
+        return placement.dest_files(self.meta)
 
 
 def state_of(t: Transfer, st: Any) -> str:
@@ -54,7 +54,7 @@ def status_of(t: Transfer) -> dict[str, Any]:
     left = t.meta.total_size - done
     return {
         "dist_id": t.dist_id,
-        "name": t.record.get("name", t.meta.name),
+        "name": t.meta.name,
         "mode": t.record["mode"],
         "state": state_of(t, st),
         "pieces": st.num_pieces,

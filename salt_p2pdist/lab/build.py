@@ -8,7 +8,14 @@ from pathlib import Path
 
 from salt_p2pdist.lab.netns import run
 from salt_p2pdist.lab.shaping import shape
-from salt_p2pdist.lab.topology import HQ_GATEWAY, HQ_IP, WAN_DEV, Lab, site_lan, site_transit
+from salt_p2pdist.lab.topology import (
+    HQ_GATEWAY,
+    HQ_IP,
+    WAN_DEV,
+    Lab,
+    site_lan,
+    site_transit,
+)
 
 CHUNK = 1024 * 1024
 

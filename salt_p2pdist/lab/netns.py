@@ -29,8 +29,10 @@ def run(argv: Sequence[str], *, ns: str | None = None, timeout: float = 60.0) ->
     full = ["ip", "netns", "exec", ns, *argv] if ns else list(argv)
     try:
         done = subprocess.run(
-            full, capture_output=True, text=True, timeout=timeout, check=False,
+            full, capture_output=True, timeout=timeout, check=False,
             stdin=subprocess.DEVNULL,
+            # Replace, not fail: some replies (a tracker's scrape) hold binary.
+            text=True, errors="replace",
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise LabError(f"{' '.join(full)}: {exc}") from exc

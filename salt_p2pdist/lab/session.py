@@ -32,8 +32,12 @@ MARKER = ".p2pdist-lab"
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
-class LabInterrupted(Exception):
-    """SIGTERM or SIGHUP arrived while the lab was up."""
+class LabInterrupted(BaseException):
+    """SIGTERM or SIGHUP arrived while the lab was up.
+
+    A BaseException, like KeyboardInterrupt, so that the harness's catch-all
+    for broken scenarios does not swallow it and the whole bench stops.
+    """
 
 
 def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:

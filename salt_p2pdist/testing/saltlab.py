@@ -17,12 +17,10 @@ import atexit
 import json
 import os
 import pwd
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,9 +43,9 @@ _MINION_DEFAULTS: dict[str, Any] = {
 }
 # Three MWorkers instead of five: enough for a few dozen minions, less memory.
 _MASTER_DEFAULTS: dict[str, Any] = {"auto_accept": True, "worker_threads": 3}
-# Unix socket paths are limited to 107 bytes and Salt's longest socket name
-# (minion_event_<hash>_pub.ipc) is 31, so a longer sock_dir breaks the daemons.
-_MAX_SOCK_DIR = 72
+# Unix socket paths are limited to 107 bytes and Salt's socket names
+# (minion_event_<hash>_pull.ipc, workers-<pool>-<n>.ipc) take up to ~35.
+_MAX_SOCK_DIR = 70
 
 
 class SaltLabError(RuntimeError):
@@ -143,7 +141,6 @@ class SaltLab:
         self._master: _Daemon | None = None
         self._minions: dict[str, _Daemon] = {}
         self._specs: dict[str, MinionSpec] = {}
-        self._short_dirs: list[Path] = []
 
     # -- paths and configuration ------------------------------------------------
 
@@ -163,21 +160,23 @@ class SaltLab:
         return self.minion_root(minion_id) / "conf"
 
     def _base_opts(self, daemon_root: Path, log_name: str) -> dict[str, Any]:
+        # Salt prepends root_dir to any path outside it (even absolute ones),
+        # so root_dir is the lab root and each daemon's paths sit below it.
         sock_dir = daemon_root / "sock"
-        if len(str(sock_dir)) > _MAX_SOCK_DIR:  # deep pytest tmp dirs hit the limit
-            sock_dir = Path(tempfile.mkdtemp(prefix="saltlab-"))
-            self._short_dirs.append(sock_dir)
+        if len(str(sock_dir)) > _MAX_SOCK_DIR:
+            raise SaltLabError(f"{sock_dir} is too long for Unix sockets; use a shorter lab root")
         return {
             "user": pwd.getpwuid(os.geteuid()).pw_name,
-            "root_dir": str(daemon_root),
+            "root_dir": str(self.root),
             "pki_dir": str(daemon_root / "pki"),
             "cachedir": str(daemon_root / "cache"),
+            "extension_modules": str(daemon_root / "cache" / "extmods"),
             "sock_dir": str(sock_dir),
             "pidfile": str(daemon_root / "run" / f"{log_name}.pid"),
             "log_file": str(self.root / "logs" / f"{log_name}.log"),
             "key_logfile": str(self.root / "logs" / f"{log_name}-key.log"),
             "log_level_logfile": "info",
-            # Explicit roots: the defaults (/srv/salt) lie outside root_dir.
+            # Explicit roots: the defaults (/srv/salt) are not prefixed with root_dir.
             "file_roots": {"base": [str(daemon_root / "srv" / "salt")]},
             "pillar_roots": {"base": [str(daemon_root / "srv" / "pillar")]},
             **self._extension_dirs,
@@ -317,9 +316,6 @@ class SaltLab:
         if self._master:
             self._terminate(self._master, kill=False)
             self._master = None
-        for d in self._short_dirs:
-            shutil.rmtree(d, ignore_errors=True)
-        self._short_dirs.clear()
 
     def __enter__(self) -> Self:
         return self

@@ -1,0 +1,38 @@
+# p2pdist: every workflow is one command, the same locally and in CI.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt setup.py | cksum | cut -d' ' -f1)
+
+.PHONY: demo test unit integration lint bench bench-small clean
+
+$(STAMP): requirements.txt requirements-dev.txt setup.py
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt -e .
+	@rm -f $(VENV)/.installed-*; touch $@
+
+demo: $(STAMP)            ## a real distribution: throwaway master + 6 minions on loopback
+	$(BIN)/python -m salt_p2pdist.demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest -q tests/integration
+
+test: $(STAMP)            ## lint, unit tests, then real master/minion/libtorrent tests
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q tests
+
+bench: $(STAMP)           ## the WAN lab (root): p2pdist vs HTTP vs plain BitTorrent
+	$(BIN)/python -m salt_p2pdist.lab $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

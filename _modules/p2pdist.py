@@ -1,0 +1,155 @@
+"""Execution module: the minion's side of p2pdist.
+
+Thin: it forwards the master's orders to the host's p2pdist agent (started on
+demand, long-lived, one libtorrent session) and reports progress. A minion
+never starts a transfer on its own (R1): ``fetch`` runs only when the master
+publishes it or a state applied from the master asks for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+__virtualname__ = "p2pdist"
+SCHEDULE_NAME = "p2pdist_report"
+
+try:
+    from salt_p2pdist import lifecycle
+    from salt_p2pdist.agent.client import AgentClient
+    from salt_p2pdist.config import MinionSettings
+    from salt_p2pdist.errors import P2PDistError
+
+    HAS_LIBS = True
+except ImportError:  # pragma: no cover - reported by __virtual__
+    HAS_LIBS = False
+
+
+def __virtual__():  # type: ignore[no-untyped-def]
+    if not HAS_LIBS:
+        return False, "p2pdist: install the salt-p2pdist package (and libtorrent) on this minion"
+    return __virtualname__
+
+
+def _agent() -> AgentClient:
+    cfg = MinionSettings.from_opts(__opts__)
+    return AgentClient(cfg.state_dir, __opts__["id"], cfg.agent_args())
+
+
+def _error(exc: Exception) -> dict[str, Any]:
+    __context__["retcode"] = 1
+    return {"result": False, "error": str(exc)}
+
+
+def _ensure_reporting() -> None:
+    """Report progress to the master on a schedule while transfers are active."""
+    interval = MinionSettings.from_opts(__opts__).report_interval
+    if SCHEDULE_NAME not in __salt__["schedule.list"](return_yaml=False):
+        __salt__["schedule.add"](SCHEDULE_NAME, function="p2pdist.report", seconds=interval,
+                                 returner="p2pdist", return_job=False, persist=True)
+
+
+def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
+          dist_id: str = "", **_: Any) -> dict[str, Any]:
+    """
+    Fetch a distribution ordered by the master (normally published by
+    ``salt-run p2pdist.push``, not typed by hand).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'web1' p2pdist.fetch torrent=<base64> dest=/opt/dist
+    """
+    order = {"mode": "fetch", "torrent": torrent, "dest": dest,
+             "tracker": tracker, "force": force}
+    try:
+        agent = _agent()
+        agent.ensure()
+        result = agent.call("POST", "/dists", order)
+        _ensure_reporting()
+    except P2PDistError as exc:
+        log.error("p2pdist: refused %s: %s", dist_id, exc)
+        return _error(exc)
+    return {"result": True, **result}
+
+
+def status(dist_id: str = "") -> Any:
+    """
+    What this minion's p2pdist session holds: every distribution, or one.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'web*' p2pdist.status
+        salt 'web1' p2pdist.status 3f9a0c1d2e4b5a69 --out json
+    """
+    agent = _agent()
+    if not agent.alive():
+        return {} if not dist_id else _error(P2PDistError("the p2pdist agent is not running"))
+    try:
+        return agent.call("GET", f"/dists/{dist_id}" if dist_id else "/dists")
+    except P2PDistError as exc:
+        return _error(exc)
+
+
+def report() -> dict[str, Any]:
+    """
+    Progress of every distribution on this minion, for the master. Run by the
+    ``p2pdist_report`` schedule while transfers are active; the schedule removes
+    itself once everything here is settled, after one last report.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'web1' p2pdist.report
+    """
+    agent = _agent()
+    try:
+        agent.ensure()  # the schedule also supervises the agent: restart it if it died
+        dists = agent.call("GET", "/dists")
+    except P2PDistError as exc:
+        return {"minion": __opts__["id"], "ts": time.time(), "dists": {}, "error": str(exc)}
+    if not any(lifecycle.is_active(d["state"]) for d in dists.values()):
+        __salt__["schedule.delete"](SCHEDULE_NAME, persist=True)
+    return {"minion": __opts__["id"], "ts": time.time(), "dists": dists}
+
+
+def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:
+    """
+    Stop sharing a distribution and delete its partial data; with
+    ``purge=True`` also delete the completed copy at its destination.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'web1' p2pdist.remove 3f9a0c1d2e4b5a69 purge=True
+    """
+    agent = _agent()
+    if not agent.alive():
+        return {"result": True, "dist_id": dist_id, "comment": "agent not running; nothing held"}
+    try:
+        return {"result": True, **agent.call("DELETE", f"/dists/{dist_id}?remove_data="
+                                             f"{'1' if purge else '0'}")}
+    except P2PDistError as exc:
+        return _error(exc)
+
+
+def stop_agent() -> dict[str, Any]:
+    """
+    Stop this minion's p2pdist agent (it saves resume data first). It starts
+    again with the next order or status report.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'web1' p2pdist.stop_agent
+    """
+    _agent().stop()
+    return {"result": True}

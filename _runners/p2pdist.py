@@ -1,0 +1,208 @@
+"""Runner: start, follow and cancel p2pdist distributions from the Salt master.
+
+Thin: it checks input, asks the core, talks to the origin agent and publishes
+orders through Salt. The master is the only place a distribution starts (R1).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+__virtualname__ = "p2pdist"
+
+try:
+    from salt_p2pdist import metainfo, orders
+    from salt_p2pdist import status as status_view
+    from salt_p2pdist.agent.client import AgentClient
+    from salt_p2pdist.catalog import Catalog
+    from salt_p2pdist.config import MasterSettings
+    from salt_p2pdist.errors import P2PDistError
+
+    HAS_LIBS = True
+except ImportError:  # pragma: no cover - reported by __virtual__
+    HAS_LIBS = False
+
+
+def __virtual__():  # type: ignore[no-untyped-def]
+    if not HAS_LIBS:
+        return False, "p2pdist: install the salt-p2pdist package (and libtorrent) on the master"
+    return __virtualname__
+
+
+def _settings() -> MasterSettings:
+    return MasterSettings.from_opts(__opts__)
+
+
+def _catalog(cfg: MasterSettings) -> Catalog:
+    return Catalog(cfg.state_dir / "catalog.sqlite")
+
+
+def _origin(cfg: MasterSettings) -> AgentClient:
+    return AgentClient(cfg.state_dir / "origin", "origin", cfg.origin_args())
+
+
+def _fail(message: str) -> dict[str, Any]:
+    # Salt exits 0 on some refusals; a non-zero retcode and an explicit
+    # result make the failure unmistakable to scripts and to people.
+    __context__["retcode"] = 1
+    return {"result": False, "error": message}
+
+
+def _resolve(tgt: str, tgt_type: str) -> list[str]:
+    import salt.utils.minions
+
+    found = salt.utils.minions.CkMinions(__opts__).check_minions(tgt, tgt_type)
+    return sorted(found.get("minions", []))
+
+
+def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force: bool = False,
+         wait: bool = False, timeout: int = 3600) -> dict[str, Any]:
+    """
+    Distribute a file or directory from the master to the targeted minions.
+
+    path
+        Absolute path of a file or directory on the master. The master seeds it
+        in place (no copy).
+    tgt / tgt_type
+        Salt targeting (glob, list, grain, compound, nodegroup, ...).
+    dest
+        Absolute directory on the minions; the content appears at dest/<name>.
+    force
+        Replace an existing, different file at the destination.
+    wait
+        Follow progress until every target is done or failed, then summarise.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='G@role:web' tgt_type=compound dest=/opt/dist
+    """
+    try:
+        cfg = _settings()
+        source = orders.check_source(path)
+        dest = orders.check_dest(dest)
+        if not tgt:
+            return _fail("tgt is required: which minions receive the content (e.g. tgt='web*')")
+        targets = _resolve(tgt, tgt_type)
+        if not targets:
+            return _fail(f"target {tgt!r} ({tgt_type}) matches no minion; nothing was distributed. "
+                         "Check it with: salt --preview-target ...")
+        origin = _origin(cfg)
+        origin.ensure()
+        tracker = cfg.tracker_url(__opts__)
+        torrent = metainfo.create_in_subprocess(source, tracker)
+        meta = metainfo.describe(torrent)
+        catalog = _catalog(cfg)
+        user = str(globals().get("__user__") or "root")
+        catalog.add_distribution(dist_id=meta.dist_id, name=source.name, source=str(source),
+                                 dest=dest, torrent=torrent, total_bytes=meta.total_size,
+                                 num_pieces=meta.num_pieces, user=user, targets=targets)
+        all_targets = catalog.targets(meta.dist_id)
+        origin.call("POST", "/dists", orders.seed_order(
+            meta, torrent, source=source, targets=all_targets, upload_limit=cfg.origin_upload_rate))
+        order = orders.fetch_order(meta, torrent, dest=dest, force=force,
+                                   tracker=tracker)
+        import salt.client
+
+        jid = salt.client.get_local_client(mopts=__opts__).cmd_async(
+            targets, "p2pdist.fetch", kwarg=order, tgt_type="list")
+    except P2PDistError as exc:
+        return _fail(f"p2pdist.push refused: {exc}")
+    log.info("p2pdist: %s pushed %s (%s) to %d minions", user, source, meta.dist_id, len(targets))
+    result = {"result": True, "id": meta.dist_id, "name": source.name, "dest": dest,
+              "bytes": meta.total_size, "pieces": meta.num_pieces, "targets": targets, "jid": jid}
+    if wait:
+        result["summary"] = _follow(cfg, meta.dist_id, timeout)
+        if result["summary"]["state"] != "complete":
+            __context__["retcode"] = 1
+            result["result"] = False
+    return result
+
+
+def _origin_status(cfg: MasterSettings, dist_id: str) -> dict[str, Any] | None:
+    try:
+        return dict(_origin(cfg).call("GET", f"/dists/{dist_id}", timeout=5))
+    except P2PDistError:
+        return None
+
+
+def _view(cfg: MasterSettings, catalog: Catalog, dist_id: str) -> dict[str, Any] | None:
+    dist = catalog.distribution(dist_id)
+    if dist is None:
+        return None
+    return status_view.distribution_view(dist, catalog.host_rows(dist_id), time.time(),
+                                         _origin_status(cfg, dist_id))
+
+
+def _follow(cfg: MasterSettings, dist_id: str, timeout: int) -> dict[str, Any]:
+    catalog = _catalog(cfg)
+    deadline = time.monotonic() + timeout
+    while True:
+        view = _view(cfg, catalog, dist_id)
+        assert view is not None
+        d = view["distribution"]
+        line = (f"{d['name']}: {d['done']}/{d['targets']} done, {d['failed']} failed, "
+                f"{d['throughput'] / 2**20:.1f} MiB/s")
+        if "__jid_event__" in globals():
+            __jid_event__.fire_event({"message": line}, "progress")
+        if d["state"] not in ("active", "pending") or time.monotonic() > deadline:
+            return d
+        time.sleep(1)
+
+
+def status(id: str = "") -> Any:  # noqa: A002 - Salt CLI users type id=...
+    """
+    Show distributions: all of them one line each, or one in detail per minion.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run p2pdist.status
+        salt-run p2pdist.status 3f9a0c1d2e4b5a69 --out json
+    """
+    cfg = _settings()
+    catalog = _catalog(cfg)
+    if id:
+        view = _view(cfg, catalog, id)
+        return view if view is not None else _fail(
+            f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
+    counts = catalog.state_counts()
+    structured = __opts__.get("output") in ("json", "yaml")
+    out: dict[str, Any] = {}
+    for dist in catalog.distributions():
+        c = counts.get(dist["id"], {})
+        out[dist["id"]] = {**dist, "states": c} if structured else status_view.one_line(dist, c)
+    return out
+
+
+def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
+    """
+    Cancel a distribution: every target stops and drops partial data; the master
+    stops seeding. Completed copies at dest stay unless ``purge=True``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run p2pdist.cancel 3f9a0c1d2e4b5a69
+    """
+    cfg = _settings()
+    catalog = _catalog(cfg)
+    if catalog.distribution(id) is None:
+        return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
+    targets = catalog.targets(id)
+    catalog.cancel(id)
+    import salt.client
+
+    ret = salt.client.get_local_client(mopts=__opts__).cmd(
+        targets, "p2pdist.remove", [id], kwarg={"purge": purge}, tgt_type="list", timeout=30)
+    try:
+        _origin(cfg).call("DELETE", f"/dists/{id}")
+    except P2PDistError as exc:
+        log.warning("p2pdist: origin did not drop %s: %s", id, exc)
+    return {"result": True, "id": id, "minions": ret}

@@ -1,0 +1,72 @@
+"""p2pdist settings read from Salt's opts (``p2pdist:`` in the master or minion config).
+
+Frozen, typed, with defaults; ``from_opts`` reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from salt_p2pdist.errors import InvalidRequest
+
+
+def _check_keys(section: dict[str, Any], cls: type, where: str) -> None:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(section) - known - {"state_dir"})
+    if unknown:
+        raise InvalidRequest(f"unknown p2pdist setting(s) in the {where} config: "
+                             f"{', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MasterSettings:
+    state_dir: Path  # catalog, the origin agent's state; default <cachedir>/p2pdist
+    tracker_port: int = 6970
+    tracker_host: str = ""  # address minions use to reach the master; default: interface/fqdn
+    bt_interface: str = "0.0.0.0"  # where the origin seeds
+    bt_port: int = 0
+    origin_upload_rate: int = 0  # bytes/s per distribution the master serves; 0 = unlimited
+    announce_interval: int = 30
+
+    @classmethod
+    def from_opts(cls, opts: dict[str, Any]) -> MasterSettings:
+        section = dict(opts.get("p2pdist") or {})
+        _check_keys(section, cls, "master")
+        state_dir = Path(section.pop("state_dir", Path(opts["cachedir"]) / "p2pdist"))
+        return cls(state_dir=state_dir, **section)
+
+    def tracker_url(self, opts: dict[str, Any]) -> str:
+        host = self.tracker_host or str(opts.get("interface") or "")
+        if host in ("", "0.0.0.0", "::"):
+            host = socket.gethostbyname(socket.getfqdn())
+        return f"http://{host}:{self.tracker_port}/announce"
+
+    def origin_args(self) -> list[str]:
+        return ["--bt-interface", self.bt_interface, "--bt-port", str(self.bt_port),
+                "--tracker-port", str(self.tracker_port),
+                "--announce-interval", str(self.announce_interval)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinionSettings:
+    state_dir: Path  # agent state, staging; default <cachedir>/p2pdist
+    bt_interface: str = "0.0.0.0"
+    bt_port: int = 0
+    outgoing_interface: str = ""
+    report_interval: int = 5  # seconds between progress reports while a transfer is active
+
+    @classmethod
+    def from_opts(cls, opts: dict[str, Any]) -> MinionSettings:
+        section = dict(opts.get("p2pdist") or {})
+        _check_keys(section, cls, "minion")
+        state_dir = Path(section.pop("state_dir", Path(opts["cachedir"]) / "p2pdist"))
+        return cls(state_dir=state_dir, **section)
+
+    def agent_args(self) -> list[str]:
+        args = ["--bt-interface", self.bt_interface, "--bt-port", str(self.bt_port)]
+        if self.outgoing_interface:
+            args += ["--outgoing-interface", self.outgoing_interface]
+        return args

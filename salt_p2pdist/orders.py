@@ -1,0 +1,49 @@
+"""Checking a push before anything happens, and the order sent to each host."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path, PurePath
+from typing import Any
+
+from salt_p2pdist.errors import InvalidRequest, NotFound
+from salt_p2pdist.metainfo import TorrentMeta
+
+
+def check_dest(dest: str | None) -> str:
+    """An absolute, normalised destination directory, or InvalidRequest."""
+    if not dest:
+        raise InvalidRequest("dest is required: the directory on the minions that receives the "
+                             "content, e.g. dest=/opt/dist")
+    pure = PurePath(dest)
+    if not pure.is_absolute():
+        raise InvalidRequest(f"dest must be an absolute path, got {dest!r}")
+    if ".." in pure.parts:
+        raise InvalidRequest(f"dest must not contain '..', got {dest!r}")
+    return str(pure)
+
+
+def check_source(path: str) -> Path:
+    """The pushed file or directory on the master, or a clear error."""
+    if not path or not Path(path).is_absolute():
+        raise InvalidRequest(f"the path to push must be absolute, got {path!r}")
+    source = Path(path)
+    if not source.exists():
+        raise NotFound(f"{path} does not exist on the master")
+    if not (source.is_file() or source.is_dir()):
+        raise InvalidRequest(f"{path} is neither a regular file nor a directory")
+    return source
+
+
+def fetch_order(meta: TorrentMeta, torrent: bytes, *, dest: str, force: bool,
+                tracker: str) -> dict[str, Any]:
+    """What a minion's ``p2pdist.fetch`` receives (over Salt's encrypted channel)."""
+    return {"dist_id": meta.dist_id, "torrent": base64.b64encode(torrent).decode(),
+            "dest": dest, "force": force, "tracker": tracker}
+
+
+def seed_order(meta: TorrentMeta, torrent: bytes, *, source: Path, targets: list[str],
+               upload_limit: int) -> dict[str, Any]:
+    """What the master's origin agent receives: seed from the pushed path itself."""
+    return {"mode": "seed", "torrent": base64.b64encode(torrent).decode(), "source": str(source),
+            "targets": targets, "upload_limit": upload_limit}
