@@ -63,7 +63,8 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
 
         salt 'web1' p2pdist.fetch torrent=<base64> dest=/opt/dist
     """
-    order = {"mode": "fetch", "torrent": torrent, "dest": dest,
+    order = {"mode": "fetch", "torrent": torrent,
+             "dest": MinionSettings.from_opts(__opts__).resolve_dest(dest),
              "tracker": tracker, "force": force}
     try:
         agent = _agent()

@@ -43,6 +43,7 @@ def returner(ret: dict[str, Any]) -> None:
 def event_return(events: list[dict[str, Any]]) -> None:
     """Master side: store the latest report of each minion, one transaction per batch."""
     rows = rows_from_events(events, TAG_PREFIX)
+    log.debug("p2pdist event_return: %d report rows from %d events", len(rows), len(events))
     if not rows:
         return
     catalog = Catalog(MasterSettings.from_opts(__opts__).state_dir / "catalog.sqlite")

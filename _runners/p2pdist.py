@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         catalog.add_distribution(dist_id=meta.dist_id, name=source.name, source=str(source),
                                  dest=dest, torrent=torrent, total_bytes=meta.total_size,
                                  num_pieces=meta.num_pieces, user=user, targets=targets)
+        torrent_url = _publish_torrent(cfg, source.name, torrent)
         all_targets = catalog.targets(meta.dist_id)
         origin.call("POST", "/dists", orders.seed_order(
             meta, torrent, source=source, targets=all_targets, upload_limit=cfg.origin_upload_rate))
@@ -114,13 +116,25 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         return _fail(f"p2pdist.push refused: {exc}")
     log.info("p2pdist: %s pushed %s (%s) to %d minions", user, source, meta.dist_id, len(targets))
     result = {"result": True, "id": meta.dist_id, "name": source.name, "dest": dest,
-              "bytes": meta.total_size, "pieces": meta.num_pieces, "targets": targets, "jid": jid}
+              "bytes": meta.total_size, "pieces": meta.num_pieces, "targets": targets, "jid": jid,
+              "torrent": torrent_url}
     if wait:
         result["summary"] = _follow(cfg, meta.dist_id, timeout)
         if result["summary"]["state"] != "complete":
             __context__["retcode"] = 1
             result["result"] = False
     return result
+
+
+def _publish_torrent(cfg: MasterSettings, name: str, torrent: bytes) -> str:
+    """Write <name>.torrent where the master's file server serves it to states."""
+    if not cfg.torrent_dir:
+        return ""
+    from salt_p2pdist.agent.store import write_atomic
+
+    path = Path(cfg.torrent_dir) / f"{name}.torrent"
+    write_atomic(path, torrent)
+    return f"salt://{path.parent.name}/{path.name}"
 
 
 def _origin_status(cfg: MasterSettings, dist_id: str) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ __virtualname__ = "p2pdist"
 
 try:
     from salt_p2pdist import lifecycle, placement
+    from salt_p2pdist.config import MinionSettings
     from salt_p2pdist.errors import P2PDistError
     from salt_p2pdist.metainfo import describe
 
@@ -64,7 +65,8 @@ def present(name: str, torrent: str, dest: str, force: bool = False, timeout: in
         data = _load(torrent)
         meta = describe(data)
         files = placement.dest_files(meta)
-        verdict = placement.check_destination(Path(dest), files, force=force)
+        local_dest = Path(MinionSettings.from_opts(__opts__).resolve_dest(dest))
+        verdict = placement.check_destination(local_dest, files, force=force)
     except P2PDistError as exc:
         return _ret(name, False, str(exc))
     held = __salt__["p2pdist.status"]()
@@ -100,10 +102,11 @@ def absent(name: str, torrent: str, dest: str) -> dict[str, Any]:
     try:
         meta = describe(_load(torrent))
         files = placement.dest_files(meta)
+        local_dest = Path(MinionSettings.from_opts(__opts__).resolve_dest(dest))
     except P2PDistError as exc:
         return _ret(name, False, str(exc))
     held = meta.dist_id in __salt__["p2pdist.status"]()
-    there = [rel for rel, _s, _r in files if (Path(dest) / rel).exists()]
+    there = [rel for rel, _s, _r in files if (local_dest / rel).exists()]
     if not held and not there:
         return _ret(name, True, f"{meta.dist_id} is not on this minion")
     if __opts__.get("test"):
@@ -112,5 +115,5 @@ def absent(name: str, torrent: str, dest: str) -> dict[str, Any]:
     if held:
         __salt__["p2pdist.remove"](meta.dist_id, purge=True)
     else:
-        placement.remove_files(Path(dest), [f for f in files if f[0] in there])
+        placement.remove_files(local_dest, [f for f in files if f[0] in there])
     return _ret(name, True, f"removed {meta.dist_id} from {dest}", {"removed": there})

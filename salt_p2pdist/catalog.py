@@ -97,6 +97,7 @@ class Catalog:
         rows = [(d, m, ts, *(f.get(k) for k in REPORT_FIELDS))
                 for d, m, ts, f in reports if d in known]
         with self.db:
+            self.db.execute("BEGIN IMMEDIATE")  # autocommit mode: no implicit transaction
             self.db.executemany(
                 "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(dist_id, minion)"
                 " DO UPDATE SET ts=excluded.ts, state=excluded.state, pieces=excluded.pieces,"

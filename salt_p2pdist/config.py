@@ -30,12 +30,18 @@ class MasterSettings:
     bt_port: int = 0
     origin_upload_rate: int = 0  # bytes/s per distribution the master serves; 0 = unlimited
     announce_interval: int = 30
+    # Where each push writes <name>.torrent for p2pdist.present states; by default
+    # <first base file_root>/p2pdist, i.e. salt://p2pdist/<name>.torrent. "" = off.
+    torrent_dir: str | None = None
 
     @classmethod
     def from_opts(cls, opts: dict[str, Any]) -> MasterSettings:
         section = dict(opts.get("p2pdist") or {})
         _check_keys(section, cls, "master")
         state_dir = Path(section.pop("state_dir", Path(opts["cachedir"]) / "p2pdist"))
+        if section.get("torrent_dir") is None:
+            roots = (opts.get("file_roots") or {}).get("base") or []
+            section["torrent_dir"] = str(Path(roots[0]) / "p2pdist") if roots else ""
         return cls(state_dir=state_dir, **section)
 
     def tracker_url(self, opts: dict[str, Any]) -> str:
@@ -57,6 +63,9 @@ class MinionSettings:
     bt_port: int = 0
     outgoing_interface: str = ""
     report_interval: int = 5  # seconds between progress reports while a transfer is active
+    # Prefix for every dest on this host. Empty in normal installs; set when
+    # several minions share one machine (the demo, tests) so they do not collide.
+    dest_prefix: str = ""
 
     @classmethod
     def from_opts(cls, opts: dict[str, Any]) -> MinionSettings:
@@ -64,6 +73,11 @@ class MinionSettings:
         _check_keys(section, cls, "minion")
         state_dir = Path(section.pop("state_dir", Path(opts["cachedir"]) / "p2pdist"))
         return cls(state_dir=state_dir, **section)
+
+    def resolve_dest(self, dest: str) -> str:
+        if not self.dest_prefix:
+            return dest
+        return str(Path(self.dest_prefix) / Path(dest).relative_to(Path(dest).anchor))
 
     def agent_args(self) -> list[str]:
         args = ["--bt-interface", self.bt_interface, "--bt-port", str(self.bt_port)]

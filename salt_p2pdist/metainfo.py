@@ -67,16 +67,19 @@ def describe(torrent: bytes) -> TorrentMeta:
         files.append((fs.file_path(i), fs.file_size(i), str(fs.root(i))))
     v2 = str(ti.info_hashes().v2)
     trackers = list(atp.trackers)
+    # libtorrent 2.1 moves the comment out of torrent_info into the params.
+    comment = getattr(atp, "comment", "") or ti.comment()
     return TorrentMeta(
         dist_id=v2[:16],
         info_hash=v2,
-        name=_content_name(ti.comment(), ti.name()),
+        name=_content_name(comment, ti.name()),
         torrent_name=ti.name(),
         files=tuple(files),
         total_size=sum(size for _, size, _ in files),
         piece_size=ti.piece_length(),
         num_pieces=ti.num_pieces(),
-        single_file=fs.num_files() == 1,
+        # num_files() counts the tail pad file a v2 single-file torrent may have.
+        single_file=len(files) == 1 and files[0][0] == ti.name(),
         tracker=trackers[0] if trackers else "",
     )
 

@@ -54,6 +54,10 @@ def check_destination(dest: Path, files: list[FileEntry], *, force: bool) -> str
     present, differing = 0, []
     for rel, size, root in files:
         target = dest / rel
+        for parent in list(PurePosixPath(rel).parents)[-2::-1]:  # top-down, below dest
+            if os.path.lexists(dest / parent) and not (dest / parent).is_dir():
+                raise Conflict(f"{dest / parent} is a file where the distribution has a directory; "
+                               "remove it")
         if not os.path.lexists(target):
             continue
         present += 1

@@ -11,20 +11,29 @@ Row = tuple[str, str, float, dict[str, Any]]
 def rows_from_events(events: Iterable[dict[str, Any]], tag_prefix: str) -> list[Row]:
     """(dist_id, minion, ts, fields) for every distribution in every report event.
 
-    The tag and the payload are both written by the minion, so they must
-    agree; reports about distributions this master did not issue are dropped
-    later by the catalog.
+    A minion's event reaches the master bus wrapped: ``{"id": <sender>,
+    "tag": ..., "data": <payload>, "cmd": "_minion_event"}``. The master's
+    request channel checks ``id`` against the sender's key, so ``id`` is the
+    one trusted name; the tag and the payload's own ``minion`` are written by
+    the minion and must agree with it. Reports about distributions this
+    master did not issue are dropped later by the catalog.
     """
     rows: list[Row] = []
     for event in events:
         tag = str(event.get("tag", ""))
         if not tag.startswith(tag_prefix):
             continue
-        data = event.get("data") or {}
-        minion = tag[len(tag_prefix):]
-        if not minion or data.get("minion") != minion or not isinstance(data.get("dists"), dict):
+        envelope = event.get("data")
+        if not isinstance(envelope, dict):
             continue
-        ts = float(data.get("ts") or 0)
+        minion, data = envelope.get("id"), envelope.get("data")
+        if (not minion or tag[len(tag_prefix):] != minion or not isinstance(data, dict)
+                or data.get("minion") != minion or not isinstance(data.get("dists"), dict)):
+            continue
+        try:  # one malformed event must not drop the rest of the batch
+            ts = float(data.get("ts") or 0)
+        except (TypeError, ValueError):
+            continue
         for dist_id, fields in data["dists"].items():
             if isinstance(fields, dict):
                 rows.append((str(dist_id), minion, ts, fields))

@@ -60,11 +60,14 @@ def parse_announce(query: str, source_ip: str) -> Announce:
     if len(info_hash) != 20:
         raise TrackerError("bad info_hash")
     try:
+        port = int(one("port"))
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} out of range")
         return Announce(
             info_hash20=info_hash,
             host_id=one("minion"),
             ip=source_ip,
-            port=int(one("port")),
+            port=port,
             left=int(one("left", "0")),
             event=one("event", ""),
             numwant=max(0, min(int(one("numwant", "50")), 200)),

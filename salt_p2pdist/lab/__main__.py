@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(client_line(record), flush=True)
                     write_json(args.out, records)
     except (KeyboardInterrupt, LabInterrupted) as exc:
-        print(f"\ninterrupted ({exc or 'Ctrl-C'}); lab torn down", file=sys.stderr)
+        print(f"\ninterrupted ({str(exc) or 'Ctrl-C'}); lab torn down", file=sys.stderr)
         return 130
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -11,6 +11,7 @@ from salt_p2pdist.lab.shaping import shape
 from salt_p2pdist.lab.topology import (
     HQ_GATEWAY,
     HQ_IP,
+    LAB_NET,
     WAN_DEV,
     Lab,
     site_lan,
@@ -85,7 +86,7 @@ def build(lab: Lab) -> None:
     _up(lab.wan_ns, "hq", f"{HQ_GATEWAY}/24")
     shape(lab.hq_ns, WAN_DEV, params.hq_mbit)  # out of HQ
     shape(lab.wan_ns, "hq", params.hq_mbit)  # into HQ
-    _ip(lab.hq_ns, "route", "add", "default", "via", HQ_GATEWAY)
+    _ip(lab.hq_ns, "route", "add", LAB_NET, "via", HQ_GATEWAY)
 
     for k, site in enumerate(lab.sites, start=1):
         router_ip, site_ip = site_transit(k)
@@ -94,7 +95,7 @@ def build(lab: Lab) -> None:
         _up(lab.wan_ns, site.router_dev, f"{router_ip}/30")
         shape(site.ns, WAN_DEV, params.branch_mbit)  # out of the site
         shape(lab.wan_ns, site.router_dev, params.branch_mbit)  # into the site
-        _ip(site.ns, "route", "add", "default", "via", router_ip)
+        _ip(site.ns, "route", "add", LAB_NET, "via", router_ip)
         _ip(lab.wan_ns, "route", "add", f"{site_lan(k)}.0/24", "via", site_ip)
 
         # The LAN: a bridge in the site namespace, unshaped. With STP off
@@ -107,4 +108,4 @@ def build(lab: Lab) -> None:
             _ip(site.ns, "link", "set", "dev", port, "master", "br0")
             _up(site.ns, port)
             _up(client.ns, "eth0", f"{client.ip}/24")
-            _ip(client.ns, "route", "add", "default", "via", site.gateway)
+            _ip(client.ns, "route", "add", LAB_NET, "via", site.gateway)

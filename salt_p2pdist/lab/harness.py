@@ -53,7 +53,7 @@ def run_scenario(lab: Lab, scenario: Scenario, run_no: int) -> RunRecord:
         times.update(scenario.run(lab))
         after = lab.wan_counters()
         delta = {k: after[k] - before[k] for k in after}
-    except Exception as exc:  # noqa: BLE001 - a broken scenario must not stop the bench
+    except Exception as exc:
         # Recorded as a failed run; the next scenario still runs. Ctrl-C and
         # SIGTERM are not Exceptions here and stop the whole bench.
         error = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
@@ -61,7 +61,7 @@ def run_scenario(lab: Lab, scenario: Scenario, run_no: int) -> RunRecord:
     finally:
         # Seeders, servers and stragglers of this scenario go before the
         # next one starts, also when it failed or was interrupted.
-        lab.procs.stop_all()
+        lab.stop_processes()
     bad = [c.name for c in lab.clients if sha256_of(lab.dest(c)) != lab.payload_sha256]
     for name in bad:
         # A copy that fails verification does not count as done.

@@ -9,6 +9,7 @@ process that made a session of its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -57,10 +58,14 @@ def ns_pids(ns: str) -> list[int]:
 
 
 def _signal_pid(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
+
+
+def kill_all_in(ns: str) -> None:
+    """SIGKILL every process in namespace ``ns`` (all of them are the lab's)."""
+    for pid in ns_pids(ns):
+        _signal_pid(pid, signal.SIGKILL)
 
 
 def purge(prefix: str) -> list[str]:
@@ -71,16 +76,14 @@ def purge(prefix: str) -> list[str]:
     """
     names = namespaces(prefix)
     for name in names:
-        for pid in ns_pids(name):
-            _signal_pid(pid, signal.SIGKILL)
+        kill_all_in(name)
     # A killed process may take a moment to let go of its namespace; deleting
     # the name works anyway (the kernel frees the namespace with the last
     # reference), so one pass is enough.
     for name in names:
-        try:
+        # A failure means it raced with another deletion: gone either way.
+        with contextlib.suppress(LabError):
             run(["ip", "netns", "del", name])
-        except LabError:
-            pass  # raced with another deletion: it is gone either way
     return names
 
 
@@ -123,17 +126,13 @@ class Processes:
             self._kill_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + TERM_GRACE_S
         for proc in procs:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
         for proc in procs:
             # Even if the leader exited, its children may still hold the group.
             self._kill_group(proc, signal.SIGKILL)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=TERM_GRACE_S)
-            except subprocess.TimeoutExpired:
-                pass
             if proc in self._procs:
                 self._procs.remove(proc)
 
@@ -142,7 +141,5 @@ class Processes:
 
     @staticmethod
     def _kill_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass

@@ -77,7 +77,7 @@ def _median_map(maps: Sequence[Mapping[str, float | None]]) -> dict[str, float |
 def median_record(records: Sequence[RunRecord]) -> RunRecord:
     """The per-figure median of several runs of one scenario."""
     first = records[0]
-    ins = {k: v for k, v in _median_map([r.branch_in_over_F for r in records]).items()}
+    ins = _median_map([r.branch_in_over_F for r in records])
     outs = _median_map([r.branch_out_over_F for r in records])
     total = _median([r.total_s for r in records])
     return RunRecord(
@@ -121,8 +121,19 @@ def client_line(r: RunRecord) -> str:
     return f"    clients (s): {times}" + (f"\n    error: {r.error}" if r.error else "")
 
 
+def _rounded(value: object) -> object:
+    # Microseconds and 1e-9 copies are noise: keep the file readable.
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
 def write_json(path: Path, records: Sequence[RunRecord]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps([asdict(r) for r in records], indent=2) + "\n")
+    tmp.write_text(json.dumps([_rounded(asdict(r)) for r in records], indent=2) + "\n")
     tmp.replace(path)  # a reader never sees half a file

@@ -46,8 +46,10 @@ What it must do:
 What the harness does around it: empties the client dirs and ``hq_dir``,
 calls ``prepare``, reads the WAN counters, calls ``run``, reads them again,
 stops every process started with ``lab.spawn`` (SIGTERM, then SIGKILL, by
-process group), checks the sha256 of every client's copy, and empties the
-dirs again. A scenario does not clean up after itself.
+process group) and SIGKILLs anything else left in a lab namespace, checks the
+sha256 of every client's copy, and empties the dirs again. A scenario does
+not clean up after itself, and nothing it starts outlives it: start
+long-lived agents in ``prepare`` every time.
 
 Built-in scenarios live in ``scenarios_baseline``; the p2pdist scenario is
 looked for in ``salt_p2pdist.lab.scenario_p2pdist`` and registered if that

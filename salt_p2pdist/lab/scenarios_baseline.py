@@ -95,7 +95,7 @@ def _succeeds(lab: Lab, ns: str, argv: list[str]) -> bool:
 # (the default, 1.0, would make clients stop sharing early).
 ARIA2_LAB_OPTIONS = (
     "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
-    "--seed-ratio=0.0", "--summary-interval=0",
+    "--seed-ratio=0.0", "--summary-interval=0", "--show-console-readout=false",
 )
 # Runs when a client's download is complete, before it goes on seeding.
 DONE_HOOK = '#!/bin/sh\n# args: gid, number of files, first file path\ntouch "$3.done"\n'
@@ -121,7 +121,9 @@ class BitTorrent:
         # info hashes are tracked. Whitelisting ours is its documented use.
         (tracker_dir / "whitelist.txt").write_text(info_hash.hex() + "\n")
         conf = tracker_dir / "opentracker.conf"
-        conf.write_text(f"access.whitelist {tracker_dir}/whitelist.txt\n"
+        # Running as root, opentracker chroots into tracker.rootdir before it
+        # reads the whitelist: the path is relative to that new root.
+        conf.write_text("access.whitelist /whitelist.txt\n"
                         f"tracker.rootdir {tracker_dir}\ntracker.user nobody\n")
         lab.spawn(lab.hq_ns, ["opentracker", "-f", str(conf), "-i", lab.hq_ip,
                               "-p", str(TRACKER_PORT), "-P", str(TRACKER_PORT)],

@@ -132,7 +132,7 @@ def open_lab(params: LabParams, *, logs_to: Path | None = None) -> Iterator[Lab]
         finally:
             with _shielded():
                 if lab is not None:
-                    lab.procs.stop_all()
+                    lab.stop_processes()
                     if logs_to is not None:
                         shutil.copytree(lab.log_dir, logs_to, dirs_exist_ok=True)
                 purge(params.prefix)

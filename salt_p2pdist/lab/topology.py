@@ -10,8 +10,8 @@ This is the object every scenario gets. Layout (``P`` is the prefix, default
                                                              P s<k>c<j>: 10.200.k.(10+j)
 
 Routing goes through the WAN router. No namespace has a link to the host's
-root namespace, and no route leaves 10.200.0.0/16: lab traffic can reach
-nothing but the lab.
+root namespace, and no namespace has a default route: only 10.200.0.0/16 is
+routed, so lab traffic can reach nothing but the lab.
 """
 
 from __future__ import annotations
@@ -21,10 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from salt_p2pdist.lab.netns import Processes, run
+from salt_p2pdist.lab.netns import Processes, kill_all_in, run
 from salt_p2pdist.lab.params import LabParams
 from salt_p2pdist.lab.shaping import Counters, read_counters
 
+# Hosts route only this range, and only towards the lab's WAN router, which
+# routes nothing else: a packet for any other address fails at its sender
+# (ENETUNREACH) instead of crossing and skewing a counted WAN link.
+LAB_NET = "10.200.0.0/16"
 HQ_IP = "10.200.0.10"
 HQ_GATEWAY = "10.200.0.1"
 # The name of the shaped WAN veth inside the HQ and every site namespace.
@@ -109,6 +113,14 @@ class Lab:
     def run(self, ns: str, argv: Sequence[str], *, timeout: float = 60.0) -> str:
         """Run a short command inside ``ns`` and return its stdout."""
         return run(argv, ns=ns, timeout=timeout)
+
+    def stop_processes(self) -> None:
+        """Stop what ``spawn`` started (SIGTERM, then SIGKILL, by process
+        group), then SIGKILL anything else still in a lab namespace, such as
+        a daemon that left its process group."""
+        self.procs.stop_all()
+        for ns in self.namespaces:
+            kill_all_in(ns)
 
     def wan_counters(self) -> dict[str, Counters]:
         """Counters of each site's WAN veth (site side) and of the HQ uplink

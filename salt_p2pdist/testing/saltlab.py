@@ -1,19 +1,16 @@
-"""Start real Salt daemons (one master, any number of minions) for tests and labs.
+"""Start real Salt daemons (one master, any number of minions) for tests, the demo and the lab.
 
-Used by the integration tests, by ``make demo`` and by the network-namespace
-WAN lab. It drives the real ``salt-master``/``salt-minion`` programs and the
-real ``salt``/``salt-run`` CLIs, so the tests exercise what an admin runs.
-We do not use pytest-salt-factories: it needs pytest, its event listener binds
-0.0.0.0, and it cannot start a daemon inside a network namespace.
-
-Everything lives under one root directory and runs as the current user on
-free loopback ports, so several labs can run side by side without root.
-Linux only (process groups, ``/proc``), like the lab it serves.
+It runs the real ``salt-master``/``salt-minion`` programs and the real ``salt``/``salt-run``
+CLIs, so tests exercise what an admin runs. We do not use pytest-salt-factories: it needs
+pytest, its event listener binds 0.0.0.0, and it cannot put a daemon in a network namespace.
+Every path sits under one root directory and the daemons run as the current user on free
+loopback ports, so labs run side by side without root. Linux only (process groups, /proc).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import pwd
@@ -25,100 +22,93 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
-# Throwaway-lab speed-ups. Minions retry authentication every second instead of
-# every 10 s and skip the random back-off that protects real masters from
-# reconnect storms; returns are retried after 1 s.
+# Throwaway-lab speed-ups: minions retry authentication every second instead of every 10 s
+# and skip the random back-off that protects real masters from reconnect storms.
 _MINION_DEFAULTS: dict[str, Any] = {
-    "acceptance_wait_time": 1,
-    "acceptance_wait_time_max": 2,
-    "random_reauth_delay": 0,
-    "recon_default": 200,
-    "recon_max": 1000,
-    "recon_randomize": False,
-    "return_retry_timer": 1,
-    "return_retry_timer_max": 2,
-    "loop_interval": 1,  # the scheduler and beacons tick once per loop_interval
-}
-# Three MWorkers instead of five: enough for a few dozen minions, less memory.
+    "acceptance_wait_time": 1, "acceptance_wait_time_max": 2, "random_reauth_delay": 0,
+    "recon_default": 200, "recon_max": 1000, "recon_randomize": False,
+    "return_retry_timer": 1, "return_retry_timer_max": 2, "loop_interval": 1,
+}  # fmt: skip
+# Three MWorkers instead of five: plenty for a lab, and ~100 MB less memory.
 _MASTER_DEFAULTS: dict[str, Any] = {"auto_accept": True, "worker_threads": 3}
-# Unix socket paths are limited to 107 bytes and Salt's socket names
-# (minion_event_<hash>_pull.ipc, workers-<pool>-<n>.ipc) take up to ~35.
+# Unix socket paths are limited to 107 bytes, and Salt's socket names
+# (minion_event_<hash>_pull.ipc, workers-<pool>-<n>.ipc) take up to ~35 of them.
 _MAX_SOCK_DIR = 70
 
 
 class SaltLabError(RuntimeError):
-    """A daemon did not start or died, or a CLI call gave unusable output."""
+    """A daemon did not start or died, or a CLI gave output we cannot use."""
 
 
 @dataclass(frozen=True)
 class MinionSpec:
-    """One minion: its id, static grains and extra config merged over ours."""
+    """One minion: its id, static grains, and extra minion config merged over ours."""
 
     id: str
     grains: dict[str, Any] = field(default_factory=dict)
     opts: dict[str, Any] = field(default_factory=dict)
-    netns: str | None = None  # run under `ip netns exec <netns>` (lab, root only)
+    netns: str | None = None  # run under `ip netns exec <netns>` (the WAN lab; needs root)
 
 
 @dataclass
 class _Daemon:
     name: str
     proc: subprocess.Popen[bytes]
-    logs: tuple[Path, ...]  # Salt's own log file, then captured stdout/stderr
+    logs: tuple[Path, ...]  # Salt's own log file, then the captured stdout/stderr
+
+    def running(self) -> bool:
+        # Children can outlive the leader; start_new_session made the leader's pid the pgid.
+        return self.proc.poll() is None or _group_alive(self.proc.pid)
 
     def tail(self, lines: int = 40) -> str:
-        parts = []
-        for log in self.logs:
-            text = log.read_text(errors="replace") if log.exists() else ""
-            parts.append(f"--- {log} ---\n" + "\n".join(text.splitlines()[-lines:]))
-        return "\n".join(parts)
+        texts = [(log, log.read_text(errors="replace") if log.exists() else "") for log in self.logs]
+        return "\n".join(f"--- {log} ---\n" + "\n".join(t.splitlines()[-lines:]) for log, t in texts)
+
+
+def _group_alive(pgid: int) -> bool:
+    # os.killpg(pgid, 0) also succeeds for unreaped zombies, so read /proc instead.
+    # After the ")" that ends the command name, field 0 is the state, field 2 the pgid.
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                return True
+    return False
 
 
 def _free_port() -> int:
-    # Racy by nature (the port is released before Salt binds it), but fine for
-    # a lab; a clash shows up as a master that dies at start with a clear log.
+    # Racy (the port is free again before Salt binds it) but fine for a lab: a clash
+    # shows up as a master that dies at start, with the reason in its log.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def _kwarg_strings(kwargs: dict[str, Any] | None) -> list[str]:
-    # The CLIs YAML-load each `key=value`; JSON is valid YAML, so non-strings
-    # keep their type. Strings go as-is, so "true" or "2" are still YAML-typed.
+    # The CLIs YAML-load each `key=value`. JSON is YAML, so non-strings keep their type;
+    # strings go as they are, so "true" or "2" are still typed by YAML, as on a shell.
     return [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in (kwargs or {}).items()]
 
 
 def _parse_json(proc: subprocess.CompletedProcess[str]) -> Any:
-    """Return the JSON document that ends stdout; salt-run may print event lines before it."""
+    """Return the JSON document that ends stdout.
+
+    salt-run prints runner progress events (and whatever a runner prints) before the
+    return value, and salt prints "No minions matched ..." before ``{}``.
+    """
     out = proc.stdout.strip()
-    decoder = json.JSONDecoder()
     for start in [0] + [i + 1 for i, ch in enumerate(out) if ch == "\n"]:
-        try:
-            value, end = decoder.raw_decode(out, start)
-        except json.JSONDecodeError:
-            continue
-        if end == len(out):
-            return value
-    raise SaltLabError(f"no JSON from {proc.args!r} (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-
-
-def _group_alive(pgid: int) -> bool:
-    # os.killpg(pgid, 0) also succeeds for zombies nobody has reaped yet, so
-    # read /proc and ignore them; field 5 of /proc/<pid>/stat is the pgrp.
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            return True
-    return False
+        with contextlib.suppress(json.JSONDecodeError):
+            value, end = json.JSONDecoder().raw_decode(out, start)
+            if end == len(out):
+                return value
+    raise SaltLabError(f"no JSON from {proc.args} (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
 class SaltLab:
-    """A throwaway master and minions under ``root``; use as a context manager."""
+    """A throwaway master and its minions under ``root``; use it as a context manager."""
 
     def __init__(
         self,
@@ -134,15 +124,15 @@ class SaltLab:
         self.master_host = master_host  # the minions' `master:` and the master's `interface`
         self.master_netns = master_netns
         self._python = python
-        self._bin = Path(python).parent
-        self._extension_dirs = {k: [str(d) for d in v] for k, v in (extension_dirs or {}).items()}
+        self._bin = Path(python).parent  # salt-master, salt-run, ... sit next to python
+        # e.g. {"module_dirs": [...], "runner_dirs": [...]}, written to master and minions.
+        self._extension_dirs = {key: [str(d) for d in dirs] for key, dirs in (extension_dirs or {}).items()}
         self._extra_master_opts = dict(master_opts or {})
         self._master_opts: dict[str, Any] = {}
         self._master: _Daemon | None = None
         self._minions: dict[str, _Daemon] = {}
         self._specs: dict[str, MinionSpec] = {}
-
-    # -- paths and configuration ------------------------------------------------
+        atexit.register(self.stop)  # an interrupted `make demo` still leaves nothing behind
 
     @property
     def master_config_dir(self) -> Path:
@@ -150,7 +140,7 @@ class SaltLab:
 
     @property
     def master_opts(self) -> dict[str, Any]:
-        """The master config as written to disk (ports included) once started."""
+        """The master config as written, ports included; empty before start()."""
         return self._master_opts
 
     def minion_root(self, minion_id: str) -> Path:
@@ -159,117 +149,87 @@ class SaltLab:
     def minion_config_dir(self, minion_id: str) -> Path:
         return self.minion_root(minion_id) / "conf"
 
-    def _base_opts(self, daemon_root: Path, log_name: str) -> dict[str, Any]:
-        # Salt prepends root_dir to any path outside it (even absolute ones),
-        # so root_dir is the lab root and each daemon's paths sit below it.
+    # -- daemons ---------------------------------------------------------------------------
+
+    def start(self, minions: list[MinionSpec], timeout: float = 120) -> None:
+        """Start the master and ``minions``; return once every minion answers test.ping."""
+        try:
+            (self.root / "logs").mkdir(parents=True, exist_ok=True)
+            opts = {"interface": self.master_host, "publish_port": _free_port(), "ret_port": _free_port()}
+            opts |= _MASTER_DEFAULTS | self._extra_master_opts
+            self._master_opts = self._write_config("master", "master", self.root / "master", opts)
+            self._master = self._spawn("master", "salt-master", self.master_config_dir, self.master_netns)
+            # The event socket appears ~0.5 s before the TCP ports accept; minions retry.
+            event_sock = Path(self._master_opts["sock_dir"]) / "master_event_pub.ipc"
+            self._wait("the master", event_sock.exists, [self._master], timeout)
+            for spec in minions:
+                self._spawn_minion(spec)
+            self._wait_pings([spec.id for spec in minions], timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_minion(self, spec: MinionSpec, timeout: float = 60) -> None:
+        """Add a minion to the running lab, or restart it (with this spec) if it runs."""
+        self.stop_minion(spec.id)
+        self._spawn_minion(spec)
+        self._wait_pings([spec.id], timeout)
+
+    def stop_minion(self, minion_id: str, *, kill: bool = False) -> None:
+        """Stop one minion; ``kill=True`` SIGKILLs it at once, like a crash or power loss."""
+        daemon = self._minions.pop(minion_id, None)
+        if daemon:
+            self._terminate([daemon], kill=kill)
+
+    def stop(self) -> None:
+        """Stop every daemon this lab started, minions first. Safe to call again."""
+        minions, self._minions = list(self._minions.values()), {}
+        self._terminate(minions, kill=False)
+        if self._master:
+            self._terminate([self._master], kill=False)
+            self._master = None
+
+    def __enter__(self) -> SaltLab:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _write_config(self, name: str, kind: str, daemon_root: Path, opts: dict[str, Any]) -> dict[str, Any]:
+        """Write ``<daemon_root>/conf/<kind>``: our paths and defaults, then ``opts``."""
         sock_dir = daemon_root / "sock"
         if len(str(sock_dir)) > _MAX_SOCK_DIR:
             raise SaltLabError(f"{sock_dir} is too long for Unix sockets; use a shorter lab root")
-        return {
+        config = {
             "user": pwd.getpwuid(os.geteuid()).pw_name,
+            # Salt prefixes root_dir to every path outside it, even absolute ones, so
+            # root_dir is the lab root and each daemon's paths sit below it.
             "root_dir": str(self.root),
             "pki_dir": str(daemon_root / "pki"),
             "cachedir": str(daemon_root / "cache"),
             "extension_modules": str(daemon_root / "cache" / "extmods"),
             "sock_dir": str(sock_dir),
-            "pidfile": str(daemon_root / "run" / f"{log_name}.pid"),
-            "log_file": str(self.root / "logs" / f"{log_name}.log"),
-            "key_logfile": str(self.root / "logs" / f"{log_name}-key.log"),
+            "pidfile": str(daemon_root / f"salt-{kind}.pid"),
+            "log_file": str(self.root / "logs" / f"{name}.log"),
+            "key_logfile": str(self.root / "logs" / "key.log"),
             "log_level_logfile": "info",
-            # Explicit roots: the defaults (/srv/salt) are not prefixed with root_dir.
+            # The defaults (/srv/salt, /srv/pillar) are not prefixed with root_dir.
             "file_roots": {"base": [str(daemon_root / "srv" / "salt")]},
             "pillar_roots": {"base": [str(daemon_root / "srv" / "pillar")]},
             **self._extension_dirs,
+            **opts,
         }
-
-    def _write_config(self, config_dir: Path, name: str, opts: dict[str, Any]) -> None:
-        for key in ("pki_dir", "cachedir", "sock_dir"):
-            Path(opts[key]).mkdir(parents=True, exist_ok=True)
-        for path in ("pidfile", "log_file"):
-            Path(opts[path]).parent.mkdir(parents=True, exist_ok=True)
-        for roots in (opts["file_roots"], opts["pillar_roots"]):
-            for d in roots["base"]:
-                Path(d).mkdir(parents=True, exist_ok=True)
-        config_dir.mkdir(parents=True, exist_ok=True)
-        # JSON is valid YAML, and it spares us a YAML dependency here.
-        (config_dir / name).write_text(json.dumps(opts, indent=2) + "\n")
-
-    # -- processes -------------------------------------------------------------
-
-    def _command(self, prog: str, argv: tuple[str, ...], netns: str | None) -> list[str]:
-        prefix = ["ip", "netns", "exec", netns] if netns else []
-        return [*prefix, self._python, str(self._bin / prog), *argv]
-
-    def _spawn(self, name: str, prog: str, opts: dict[str, Any], netns: str | None) -> _Daemon:
-        config_dir = Path(opts["root_dir"]) / "conf"
-        out = self.root / "logs" / f"{name}.out"
-        with out.open("ab") as out_file:  # the child keeps its own copy of the fd
-            proc = subprocess.Popen(
-                self._command(prog, ("-c", str(config_dir)), netns),
-                stdin=subprocess.DEVNULL, stdout=out_file, stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, so stop() reaches every child
-            )
-        return _Daemon(name, proc, (Path(opts["log_file"]), out))
-
-    def _wait(self, what: str, ready: Callable[[], bool], daemons: list[_Daemon], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not ready():
-            dead = [d for d in daemons if d.proc.poll() is not None]
-            if dead or time.monotonic() > deadline:
-                why = f"{dead[0].name} exited with {dead[0].proc.returncode}" if dead else f"timed out after {timeout:.0f}s"
-                tails = "\n".join(d.tail() for d in (dead or daemons))
-                raise SaltLabError(f"{why} while waiting for {what}\n{tails}")
-            time.sleep(0.2)
-
-    @staticmethod
-    def _terminate(daemon: _Daemon, *, kill: bool, grace: float = 15) -> None:
-        pgid = daemon.proc.pid  # start_new_session made it the group leader
-        deadline = time.monotonic() + (0 if kill else grace)
-        try:
-            os.killpg(pgid, signal.SIGKILL if kill else signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        # Children can outlive the leader, so wait for the whole group.
-        while (daemon.proc.poll() is None or _group_alive(pgid)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _group_alive(pgid) or daemon.proc.poll() is None:
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        daemon.proc.wait()
-
-    # -- lifecycle ---------------------------------------------------------------
-
-    def start(self, minions: list[MinionSpec], timeout: float = 120) -> None:
-        """Start the master and ``minions``; return once every minion answers test.ping."""
-        atexit.register(self.stop)  # `make demo` interrupted: still leave nothing behind
-        (self.root / "logs").mkdir(parents=True, exist_ok=True)
-        master_root = self.root / "master"
-        opts = {
-            **self._base_opts(master_root, "master"),
-            "interface": self.master_host,
-            "publish_port": _free_port(),
-            "ret_port": _free_port(),
-            **_MASTER_DEFAULTS,
-            **self._extra_master_opts,
-        }
-        self._write_config(self.master_config_dir, "master", opts)
-        self._master_opts = opts
-        self._master = self._spawn("master", "salt-master", opts, self.master_netns)
-        # The master's event publisher socket is the last IPC piece the CLIs
-        # need; minions retry on their own until its TCP ports accept.
-        event_sock = Path(opts["sock_dir"]) / "master_event_pub.ipc"
-        self._wait("the master", event_sock.exists, [self._master], timeout)
-        for spec in minions:
-            self._spawn_minion(spec)
-        self._wait_pings([s.id for s in minions], timeout)
+        for path in [sock_dir, *config["file_roots"]["base"], *config["pillar_roots"]["base"]]:
+            Path(path).mkdir(parents=True, exist_ok=True)
+        (daemon_root / "conf").mkdir(parents=True, exist_ok=True)
+        # JSON is valid YAML, and it spares this module a YAML dependency.
+        (daemon_root / "conf" / kind).write_text(json.dumps(config, indent=2) + "\n")
+        return config
 
     def _spawn_minion(self, spec: MinionSpec) -> None:
         if not self._master:
-            raise SaltLabError("start() the master before adding minions")
+            raise SaltLabError("start() the lab before adding minions")
         opts = {
-            **self._base_opts(self.minion_root(spec.id), f"minion-{spec.id}"),
             "id": spec.id,
             "master": self.master_host,
             "master_port": self._master_opts["ret_port"],
@@ -278,91 +238,118 @@ class SaltLab:
             **_MINION_DEFAULTS,
             **spec.opts,
         }
-        self._write_config(self.minion_config_dir(spec.id), "minion", opts)
+        name = f"minion-{spec.id}"  # names its log files
+        self._write_config(name, "minion", self.minion_root(spec.id), opts)
         self._specs[spec.id] = spec
-        self._minions[spec.id] = self._spawn(f"minion-{spec.id}", "salt-minion", opts, spec.netns)
+        self._minions[spec.id] = self._spawn(name, "salt-minion", self.minion_config_dir(spec.id), spec.netns)
+
+    def _spawn(self, name: str, prog: str, config_dir: Path, netns: str | None) -> _Daemon:
+        log, out = self.root / "logs" / f"{name}.log", self.root / "logs" / f"{name}.out"
+        with out.open("ab") as out_file:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(
+                self._command(prog, ("-c", str(config_dir)), netns),
+                stdin=subprocess.DEVNULL,
+                stdout=out_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so stop() reaches every child
+            )
+        return _Daemon(name, proc, (log, out))
+
+    def _command(self, prog: str, argv: tuple[str, ...], netns: str | None) -> list[str]:
+        prefix = ["ip", "netns", "exec", netns] if netns else []
+        return [*prefix, self._python, str(self._bin / prog), *argv]
+
+    def _wait(self, what: str, ready: Callable[[], bool], daemons: list[_Daemon], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            dead = [d for d in daemons if d.proc.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                why = f"{dead[0].name} exited ({dead[0].proc.returncode})" if dead else "timed out"
+                tails = "\n".join(d.tail() for d in dead or daemons)
+                raise SaltLabError(f"{why} while waiting for {what}\n{tails}")
+            time.sleep(0.2)
 
     def _wait_pings(self, ids: list[str], timeout: float) -> None:
         pending = set(ids)
 
         def all_answered() -> bool:
-            try:
+            with contextlib.suppress(SaltLabError):
                 ret = self.salt(",".join(sorted(pending)), "test.ping", tgt_type="list", timeout=5)
-            except SaltLabError:  # e.g. "No minions matched" before any key is accepted
-                return False
-            pending.difference_update(i for i, v in ret.items() if v is True)
+                pending.difference_update(i for i, answer in ret.items() if answer is True)
             return not pending
 
-        waiting = [self._minions[i] for i in ids]
-        self._wait(f"test.ping from {sorted(pending)}", all_answered, waiting, timeout)
+        daemons = [self._minions[i] for i in ids]
+        self._wait(f"test.ping from {sorted(pending)}", all_answered, daemons, timeout)
 
-    def start_minion(self, spec: MinionSpec, timeout: float = 60) -> None:
-        """Add a minion to a running lab, or restart it (with a new spec) if it runs."""
-        if spec.id in self._minions:
-            self.stop_minion(spec.id)
-        self._spawn_minion(spec)
-        self._wait_pings([spec.id], timeout)
+    @staticmethod
+    def _terminate(daemons: list[_Daemon], *, kill: bool, grace: float = 20) -> None:
+        """Signal whole process groups at once, then wait until no member is left.
 
-    def stop_minion(self, minion_id: str, *, kill: bool = False) -> None:
-        """Stop one minion; ``kill=True`` SIGKILLs it at once, like a crash or power loss."""
-        daemon = self._minions.pop(minion_id, None)
-        if daemon:
-            self._terminate(daemon, kill=kill)
+        A minion's graceful stop sleeps 5 s by design and its keep-alive parent may need
+        5 s more, hence the parallel wait. We wait after SIGKILL too: a minion restarted
+        while its old process still exists refuses to start ("already running").
+        """
+        rounds = [(signal.SIGKILL, 10.0)] if kill else [(signal.SIGTERM, grace), (signal.SIGKILL, 10.0)]
+        for sig, wait in rounds:
+            for daemon in daemons:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(daemon.proc.pid, sig)
+            deadline = time.monotonic() + wait
+            while any(d.running() for d in daemons) and time.monotonic() < deadline:
+                time.sleep(0.1)
 
-    def stop(self) -> None:
-        """Stop every daemon this lab started, minions first. Safe to call twice."""
-        for minion_id in list(self._minions):
-            self.stop_minion(minion_id)
-        if self._master:
-            self._terminate(self._master, kill=False)
-            self._master = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # -- CLIs ----------------------------------------------------------------------
+    # -- command line ----------------------------------------------------------------------
 
     def cli(
         self, prog: str, *argv: str, timeout: float = 120, netns: str | None = None, minion_id: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``prog -c <config dir> argv...``; no check of the exit code.
+        """Run ``prog -c <config dir> argv...``; the exit code is not checked.
 
-        Salt exits non-zero for ordinary failures (a minion did not answer, a
-        function returned False) and zero for some real ones (eauth denials),
-        so callers judge the output. ``salt-call`` needs ``minion_id``; the
-        program runs in the namespace of the daemon it talks to unless
-        ``netns`` says otherwise.
+        ``salt-call`` needs ``minion_id`` (whose config dir to use). The program runs in
+        the network namespace of the daemon whose config it uses unless ``netns`` is given.
         """
         if minion_id is not None:
-            config_dir, default_ns = self.minion_config_dir(minion_id), self._specs[minion_id].netns
+            config_dir, default_netns = self.minion_config_dir(minion_id), self._specs[minion_id].netns
         else:
-            config_dir, default_ns = self.master_config_dir, self.master_netns
-        cmd = self._command(prog, ("-c", str(config_dir), *argv), netns or default_ns)
+            config_dir, default_netns = self.master_config_dir, self.master_netns
+        cmd = self._command(prog, ("-c", str(config_dir), *argv), netns or default_netns)
         try:
-            return subprocess.run(cmd, check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+            return subprocess.run(
+                cmd, check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+            )
         except subprocess.TimeoutExpired as exc:
-            raise SaltLabError(f"{prog} {' '.join(argv)} took longer than {timeout}s") from exc
+            raise SaltLabError(f"{prog} {' '.join(argv)} took longer than {timeout} s") from exc
 
     def salt(
         self, tgt: str, fun: str, *args: str, tgt_type: str = "glob", timeout: int = 60,
         kwargs: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Publish ``fun`` with the ``salt`` CLI and return ``{minion_id: return}``."""
+    ) -> dict[str, Any]:  # fmt: skip
+        """Publish ``fun`` with the ``salt`` CLI; return ``{minion_id: return}``.
+
+        The exit code is ignored on purpose: salt exits non-zero when one minion fails
+        or stays silent, and the per-minion returns are what a test looks at.
+        """
         target_flag = [] if tgt_type == "glob" else ["--" + tgt_type.replace("_", "-")]
         argv = ["--out", "json", "--static", "--timeout", str(timeout), *target_flag, tgt, fun, *args]
-        # The CLI's own start-up takes a few seconds on top of the job timeout.
+        # The CLI's own start-up (about 1 s) comes on top of the job timeout.
         data = _parse_json(self.cli("salt", *argv, *_kwarg_strings(kwargs), timeout=timeout + 60))
         if not isinstance(data, dict):
-            raise SaltLabError(f"salt {tgt} {fun} returned {data!r}, not a dict of minions")
+            raise SaltLabError(f"salt {tgt} {fun} printed {data!r}, not a dict of minions")
         return data
 
     def salt_run(
         self, fun: str, *args: str, timeout: int = 120, kwargs: dict[str, Any] | None = None,
-        user_args: list[str] | None = None,
-    ) -> Any:
-        """Run a runner with the ``salt-run`` CLI and return its parsed return value."""
+        user_args: list[str] | None = None, check: bool = True,
+    ) -> Any:  # fmt: skip
+        """Run a runner with the ``salt-run`` CLI; return its return value.
+
+        A runner that raises still prints JSON (the traceback as a string) but exits 1,
+        as does one that sets ``__context__["retcode"]``: ``check`` makes that an error.
+        ``user_args`` go before the function, e.g. ``["-a", "auto", "--username", "u"]``.
+        """
         argv = [*(user_args or []), "--out", "json", "--timeout", str(timeout), fun, *args]
-        return _parse_json(self.cli("salt-run", *argv, *_kwarg_strings(kwargs), timeout=timeout + 60))
+        proc = self.cli("salt-run", *argv, *_kwarg_strings(kwargs), timeout=timeout + 60)
+        value = _parse_json(proc)
+        if check and proc.returncode != 0:
+            raise SaltLabError(f"salt-run {fun} exited {proc.returncode}: {value!r}")
+        return value

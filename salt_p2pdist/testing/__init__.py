@@ -1,0 +1,1 @@
+"""Helpers to run real p2pdist deployments on one machine (tests, demo, lab)."""

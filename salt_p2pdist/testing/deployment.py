@@ -1,0 +1,77 @@
+"""A throwaway p2pdist deployment on this machine: a Salt master and minions.
+
+Shared by the demo and the integration tests: real salt-master and
+salt-minion daemons on loopback with p2pdist configured, each minion with its
+own loopback address (127.0.0.x), state directory and destination prefix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from pathlib import Path
+from typing import Any
+
+from salt_p2pdist.testing.agents import stop_agents_under
+from salt_p2pdist.testing.saltlab import MinionSpec, SaltLab
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_random(path: Path, size: int, seed: int = 0) -> Path:
+    """A file of pseudo-random bytes (incompressible, reproducible)."""
+    import random
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    with path.open("wb") as fh:
+        left = size
+        while left:
+            n = min(left, 1 << 20)
+            fh.write(rng.randbytes(n))
+            left -= n
+    return path
+
+
+class Deployment(SaltLab):
+    """SaltLab plus p2pdist settings, per-minion dest prefixes and agent clean-up."""
+
+    def __init__(self, root: Path, *, master_p2pdist: dict[str, Any] | None = None, **kw: Any):
+        self.tracker_port = free_port()
+        p2p = {"tracker_port": self.tracker_port, "tracker_host": "127.0.0.1",
+               "bt_interface": "127.0.0.1", "announce_interval": 5, **(master_p2pdist or {})}
+        master_opts = {"event_return": "p2pdist", "event_return_queue": 0, "p2pdist": p2p,
+                       **kw.pop("master_opts", {})}
+        super().__init__(root, master_opts=master_opts, **kw)
+
+    def minion(self, minion_id: str, index: int, **p2pdist: Any) -> MinionSpec:
+        """A minion with its own loopback address, as if it were its own host."""
+        ip = f"127.0.0.{10 + index}"
+        settings = {"bt_interface": ip, "outgoing_interface": ip, "report_interval": 1,
+                    "dest_prefix": str(self.host_root(minion_id)), **p2pdist}
+        return MinionSpec(id=minion_id, opts={"p2pdist": settings})
+
+    def host_root(self, minion_id: str) -> Path:
+        """Where this minion's '/' is, for dest paths."""
+        return self.minion_root(minion_id) / "host"
+
+    def copy_at(self, minion_id: str, dest: str, name: str) -> Path:
+        return self.host_root(minion_id) / dest.lstrip("/") / name
+
+    def stop(self) -> None:
+        try:
+            super().stop()
+        finally:
+            stop_agents_under(self.root)

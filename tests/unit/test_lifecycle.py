@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+
+from salt_p2pdist import lifecycle as lc
+
+
+def test_every_state_has_a_transition_entry_and_targets_are_states():
+    assert set(lc.TRANSITIONS) == set(lc.ALL_STATES)
+    assert len(set(lc.ALL_STATES)) == len(lc.ALL_STATES)
+    for old, news in lc.TRANSITIONS.items():
+        assert news <= set(lc.ALL_STATES), old
+        assert old not in news, f"{old} lists itself; staying put is implicit"
+
+
+def test_pending_is_master_only_and_never_reentered():
+    assert all(lc.PENDING not in news for news in lc.TRANSITIONS.values())
+
+
+def test_state_sets_are_consistent():
+    assert lc.COMPLETE_STATES <= lc.TERMINAL_STATES
+    assert {lc.SEEDING, lc.DONE, lc.FAILED, lc.CANCELLED} == lc.TERMINAL_STATES
+    for state in lc.ALL_STATES:
+        assert not (lc.is_active(state) and state in lc.TERMINAL_STATES), state
+    assert [s for s in lc.ALL_STATES if lc.is_active(s)] == [
+        lc.QUEUED, lc.CHECKING, lc.DOWNLOADING, lc.FINISHING]
+    assert not lc.is_active(lc.PENDING)
+    assert lc.is_complete(lc.SEEDING) and lc.is_complete(lc.DONE)
+    assert not lc.is_complete(lc.FAILED) and not lc.is_complete(lc.FINISHING)
+
+
+def _reachable(start: str) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in lc.TRANSITIONS[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+@pytest.mark.parametrize("state", [s for s in lc.ALL_STATES if s != lc.CANCELLED])
+def test_everything_can_be_cancelled(state):
+    assert lc.can_move(state, lc.CANCELLED)
+
+
+@pytest.mark.parametrize("state", [lc.PENDING, lc.QUEUED, lc.CHECKING, lc.DOWNLOADING, lc.FINISHING])
+def test_unfinished_states_can_fail_and_can_complete(state):
+    assert lc.can_move(state, lc.FAILED)
+    assert _reachable(state) & lc.COMPLETE_STATES
+
+
+def test_terminal_states_can_be_ordered_again():
+    # a failed or cancelled host can be re-ordered; a complete one re-verified
+    assert lc.can_move(lc.FAILED, lc.QUEUED)
+    assert lc.can_move(lc.CANCELLED, lc.QUEUED)
+    assert lc.can_move(lc.SEEDING, lc.CHECKING)
+    assert lc.can_move(lc.DONE, lc.CHECKING)
+
+
+def test_can_move():
+    assert lc.can_move(lc.DOWNLOADING, lc.DOWNLOADING)  # staying put
+    assert lc.can_move(lc.DOWNLOADING, lc.FINISHING)
+    assert not lc.can_move(lc.DOWNLOADING, lc.SEEDING)  # must pass through finishing
+    assert not lc.can_move(lc.DONE, lc.DOWNLOADING)
+    assert not lc.can_move(lc.QUEUED, lc.PENDING)
+    assert not lc.can_move("bogus", lc.QUEUED)
+    assert lc.can_move("bogus", "bogus")
+
+
+@pytest.mark.parametrize(("states", "expected"), [
+    ([], lc.PENDING),
+    ([lc.CANCELLED, lc.CANCELLED], lc.CANCELLED),
+    ([lc.SEEDING, lc.DONE], "complete"),
+    ([lc.DONE], "complete"),
+    ([lc.DONE, lc.FAILED], "finished-with-errors"),
+    ([lc.SEEDING, lc.CANCELLED], "finished-with-errors"),
+    ([lc.FAILED], "finished-with-errors"),
+    ([lc.DONE, lc.DOWNLOADING], "active"),
+    ([lc.PENDING, lc.DONE], "active"),
+    ([lc.CANCELLED, lc.QUEUED], "active"),
+    (["stale", lc.DONE], "active"),
+])
+def test_summarize(states, expected):
+    assert lc.summarize(states) == expected

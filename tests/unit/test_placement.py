@@ -1,0 +1,243 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from salt_p2pdist import merkle
+from salt_p2pdist.errors import Conflict, InvalidRequest
+from salt_p2pdist.metainfo import TorrentMeta
+from salt_p2pdist.placement import (
+    ABSENT,
+    IDENTICAL,
+    REPLACE,
+    check_destination,
+    dest_files,
+    place,
+    remove_files,
+    save_path,
+)
+
+
+def meta(files, *, name="pkg", torrent_name=None, single_file=False) -> TorrentMeta:
+    return TorrentMeta(dist_id="0" * 16, info_hash="0" * 64, name=name,
+                       torrent_name=torrent_name or name, files=tuple(files),
+                       total_size=sum(s for _, s, _ in files), piece_size=16384, num_pieces=1,
+                       single_file=single_file, tracker="")
+
+
+@pytest.fixture
+def staged(tmp_path, write_file):
+    """A verified distribution in staging: (staging dir, file entries)."""
+    staging = tmp_path / "staging"
+    rels = {"pkg/a.bin": 20000, "pkg/sub/b.bin": 100, "pkg/sub/deep/c.bin": 1}
+    files = []
+    for i, (rel, size) in enumerate(rels.items()):
+        p = write_file(staging / rel, size, seed=i)
+        files.append((rel, size, merkle.pieces_root(p)))
+    return staging, files
+
+
+def copy_to(files, src: Path, dst: Path) -> None:
+    for rel, _, _ in files:
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dst / rel).write_bytes((src / rel).read_bytes())
+
+
+# -- dest_files ---------------------------------------------------------
+
+def test_dest_files_plain():
+    files = [("pkg/a", 1, "r1"), ("pkg/b/c", 2, "r2")]
+    assert dest_files(meta(files)) == files
+
+
+def test_dest_files_puts_a_one_file_directory_back():
+    m = meta([("f.bin", 5, "r")], name="dir", torrent_name="f.bin", single_file=True)
+    assert dest_files(m) == [("dir/f.bin", 5, "r")]
+    assert save_path(Path("/base"), m) == Path("/base/dir")
+    plain = meta([("f.bin", 5, "r")], name="f.bin", single_file=True)
+    assert dest_files(plain) == [("f.bin", 5, "r")]
+    assert save_path(Path("/base"), plain) == Path("/base")
+
+
+@pytest.mark.parametrize("path", ["../evil", "pkg/../../evil", "pkg/../x", "/etc/passwd", ""])
+def test_dest_files_refuses_escaping_paths(path):
+    with pytest.raises(InvalidRequest, match="escapes the destination"):
+        dest_files(meta([("pkg/ok", 1, "r"), (path, 1, "r")]))
+
+
+def test_dest_files_refuses_an_escaping_name():
+    m = meta([("f", 1, "r")], name="..", torrent_name="f", single_file=True)
+    with pytest.raises(InvalidRequest):
+        dest_files(m)
+
+
+# -- check_destination --------------------------------------------------
+
+def test_absent(tmp_path, staged):
+    _, files = staged
+    assert check_destination(tmp_path / "dest", files, force=False) == ABSENT
+
+
+def test_identical(tmp_path, staged):
+    staging, files = staged
+    dest = tmp_path / "dest"
+    copy_to(files, staging, dest)
+    assert check_destination(dest, files, force=False) == IDENTICAL
+    assert check_destination(dest, files, force=True) == IDENTICAL
+
+
+def test_partly_there_and_identical_is_absent(tmp_path, staged):
+    staging, files = staged
+    dest = tmp_path / "dest"
+    copy_to(files[:1], staging, dest)
+    assert check_destination(dest, files, force=False) == ABSENT
+
+
+def test_unrelated_file_is_a_conflict_unless_forced(tmp_path, staged):
+    staging, files = staged
+    dest = tmp_path / "dest"
+    copy_to(files, staging, dest)
+    (dest / "pkg/sub/b.bin").write_bytes(b"local edit")
+    with pytest.raises(Conflict, match=r"pkg/sub/b\.bin") as exc:
+        check_destination(dest, files, force=False)
+    assert "a.bin" not in str(exc.value)
+    assert check_destination(dest, files, force=True) == REPLACE
+
+
+def test_symlink_to_the_same_content_is_not_identical(tmp_path, staged):
+    staging, files = staged
+    dest = tmp_path / "dest"
+    copy_to(files, staging, dest)
+    target = dest / files[0][0]
+    target.unlink()
+    os.symlink(staging / files[0][0], target)
+    with pytest.raises(Conflict):
+        check_destination(dest, files, force=False)
+    assert check_destination(dest, files, force=True) == REPLACE
+
+
+def test_directory_in_the_way_is_a_conflict_even_forced(tmp_path, staged):
+    _, files = staged
+    dest = tmp_path / "dest"
+    (dest / "pkg/a.bin").mkdir(parents=True)
+    for force in (False, True):
+        with pytest.raises(Conflict, match="is a directory"):
+            check_destination(dest, files, force=force)
+
+
+def test_file_in_the_way_of_a_directory_is_a_conflict(tmp_path, staged):
+    _, files = staged
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "pkg").write_bytes(b"a file named like the pushed directory")
+    for force in (False, True):
+        with pytest.raises(Conflict, match="pkg is a file"):
+            check_destination(dest, files, force=force)
+    (dest / "pkg").unlink()
+    (dest / "pkg").mkdir()
+    (dest / "pkg" / "sub").write_bytes(b"x")
+    with pytest.raises(Conflict, match="sub is a file"):
+        check_destination(dest, files, force=True)
+
+
+def test_many_conflicts_are_abbreviated(tmp_path):
+    dest = tmp_path / "dest"
+    files = []
+    for i in range(5):
+        (dest / f"f{i}").parent.mkdir(parents=True, exist_ok=True)
+        (dest / f"f{i}").write_bytes(b"old")
+        files.append((f"f{i}", 3, "0" * 64))
+    with pytest.raises(Conflict, match=r"f2 \.\.\.") as exc:
+        check_destination(dest, files, force=False)
+    assert "f3" not in str(exc.value)
+
+
+# -- place ----------------------------------------------------------------
+
+def test_place_moves_everything_and_drops_staging(tmp_path, staged):
+    staging, files = staged
+    contents = {rel: (staging / rel).read_bytes() for rel, _, _ in files}
+    dest = tmp_path / "dest"
+    place(staging, dest, files, force=False)
+    assert {rel: (dest / rel).read_bytes() for rel, _, _ in files} == contents
+    assert not staging.exists()
+    assert check_destination(dest, files, force=False) == IDENTICAL
+    assert not list(dest.rglob("*p2pdist-partial*"))
+
+
+def test_place_leaves_an_identical_existing_file_untouched(tmp_path, staged):
+    staging, files = staged
+    dest = tmp_path / "dest"
+    copy_to(files[:1], staging, dest)
+    existing = dest / files[0][0]
+    before = existing.stat()
+    place(staging, dest, files, force=False)
+    after = existing.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert check_destination(dest, files, force=False) == IDENTICAL
+
+
+def test_place_replaces_only_when_forced_and_refuses_before_moving(tmp_path, staged):
+    staging, files = staged
+    dest = tmp_path / "dest"
+    (dest / "pkg").mkdir(parents=True)
+    (dest / "pkg/a.bin").write_bytes(b"mine")
+    with pytest.raises(Conflict):
+        place(staging, dest, files, force=False)
+    assert (dest / "pkg/a.bin").read_bytes() == b"mine"
+    assert all((staging / rel).is_file() for rel, _, _ in files)  # nothing moved
+    assert not (dest / "pkg/sub").exists()
+
+    place(staging, dest, files, force=True)
+    assert check_destination(dest, files, force=False) == IDENTICAL
+
+
+def test_place_across_filesystems(tmp_path, write_file):
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs a staging area on another filesystem")
+    staging = shm / f"p2pdist-test-{os.getpid()}-{tmp_path.name}"
+    try:
+        p = write_file(staging / "pkg" / "f", 5000)
+        files = [("pkg/f", 5000, merkle.pieces_root(p))]
+        data = p.read_bytes()
+        place(staging, tmp_path / "dest", files, force=False)
+        assert (tmp_path / "dest/pkg/f").read_bytes() == data
+        assert not staging.exists()
+        assert [x.name for x in (tmp_path / "dest/pkg").iterdir()] == ["f"]  # no partial left
+    finally:
+        import shutil
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# -- remove_files ---------------------------------------------------------
+
+def test_remove_files_removes_emptied_dirs_but_not_dest(tmp_path, staged):
+    staging, files = staged
+    dest = tmp_path / "dest"
+    place(staging, dest, files, force=False)
+    remove_files(dest, files)
+    assert dest.is_dir()
+    assert list(dest.iterdir()) == []
+    remove_files(dest, files)  # idempotent
+
+
+def test_remove_files_keeps_what_is_not_ours(tmp_path, staged):
+    staging, files = staged
+    dest = tmp_path / "dest"
+    place(staging, dest, files, force=False)
+    (dest / "pkg/sub/notes.txt").write_text("mine")
+    (dest / "other").write_text("mine too")
+    remove_files(dest, files)
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == [
+        "other", "pkg", "pkg/sub", "pkg/sub/notes.txt"]
+
+
+def test_remove_top_level_file_keeps_dest(tmp_path):
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "f").write_bytes(b"x")
+    remove_files(dest, [("f", 1, "r")])
+    assert dest.is_dir() and not (dest / "f").exists()

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from salt_p2pdist.reports import rows_from_events
+
+PREFIX = "p2pdist/report/"
+
+
+def ev(tag, minion, dists, ts=12.5, sender=None):
+    # As the master bus delivers a minion's fire_master event: wrapped, with
+    # the authenticated sender id in the envelope.
+    payload = {"minion": minion, "ts": ts, "dists": dists}
+    return {"tag": tag, "data": {"id": sender or minion, "tag": tag, "data": payload,
+                                 "cmd": "_minion_event"}}
+
+
+def test_rows_from_a_good_event():
+    fields = {"state": "downloading", "pieces": 3}
+    rows = rows_from_events([ev(PREFIX + "m1", "m1", {"d1": fields, "d2": {"state": "done"}})], PREFIX)
+    assert rows == [("d1", "m1", 12.5, fields), ("d2", "m1", 12.5, {"state": "done"})]
+
+
+def test_tag_and_minion_must_agree():
+    assert rows_from_events([ev(PREFIX + "m1", "m2", {"d1": {}})], PREFIX) == []
+    assert rows_from_events([ev(PREFIX, "", {"d1": {}})], PREFIX) == []
+
+
+def test_wrong_prefix_is_dropped():
+    events = [ev("salt/job/123/ret/m1", "m1", {"d1": {}}),
+              ev("p2pdist/reportm1", "m1", {"d1": {}}),
+              {"data": {"minion": "m1", "dists": {"d1": {}}}}]
+    assert rows_from_events(events, PREFIX) == []
+
+
+def test_malformed_events_are_skipped_not_fatal():
+    good = ev(PREFIX + "m1", "m1", {"d1": {"state": "done"}})
+    events = [
+        {"tag": PREFIX + "m1", "data": None},
+        {"tag": PREFIX + "m1", "data": ["not", "a", "dict"]},
+        {"tag": PREFIX + "m1", "data": "text"},
+        ev(PREFIX + "m1", "m1", ["not a dict"]),
+        ev(PREFIX + "m1", "m1", {"d9": "not a dict", "d8": None}),
+        ev(PREFIX + "m1", "m1", {"d1": {}}, ts="yesterday"),
+        ev(PREFIX + "m1", "m1", {"d1": {}}, ts={"x": 1}),
+        good,
+    ]
+    assert rows_from_events(events, PREFIX) == [("d1", "m1", 12.5, {"state": "done"})]
+
+
+def test_missing_ts_is_zero_and_ids_are_strings():
+    rows = rows_from_events([ev(PREFIX + "m1", "m1", {123: {"state": "queued"}}, ts=None)], PREFIX)
+    assert rows == [("123", "m1", 0.0, {"state": "queued"})]
+
+
+def test_a_minion_cannot_report_for_another():
+    # m2 sends a report that claims to be m1's, in tag and payload: the
+    # authenticated sender id in the envelope gives it away.
+    forged = ev(PREFIX + "m1", "m1", {"d1": {"state": "seeding"}}, sender="m2")
+    assert rows_from_events([forged], PREFIX) == []

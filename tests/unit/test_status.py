@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from salt_p2pdist import status
+from salt_p2pdist.status import STALE_AFTER_S, distribution_view, host_view, one_line
+
+NOW = 10_000.0
+DIST = {"id": "d1", "name": "pkg", "source": "/srv/pkg", "dest": "/opt", "total_bytes": 1000,
+        "created_by": "root", "created": 1.0, "cancelled": 0}
+
+
+def row(minion, state=None, ts=None, **kw):
+    r = {"minion": minion, "state": state, "ts": ts}
+    r.update(kw)
+    return r
+
+
+def test_host_view_pending_when_nothing_heard():
+    v = host_view(row("m1"), NOW)
+    assert v["state"] == "pending" and v["age_s"] is None
+    assert v["bytes_done"] is None
+
+
+def test_host_view_marks_silent_active_hosts_stale():
+    assert host_view(row("m", "downloading", NOW - STALE_AFTER_S - 1), NOW)["state"] == "stale"
+    assert host_view(row("m", "queued", NOW - 1000), NOW)["state"] == "stale"
+    assert host_view(row("m", "downloading", NOW - STALE_AFTER_S + 1), NOW)["state"] == "downloading"
+    assert host_view(row("m", "downloading", NOW - 10), NOW, stale_after=5)["state"] == "stale"
+
+
+def test_host_view_never_marks_finished_hosts_stale():
+    for state in ("seeding", "done", "failed", "cancelled"):
+        v = host_view(row("m", state, NOW - 10 * STALE_AFTER_S), NOW)
+        assert v["state"] == state
+        assert v["age_s"] == 10 * STALE_AFTER_S
+
+
+def test_host_view_copies_the_report_fields():
+    v = host_view(row("m", "downloading", NOW - 1.26, pieces=3, bytes_done=300, down_rate=50,
+                      error=None, secret="x"), NOW)
+    assert (v["pieces"], v["bytes_done"], v["down_rate"], v["age_s"]) == (3, 300, 50, 1.3)
+    assert "secret" not in v and "minion" not in v
+
+
+def test_distribution_view_counts():
+    rows = [row("a", "done", NOW - 5, bytes_done=1000, downloaded=600),
+            row("b", "seeding", NOW - 5, bytes_done=1000, downloaded=400),
+            row("c", "failed", NOW - 5, bytes_done=10, error="disk"),
+            row("d", "downloading", NOW - 5, bytes_done=400, down_rate=100, downloaded=400),
+            row("e", "downloading", NOW - 500, bytes_done=500, down_rate=0),  # stale
+            row("f")]
+    view = distribution_view(DIST, rows, NOW, origin={"uploaded": 350})
+    s = view["distribution"]
+    assert (s["targets"], s["done"], s["failed"], s["pending"], s["stale"]) == (6, 2, 1, 1, 1)
+    assert s["state"] == "active"
+    assert s["throughput"] == 100
+    # left: d 600 + e 500 + f 1000 (failed and complete hosts excluded) at 100 B/s
+    assert s["eta_s"] == 21
+    assert s["downloaded_by_hosts"] == 1400
+    assert s["served_by_master"] == 350
+    assert s["master_share"] == round(350 / 1400, 3)
+    assert set(view["minions"]) == {"a", "b", "c", "d", "e", "f"}
+    assert view["minions"]["e"]["state"] == "stale"
+    assert (s["id"], s["name"], s["dest"], s["bytes"]) == ("d1", "pkg", "/opt", 1000)
+
+
+def test_distribution_view_complete_and_no_origin():
+    rows = [row("a", "done", NOW, bytes_done=1000, downloaded=1000)]
+    s = distribution_view(DIST, rows, NOW)["distribution"]
+    assert s["state"] == "complete"
+    assert s["eta_s"] == 0
+    assert s["served_by_master"] is None and s["master_share"] is None
+
+
+def test_distribution_view_stalled_has_no_eta_and_cancelled_wins():
+    rows = [row("a", "downloading", NOW, bytes_done=10, down_rate=0)]
+    assert distribution_view(DIST, rows, NOW)["distribution"]["eta_s"] is None
+    cancelled = dict(DIST, cancelled=1)
+    assert distribution_view(cancelled, rows, NOW)["distribution"]["state"] == "cancelled"
+
+
+def test_distribution_view_without_targets():
+    s = distribution_view(DIST, [], NOW)["distribution"]
+    assert (s["state"], s["targets"], s["done"], s["eta_s"]) == ("pending", 0, 0, 0)
+
+
+def test_one_line():
+    line = one_line(dict(DIST, total_bytes=3 * 2**20), {"done": 2, "seeding": 1, "failed": 1})
+    assert line.startswith("pkg  active  3/4 done  1 failed  3.0 MiB  -> /opt  by root")
+    assert " complete " in one_line(DIST, {"done": 1})
+    assert " cancelled " in one_line(dict(DIST, cancelled=1), {"done": 1})
+    assert " active " in one_line(DIST, {})
+    assert status.STALE_AFTER_S > 0

@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+import random
+import socket
+from urllib.parse import quote_from_bytes
+
+import libtorrent as lt
+import pytest
+
+from salt_p2pdist.tracker import ORIGIN_ID, Tracker, TrackerError, compact, parse_announce
+
+# Bytes that break naive query handling: '&', '=', '+', '%', space, NUL, high bytes.
+INFO_HASH = b"\x00&=+% \xff\x80abcXYZ~.-\x01\x7f\xfe"
+OTHER_HASH = bytes(range(20))
+ORIGIN_IP = "192.0.2.1"
+ORIGIN_PORT = 7000
+
+
+def query(minion: str, *, port: int = 6881, left: int = 100, event: str = "", numwant: int = 50,
+          info_hash: bytes = INFO_HASH) -> str:
+    q = (f"info_hash={quote_from_bytes(info_hash)}&peer_id=-LT2110-abcdefghijkl&port={port}"
+         f"&uploaded=0&downloaded=0&left={left}&corrupt=0&numwant={numwant}&compact=1&no_peer_id=1"
+         f"&minion={minion}")
+    return q + (f"&event={event}" if event else "")
+
+
+def peers_of(response: bytes) -> set[tuple[str, int]]:
+    """Decode a tracker answer's compact peer list (fails on a failure reason)."""
+    d = lt.bdecode(response)
+    assert b"failure reason" not in d, d
+    raw = d[b"peers"]
+    assert len(raw) % 6 == 0
+    return {(socket.inet_ntoa(raw[i:i + 4]), int.from_bytes(raw[i + 4:i + 6], "big"))
+            for i in range(0, len(raw), 6)}
+
+
+def failure(response: bytes) -> str:
+    return lt.bdecode(response)[b"failure reason"].decode()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def tracker(clock) -> Tracker:
+    t = Tracker(interval=30, peer_ttl=150, clock=clock, rng=random.Random(1))
+    t.register(INFO_HASH, frozenset({"m1", "m2", "m3"}), ORIGIN_PORT)
+    return t
+
+
+def announce(tracker: Tracker, minion: str, ip: str, **kw) -> bytes:
+    return tracker.respond(query(minion, **kw), ip, ORIGIN_IP)
+
+
+ORIGIN = (ORIGIN_IP, ORIGIN_PORT)
+
+
+# -- parsing ------------------------------------------------------------
+
+def test_parse_announce_decodes_a_percent_encoded_binary_info_hash():
+    a = parse_announce(query("m1", port=51413, left=7, event="started", numwant=12), "10.0.0.5")
+    assert a.info_hash20 == INFO_HASH
+    assert (a.host_id, a.ip, a.port, a.left, a.event, a.numwant) == (
+        "m1", "10.0.0.5", 51413, 7, "started", 12)
+
+
+def test_parse_announce_defaults_and_clamps_numwant():
+    q = f"info_hash={quote_from_bytes(OTHER_HASH)}&port=1&minion=m"
+    a = parse_announce(q, "10.0.0.1")
+    assert (a.left, a.event, a.numwant) == (0, "", 50)
+    assert parse_announce(q + "&numwant=100000", "x").numwant == 200
+    assert parse_announce(q + "&numwant=-5", "x").numwant == 0
+
+
+H = f"info_hash={quote_from_bytes(OTHER_HASH)}"
+
+
+@pytest.mark.parametrize(("q", "message"), [
+    pytest.param("port=1&minion=m", "missing info_hash", id="no-info-hash"),
+    pytest.param(f"info_hash={quote_from_bytes(OTHER_HASH[:19])}&port=1&minion=m", "bad info_hash",
+                 id="short-hash"),
+    pytest.param(f"info_hash={quote_from_bytes(OTHER_HASH + b'x')}&port=1&minion=m", "bad info_hash",
+                 id="long-hash"),
+    pytest.param(f"{H}&port=1", "missing minion", id="no-minion"),
+    pytest.param(f"{H}&minion=m", "missing port", id="no-port"),
+    pytest.param(f"{H}&port=http&minion=m", "bad announce", id="port-nan"),
+    pytest.param(f"{H}&port=1&left=x&minion=m", "bad announce", id="left-nan"),
+    pytest.param(f"{H}&port=70000&minion=m", "out of range", id="port-too-big"),
+    pytest.param(f"{H}&port=0&minion=m", "out of range", id="port-zero"),
+])
+def test_parse_announce_refusals(q, message):
+    with pytest.raises(TrackerError, match=message):
+        parse_announce(q, "10.0.0.1")
+
+
+def test_compact():
+    from salt_p2pdist.handout import Peer
+    assert compact([Peer("a", "10.1.2.3", 6881, False, 0), Peer("b", "1.2.3.4", 1, True, 0)]) == (
+        bytes([10, 1, 2, 3]) + (6881).to_bytes(2, "big") + bytes([1, 2, 3, 4, 0, 1]))
+    assert compact([]) == b""
+
+
+# -- refusals -----------------------------------------------------------
+
+def test_unknown_info_hash_gets_a_failure_reason(tracker):
+    resp = announce(tracker, "m1", "10.0.0.1", info_hash=OTHER_HASH)
+    assert "unknown torrent" in failure(resp)
+    assert b"peers" not in lt.bdecode(resp)
+
+
+def test_non_target_minion_gets_a_failure_reason_and_is_not_recorded(tracker):
+    resp = announce(tracker, "intruder", "10.0.0.9")
+    assert "intruder is not a target" in failure(resp)
+    assert "intruder" not in tracker.swarms[INFO_HASH].peers
+    # and is never handed out to the others
+    assert peers_of(announce(tracker, "m1", "10.0.0.1")) == {ORIGIN}
+
+
+def test_malformed_announce_gets_a_failure_reason(tracker):
+    assert failure(tracker.respond("info_hash=short&port=1&minion=m1", "10.0.0.1", ORIGIN_IP))
+    # a bad port would break compact() for everybody else: it is refused up front
+    assert "out of range" in failure(announce(tracker, "m1", "10.0.0.1", port=70000))
+    assert peers_of(announce(tracker, "m2", "10.0.0.2")) == {ORIGIN}
+
+
+def test_unregister_forgets_the_swarm(tracker):
+    peers_of(announce(tracker, "m1", "10.0.0.1"))
+    tracker.unregister(INFO_HASH)
+    tracker.unregister(INFO_HASH)  # idempotent
+    assert "unknown torrent" in failure(announce(tracker, "m1", "10.0.0.1"))
+
+
+# -- hand-out -----------------------------------------------------------
+
+def test_first_host_gets_the_origin_at_origin_ip(tracker):
+    resp = announce(tracker, "m1", "10.0.0.1", port=6001)
+    d = lt.bdecode(resp)
+    assert d[b"interval"] == 30
+    assert d[b"min interval"] == 10
+    assert peers_of(resp) == {ORIGIN}
+
+
+def test_other_peers_are_handed_out_in_compact_form(tracker):
+    announce(tracker, "m1", "10.0.0.1", port=6001)
+    announce(tracker, "m2", "10.0.0.2", port=6002)
+    assert peers_of(announce(tracker, "m3", "10.0.0.3", port=6003)) == {
+        ORIGIN, ("10.0.0.1", 6001), ("10.0.0.2", 6002)}
+    # the requester never gets itself
+    assert peers_of(announce(tracker, "m1", "10.0.0.1", port=6001)) == {
+        ORIGIN, ("10.0.0.2", 6002), ("10.0.0.3", 6003)}
+
+
+def test_origin_address_is_the_one_the_client_reached(tracker):
+    resp = tracker.respond(query("m1"), "10.0.0.1", "172.16.0.1")
+    assert peers_of(resp) == {("172.16.0.1", ORIGIN_PORT)}
+
+
+def test_seed_gets_no_seeds_not_even_the_origin(tracker):
+    announce(tracker, "m1", "10.0.0.1", port=6001, left=0)  # a seed
+    announce(tracker, "m2", "10.0.0.2", port=6002, left=5)  # a leecher
+    assert peers_of(announce(tracker, "m3", "10.0.0.3", port=6003, left=0)) == {("10.0.0.2", 6002)}
+    # a leecher gets the seeds
+    assert peers_of(announce(tracker, "m2", "10.0.0.2", port=6002, left=5)) == {
+        ORIGIN, ("10.0.0.1", 6001), ("10.0.0.3", 6003)}
+
+
+def test_numwant_limits_the_hand_out(tracker):
+    announce(tracker, "m1", "10.0.0.1", port=6001)
+    announce(tracker, "m2", "10.0.0.2", port=6002)
+    got = peers_of(announce(tracker, "m3", "10.0.0.3", numwant=1))
+    assert len(got) == 1
+    assert got <= {ORIGIN, ("10.0.0.1", 6001), ("10.0.0.2", 6002)}
+    assert peers_of(announce(tracker, "m3", "10.0.0.3", numwant=0)) == set()
+
+
+def test_origin_not_handed_out_once_it_stops_seeding(tracker):
+    tracker.register(INFO_HASH, frozenset({"m1", "m2", "m3"}), 0)
+    assert peers_of(announce(tracker, "m1", "10.0.0.1")) == set()
+    announce(tracker, "m2", "10.0.0.2", port=6002)
+    assert peers_of(announce(tracker, "m1", "10.0.0.1")) == {("10.0.0.2", 6002)}
+
+
+def test_reregister_keeps_peers_and_updates_targets(tracker):
+    announce(tracker, "m1", "10.0.0.1", port=6001)
+    tracker.register(INFO_HASH, frozenset({"m1", "m2", "m3", "m4"}), ORIGIN_PORT)
+    assert peers_of(announce(tracker, "m4", "10.0.0.4")) == {ORIGIN, ("10.0.0.1", 6001)}
+    tracker.register(INFO_HASH, frozenset({"m1"}), ORIGIN_PORT)
+    assert "m4 is not a target" in failure(announce(tracker, "m4", "10.0.0.4"))
+
+
+def test_ipv6_peers_are_left_out_of_the_compact_list(tracker):
+    announce(tracker, "m1", "2001:db8::1", port=6001)
+    assert peers_of(announce(tracker, "m2", "10.0.0.2")) == {ORIGIN}
+
+
+def test_reannounce_updates_address_instead_of_duplicating(tracker):
+    announce(tracker, "m1", "10.0.0.1", port=6001)
+    announce(tracker, "m1", "10.0.0.11", port=6011)
+    assert peers_of(announce(tracker, "m2", "10.0.0.2")) == {ORIGIN, ("10.0.0.11", 6011)}
+
+
+# -- leaving ------------------------------------------------------------
+
+def test_stopped_removes_the_peer(tracker):
+    announce(tracker, "m1", "10.0.0.1", port=6001)
+    resp = announce(tracker, "m1", "10.0.0.1", port=6001, event="stopped")
+    assert peers_of(resp) == set()
+    assert "m1" not in tracker.swarms[INFO_HASH].peers
+    assert peers_of(announce(tracker, "m2", "10.0.0.2")) == {ORIGIN}
+
+
+def test_peers_expire_after_peer_ttl(tracker, clock):
+    announce(tracker, "m1", "10.0.0.1", port=6001)
+    clock.now += 149
+    assert ("10.0.0.1", 6001) in peers_of(announce(tracker, "m2", "10.0.0.2", port=6002))
+    clock.now += 2  # m1 silent for 151 s, m2 for 2 s
+    assert peers_of(announce(tracker, "m3", "10.0.0.3")) == {ORIGIN, ("10.0.0.2", 6002)}
+    assert set(tracker.swarms[INFO_HASH].peers) == {"m2", "m3"}
+
+
+def test_reannounce_keeps_a_peer_alive(tracker, clock):
+    for _ in range(5):
+        announce(tracker, "m1", "10.0.0.1", port=6001)
+        clock.now += 100
+    assert ("10.0.0.1", 6001) in peers_of(announce(tracker, "m2", "10.0.0.2"))
+
+
+def test_origin_id_is_not_a_minion_id(tracker):
+    # a minion named like the origin must not displace it (it is simply not a target here)
+    assert ORIGIN_ID not in tracker.swarms[INFO_HASH].allowed
+    assert "not a target" in failure(announce(tracker, ORIGIN_ID, "10.0.0.66"))
+
+
+def test_parse_announce_round_trips_every_byte_value():
+    for byte in range(256):
+        info_hash = bytes([byte]) * 10 + bytes([255 - byte]) * 10
+        assert parse_announce(query("m1", info_hash=info_hash), "10.0.0.1").info_hash20 == info_hash
