@@ -45,6 +45,7 @@ class TorrentMeta:
     piece_size: int
     num_pieces: int
     single_file: bool
+    wrapped: bool  # a one-file directory that libtorrent turned into a single-file torrent
     tracker: str
 
 
@@ -80,6 +81,9 @@ def describe(torrent: bytes) -> TorrentMeta:
         num_pieces=ti.num_pieces(),
         # num_files() counts the tail pad file a v2 single-file torrent may have.
         single_file=len(files) == 1 and files[0][0] == ti.name(),
+        # A trailing "/" on the pushed name marks a directory: a directory
+        # holding one file must not land at dest as that file.
+        wrapped=len(files) == 1 and files[0][0] == ti.name() and comment.endswith("/"),
         tracker=trackers[0] if trackers else "",
     )
 
@@ -91,7 +95,7 @@ def _content_name(comment: str, torrent_name: str) -> str:
     # A v2 torrent of a directory holding one file drops the directory name;
     # p2pdist keeps the pushed name in the comment to put it back.
     if comment.startswith(NAME_TAG):
-        name = comment[len(NAME_TAG):]
+        name = comment[len(NAME_TAG):].removesuffix("/")
         if name and "/" not in name and "\\" not in name and name not in (".", ".."):
             return name
     return torrent_name
@@ -108,7 +112,7 @@ def create(source: Path, tracker: str) -> bytes:
     ct = lt.create_torrent(files, piece_size_for(total), lt.create_torrent.v2_only)
     ct.set_priv(True)
     ct.set_creator("p2pdist")
-    ct.set_comment(NAME_TAG + source.name)
+    ct.set_comment(NAME_TAG + source.name + ("/" if source.is_dir() else ""))
     if tracker:
         ct.add_tracker(tracker)
     # The piece callback lets other threads of this worker breathe; the GIL

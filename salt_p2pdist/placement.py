@@ -38,7 +38,7 @@ def dest_files(meta: TorrentMeta) -> list[FileEntry]:
 
 
 def _nested(meta: TorrentMeta) -> bool:
-    return meta.single_file and meta.name != meta.torrent_name
+    return meta.wrapped
 
 
 def save_path(base: Path, meta: TorrentMeta) -> Path:

@@ -123,8 +123,6 @@ def test_directory_with_one_file_in_a_subdirectory(tmp_path, write_file):
     assert [rel for rel, _, _ in placement.dest_files(meta)] == ["release/bin/app"]
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: a directory holding one file of the same name "
-                   "is indistinguishable from a plain file (name == torrent_name)")
 def test_directory_with_one_file_of_the_same_name(tmp_path, write_file):
     write_file(tmp_path / "app" / "app", 100)
     meta = metainfo.describe(metainfo.create(tmp_path / "app", ""))

@@ -64,7 +64,7 @@ def test_check_source_special_file(tmp_path):
 
 META = TorrentMeta(dist_id="abcd" * 4, info_hash="abcd" * 16, name="pkg", torrent_name="pkg",
                    files=(("pkg", 1, "r"),), total_size=1, piece_size=16384, num_pieces=1,
-                   single_file=True, tracker="http://t/announce")
+                   single_file=True, wrapped=False, tracker="http://t/announce")
 
 
 def test_fetch_order():

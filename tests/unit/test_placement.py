@@ -20,11 +20,13 @@ from salt_p2pdist.placement import (
 )
 
 
-def meta(files, *, name="pkg", torrent_name=None, single_file=False) -> TorrentMeta:
+def meta(files, *, name="pkg", torrent_name=None, single_file=False, wrapped=None) -> TorrentMeta:
     return TorrentMeta(dist_id="0" * 16, info_hash="0" * 64, name=name,
                        torrent_name=torrent_name or name, files=tuple(files),
                        total_size=sum(s for _, s, _ in files), piece_size=16384, num_pieces=1,
-                       single_file=single_file, tracker="")
+                       single_file=single_file,
+                       wrapped=single_file and name != (torrent_name or name) if wrapped is None
+                       else wrapped, tracker="")
 
 
 @pytest.fixture
