@@ -42,7 +42,7 @@ def _catalog(cfg: MasterSettings) -> Catalog:
 
 
 def _origin(cfg: MasterSettings) -> AgentClient:
-    return AgentClient(cfg.state_dir / "origin", "origin", cfg.origin_args())
+    return AgentClient(cfg.state_dir / "origin", "origin", cfg.origin_args(__opts__))
 
 
 def _fail(message: str) -> dict[str, Any]:
@@ -108,22 +108,50 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
             meta, torrent, source=source, targets=all_targets, upload_limit=cfg.origin_upload_rate))
         order = orders.fetch_order(meta, torrent, dest=dest, force=force,
                                    tracker=tracker)
-        import salt.client
-
-        jid = salt.client.get_local_client(mopts=__opts__).cmd_async(
-            targets, "p2pdist.fetch", kwarg=order, tgt_type="list")
+        answers = _order(targets, order, catalog, meta.dist_id)
     except P2PDistError as exc:
         return _fail(f"p2pdist.push refused: {exc}")
     log.info("p2pdist: %s pushed %s (%s) to %d minions", user, source, meta.dist_id, len(targets))
-    result = {"result": True, "id": meta.dist_id, "name": source.name, "dest": dest,
-              "bytes": meta.total_size, "pieces": meta.num_pieces, "targets": targets, "jid": jid,
-              "torrent": torrent_url}
+    result = {"result": not answers["refused"], "id": meta.dist_id, "name": source.name,
+              "dest": dest, "bytes": meta.total_size, "pieces": meta.num_pieces,
+              "targets": targets, "torrent": torrent_url, **answers}
+    if answers["refused"]:
+        __context__["retcode"] = 1
     if wait:
         result["summary"] = _follow(cfg, meta.dist_id, timeout)
         if result["summary"]["state"] != "complete":
             __context__["retcode"] = 1
             result["result"] = False
     return result
+
+
+ORDER_TIMEOUT_S = 30
+
+
+def _order(targets: list[str], order: dict[str, Any], catalog: Catalog, dist_id: str
+           ) -> dict[str, Any]:
+    """Publish the order and collect each minion's answer.
+
+    A minion that refuses (a file in the way, a bad dest) is recorded as
+    failed with its reason at once; one that does not answer stays pending
+    (offline, or slow), and ``p2pdist.status`` shows it so.
+    """
+    import salt.client
+
+    client = salt.client.get_local_client(mopts=__opts__)
+    returns = client.cmd(targets, "p2pdist.fetch", kwarg=order, tgt_type="list",
+                         timeout=ORDER_TIMEOUT_S)
+    accepted, refused = [], {}
+    for minion, ret in returns.items():
+        if isinstance(ret, dict) and ret.get("result"):
+            accepted.append(minion)
+        else:
+            refused[minion] = ret.get("error") if isinstance(ret, dict) else str(ret)
+    now = time.time()
+    catalog.record_reports((dist_id, m, now, {"state": "failed", "error": err})
+                           for m, err in refused.items())
+    return {"accepted": sorted(accepted), "refused": refused,
+            "no_answer": sorted(set(targets) - set(returns))}
 
 
 def _publish_torrent(cfg: MasterSettings, name: str, torrent: bytes) -> str:
@@ -192,6 +220,28 @@ def status(id: str = "") -> Any:  # noqa: A002 - Salt CLI users type id=...
         c = counts.get(dist["id"], {})
         out[dist["id"]] = {**dist, "states": c} if structured else status_view.one_line(dist, c)
     return out
+
+
+def stop_seeding(id: str) -> dict[str, Any]:  # noqa: A002
+    """
+    The master stops serving a distribution; the minions go on sharing it among
+    themselves and the tracker keeps introducing them. Frees the HQ uplink once
+    full copies are out.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run p2pdist.stop_seeding 3f9a0c1d2e4b5a69
+    """
+    cfg = _settings()
+    if _catalog(cfg).distribution(id) is None:
+        return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
+    try:
+        _origin(cfg).call("DELETE", f"/dists/{id}?keep_swarm=1")
+    except P2PDistError as exc:
+        return _fail(f"the master's seeder did not stop {id}: {exc}")
+    return {"result": True, "id": id, "comment": "the master no longer serves this distribution"}
 
 
 def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002

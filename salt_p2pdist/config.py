@@ -50,8 +50,8 @@ class MasterSettings:
             host = socket.gethostbyname(socket.getfqdn())
         return f"http://{host}:{self.tracker_port}/announce"
 
-    def origin_args(self) -> list[str]:
-        return ["--bt-interface", self.bt_interface, "--bt-port", str(self.bt_port),
+    def origin_args(self, opts: dict[str, Any]) -> list[str]:
+        return ["--known-hosts-dir", str(Path(opts["pki_dir"]) / "minions"), "--bt-interface", self.bt_interface, "--bt-port", str(self.bt_port),
                 "--tracker-port", str(self.tracker_port),
                 "--announce-interval", str(self.announce_interval)]
 

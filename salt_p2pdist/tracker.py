@@ -87,7 +87,11 @@ class Tracker:
     """Swarm table plus hand-out. ``clock`` and ``rng`` are injected for tests."""
 
     def __init__(self, *, interval: int = 30, peer_ttl: float = 150,
-                 clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None):
+                 clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
+                 known_host: Callable[[str], bool] = lambda _host: False):
+        # known_host admits hosts the master knows (accepted minion keys) that
+        # were not push targets: a p2pdist.present state applied from the master.
+        self.known_host = known_host
         self.interval = interval
         self.peer_ttl = peer_ttl
         self._clock = clock
@@ -113,7 +117,7 @@ class Tracker:
         swarm = self.swarms.get(a.info_hash20)
         if swarm is None:
             raise TrackerError("unknown torrent: not distributed by this master")
-        if a.host_id not in swarm.allowed:
+        if a.host_id not in swarm.allowed and not self.known_host(a.host_id):
             raise TrackerError(f"{a.host_id} is not a target of this distribution")
         now = self._clock()
         swarm.peers = {k: p for k, p in swarm.peers.items() if now - p.last_seen < self.peer_ttl}

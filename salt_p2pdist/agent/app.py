@@ -20,7 +20,7 @@ class Agent:
         self.tracker: Tracker | None = None
         self._servers: list[Any] = []
         if cfg.tracker_port is not None:
-            self.tracker = Tracker(interval=cfg.announce_interval)
+            self.tracker = Tracker(interval=cfg.announce_interval, known_host=self._known_host)
             tserver = TrackerServer(cfg.tracker_interface, cfg.tracker_port, self.tracker)
             self._servers.append(tserver)
             for dist_id, t in self.engine.transfers.items():  # swarms survive restarts
@@ -29,6 +29,10 @@ class Agent:
         self._servers.append(self.api)
         for server in self._servers:
             threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def _known_host(self, host_id: str) -> bool:
+        keys = self.cfg.known_hosts_dir
+        return bool(keys and host_id and "/" not in host_id and (keys / host_id).is_file())
 
     @property
     def api_port(self) -> int:
@@ -58,12 +62,20 @@ class Agent:
             if method == "GET":
                 return self.engine.status(parts[1])
             if method == "DELETE":
-                if self.tracker is not None:
-                    t = self.engine.transfers.get(parts[1])
-                    if t is not None:
-                        self.tracker.unregister(bytes.fromhex(t.meta.info_hash)[:20])
-                return self.engine.remove(parts[1], remove_data=query.get("remove_data") == "1")
+                return self._remove(parts[1], remove_data=query.get("remove_data") == "1",
+                                    keep_swarm=query.get("keep_swarm") == "1")
         raise NotFound(f"no API route {method} {path}")
+
+    def _remove(self, dist_id: str, *, remove_data: bool, keep_swarm: bool) -> Any:
+        """Stop seeding; with keep_swarm the tracker goes on serving the minions' swarm."""
+        t = self.engine.transfers.get(dist_id)
+        if self.tracker is not None and t is not None:
+            info_hash20 = bytes.fromhex(t.meta.info_hash)[:20]
+            if keep_swarm:
+                self.tracker.register(info_hash20, frozenset(t.record.get("targets", [])), 0)
+            else:
+                self.tracker.unregister(info_hash20)
+        return self.engine.remove(dist_id, remove_data=remove_data)
 
     def close(self) -> None:
         for server in self._servers:

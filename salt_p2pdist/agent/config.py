@@ -19,6 +19,7 @@ class AgentConfig:
     tracker_port: int | None = None  # set on the master: also serve the swarm tracker
     tracker_interface: str = "0.0.0.0"
     announce_interval: int = 30  # seconds between announces (tracker answer)
+    known_hosts_dir: Path | None = None  # the master's accepted minion keys (pki_dir/minions)
 
     def validate(self) -> None:
         problems = []

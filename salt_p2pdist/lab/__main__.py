@@ -25,7 +25,7 @@ from salt_p2pdist.lab.report import (
     write_json,
 )
 from salt_p2pdist.lab.session import LabInterrupted, open_lab
-from salt_p2pdist.lab.tools import ensure_tools, lab_possible
+from salt_p2pdist.lab.tools import ensure_tools, lab_possible, which
 
 DEFAULT_OUT = Path("bench/results/latest.json")
 
@@ -78,7 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     tools = [t for s in chosen for t in s.tools]
     try:
         if args.no_install:
-            from salt_p2pdist.lab.tools import which
             absent = [t for t in tools if which(t) is None]
             if absent:
                 raise RuntimeError(f"missing {', '.join(absent)} (--no-install)")

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,12 @@ class Daemon:
     logs: tuple[Path, ...]  # the files to show when it fails, most useful first
 
     def running(self) -> bool:
-        return self.proc.poll() is None or group_alive(self.proc.pid)
+        """Whether the leader or any process of its group is still alive (zombies aside)."""
+        return self.proc.poll() is None or any(state != "Z" for state in group_states(self.proc.pid))
+
+    def gone(self) -> bool:
+        """Whether every process of the group has exited and been reaped."""
+        return self.proc.poll() is not None and not group_states(self.proc.pid)
 
     def tail(self, lines: int = 40) -> str:
         texts = [(log, log.read_text(errors="replace") if log.exists() else "") for log in self.logs]
@@ -41,33 +47,43 @@ def spawn(name: str, cmd: list[str], out: Path, logs: tuple[Path, ...] = ()) -> 
     return Daemon(name, proc, (*logs, out))
 
 
-def group_alive(pgid: int) -> bool:
-    """Whether any live process is in group ``pgid``.
+def group_states(pgid: int) -> list[str]:
+    """The states ("S", "R", "Z", ...) of the processes in group ``pgid``, read from /proc.
 
-    Not ``os.killpg(pgid, 0)``: that also succeeds for zombies nobody has reaped yet.
+    ``os.killpg(pgid, 0)`` cannot tell: it also succeeds for zombies nobody has reaped yet.
     """
+    states = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
             # After the ")" that ends the command name: field 0 is the state, field 2 the group.
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                return True
-    return False
+            if int(fields[2]) == pgid:
+                states.append(fields[0])
+    return states
 
 
 def terminate(daemons: list[Daemon], *, kill: bool = False, grace: float = 20) -> None:
-    """Signal every daemon's group at once, then wait until no member is left.
+    """Stop every daemon's whole group: SIGTERM, SIGKILL after ``grace`` s (at once with ``kill``).
 
-    SIGTERM first and SIGKILL after ``grace`` seconds, or SIGKILL at once with ``kill``.
     All groups are signalled before waiting because a salt-minion takes 5 to 10 s to stop
-    gracefully. We wait after SIGKILL too: a minion restarted while its old process still
-    exists refuses to start ("An instance is already running").
+    gracefully. Then we wait until the groups are gone, zombies included: orphans of a killed
+    daemon stay zombies until init reaps them (about 1.5 s here), and a minion restarted while
+    its old pid still exists, even as a zombie, refuses to start ("already running").
     """
-    rounds = [(signal.SIGKILL, 10.0)] if kill else [(signal.SIGTERM, grace), (signal.SIGKILL, 10.0)]
-    for sig, wait in rounds:
-        for daemon in daemons:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(daemon.proc.pid, sig)
-        deadline = time.monotonic() + wait
-        while any(d.running() for d in daemons) and time.monotonic() < deadline:
-            time.sleep(0.1)
+    if not kill:
+        _signal(daemons, signal.SIGTERM)
+        _wait_until(lambda: not any(d.running() for d in daemons), grace)
+    _signal([d for d in daemons if d.running()], signal.SIGKILL)
+    _wait_until(lambda: all(d.gone() for d in daemons), 10)  # bounded: some inits never reap
+
+
+def _signal(daemons: list[Daemon], sig: int) -> None:
+    for daemon in daemons:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(daemon.proc.pid, sig)
+
+
+def _wait_until(done: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.1)

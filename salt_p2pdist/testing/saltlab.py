@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import pwd
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from salt_p2pdist.testing.processes import Daemon, spawn, terminate
 
 # Throwaway-lab speed-ups: minions retry authentication every second instead of every 10 s
 # and skip the random back-off that protects real masters from reconnect storms.
@@ -50,32 +51,6 @@ class MinionSpec:
     grains: dict[str, Any] = field(default_factory=dict)
     opts: dict[str, Any] = field(default_factory=dict)
     netns: str | None = None  # run under `ip netns exec <netns>` (the WAN lab; needs root)
-
-
-@dataclass
-class _Daemon:
-    name: str
-    proc: subprocess.Popen[bytes]
-    logs: tuple[Path, ...]  # Salt's own log file, then the captured stdout/stderr
-
-    def running(self) -> bool:
-        # Children can outlive the leader; start_new_session made the leader's pid the pgid.
-        return self.proc.poll() is None or _group_alive(self.proc.pid)
-
-    def tail(self, lines: int = 40) -> str:
-        texts = [(log, log.read_text(errors="replace") if log.exists() else "") for log in self.logs]
-        return "\n".join(f"--- {log} ---\n" + "\n".join(t.splitlines()[-lines:]) for log, t in texts)
-
-
-def _group_alive(pgid: int) -> bool:
-    # os.killpg(pgid, 0) also succeeds for unreaped zombies, so read /proc instead.
-    # After the ")" that ends the command name, field 0 is the state, field 2 the pgid.
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                return True
-    return False
 
 
 def _free_port() -> int:
@@ -129,8 +104,8 @@ class SaltLab:
         self._extension_dirs = {key: [str(d) for d in dirs] for key, dirs in (extension_dirs or {}).items()}
         self._extra_master_opts = dict(master_opts or {})
         self._master_opts: dict[str, Any] = {}
-        self._master: _Daemon | None = None
-        self._minions: dict[str, _Daemon] = {}
+        self._master: Daemon | None = None
+        self._minions: dict[str, Daemon] = {}
         self._specs: dict[str, MinionSpec] = {}
         atexit.register(self.stop)  # an interrupted `make demo` still leaves nothing behind
 
@@ -179,14 +154,14 @@ class SaltLab:
         """Stop one minion; ``kill=True`` SIGKILLs it at once, like a crash or power loss."""
         daemon = self._minions.pop(minion_id, None)
         if daemon:
-            self._terminate([daemon], kill=kill)
+            terminate([daemon], kill=kill)
 
     def stop(self) -> None:
         """Stop every daemon this lab started, minions first. Safe to call again."""
         minions, self._minions = list(self._minions.values()), {}
-        self._terminate(minions, kill=False)
+        terminate(minions, kill=False)
         if self._master:
-            self._terminate([self._master], kill=False)
+            terminate([self._master], kill=False)
             self._master = None
 
     def __enter__(self) -> SaltLab:
@@ -243,23 +218,16 @@ class SaltLab:
         self._specs[spec.id] = spec
         self._minions[spec.id] = self._spawn(name, "salt-minion", self.minion_config_dir(spec.id), spec.netns)
 
-    def _spawn(self, name: str, prog: str, config_dir: Path, netns: str | None) -> _Daemon:
-        log, out = self.root / "logs" / f"{name}.log", self.root / "logs" / f"{name}.out"
-        with out.open("ab") as out_file:  # the child keeps its own copy of the descriptor
-            proc = subprocess.Popen(
-                self._command(prog, ("-c", str(config_dir)), netns),
-                stdin=subprocess.DEVNULL,
-                stdout=out_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, so stop() reaches every child
-            )
-        return _Daemon(name, proc, (log, out))
+    def _spawn(self, name: str, prog: str, config_dir: Path, netns: str | None) -> Daemon:
+        # Salt writes <name>.log itself (log_file); <name>.out catches tracebacks before logging starts.
+        cmd = self._command(prog, ("-c", str(config_dir)), netns)
+        return spawn(name, cmd, self.root / "logs" / f"{name}.out", (self.root / "logs" / f"{name}.log",))
 
     def _command(self, prog: str, argv: tuple[str, ...], netns: str | None) -> list[str]:
         prefix = ["ip", "netns", "exec", netns] if netns else []
         return [*prefix, self._python, str(self._bin / prog), *argv]
 
-    def _wait(self, what: str, ready: Callable[[], bool], daemons: list[_Daemon], timeout: float) -> None:
+    def _wait(self, what: str, ready: Callable[[], bool], daemons: list[Daemon], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not ready():
             dead = [d for d in daemons if d.proc.poll() is not None]
@@ -281,28 +249,12 @@ class SaltLab:
         daemons = [self._minions[i] for i in ids]
         self._wait(f"test.ping from {sorted(pending)}", all_answered, daemons, timeout)
 
-    @staticmethod
-    def _terminate(daemons: list[_Daemon], *, kill: bool, grace: float = 20) -> None:
-        """Signal whole process groups at once, then wait until no member is left.
-
-        A minion's graceful stop sleeps 5 s by design and its keep-alive parent may need
-        5 s more, hence the parallel wait. We wait after SIGKILL too: a minion restarted
-        while its old process still exists refuses to start ("already running").
-        """
-        rounds = [(signal.SIGKILL, 10.0)] if kill else [(signal.SIGTERM, grace), (signal.SIGKILL, 10.0)]
-        for sig, wait in rounds:
-            for daemon in daemons:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(daemon.proc.pid, sig)
-            deadline = time.monotonic() + wait
-            while any(d.running() for d in daemons) and time.monotonic() < deadline:
-                time.sleep(0.1)
-
     # -- command line ----------------------------------------------------------------------
 
     def cli(
-        self, prog: str, *argv: str, timeout: float = 120, netns: str | None = None, minion_id: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
+        self, prog: str, *argv: str, timeout: float = 120, netns: str | None = None,
+        minion_id: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:  # fmt: skip
         """Run ``prog -c <config dir> argv...``; the exit code is not checked.
 
         ``salt-call`` needs ``minion_id`` (whose config dir to use). The program runs in
@@ -339,13 +291,14 @@ class SaltLab:
 
     def salt_run(
         self, fun: str, *args: str, timeout: int = 120, kwargs: dict[str, Any] | None = None,
-        user_args: list[str] | None = None, check: bool = True,
+        user_args: list[str] | None = None, check: bool = False,
     ) -> Any:  # fmt: skip
         """Run a runner with the ``salt-run`` CLI; return its return value.
 
-        A runner that raises still prints JSON (the traceback as a string) but exits 1,
-        as does one that sets ``__context__["retcode"]``: ``check`` makes that an error.
-        ``user_args`` go before the function, e.g. ``["-a", "auto", "--username", "u"]``.
+        A runner that raises prints its traceback as a JSON string and exits 1; one that
+        refuses may set ``__context__["retcode"]`` and return a dict. ``check=True`` turns
+        a non-zero exit into SaltLabError. ``user_args`` go before the function, e.g.
+        ``["-a", "auto", "--username", "u", "--password", "p"]``.
         """
         argv = [*(user_args or []), "--out", "json", "--timeout", str(timeout), fun, *args]
         proc = self.cli("salt-run", *argv, *_kwarg_strings(kwargs), timeout=timeout + 60)
