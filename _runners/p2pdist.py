@@ -48,8 +48,9 @@ def _origin(cfg: MasterSettings) -> AgentClient:
 def _fail(message: str) -> dict[str, Any]:
     # Salt exits 0 on some refusals; a non-zero retcode and an explicit
     # result make the failure unmistakable to scripts and to people.
+    # salt-run exits with a returned dict's "retcode".
     __context__["retcode"] = 1
-    return {"result": False, "error": message}
+    return {"result": False, "error": message, "retcode": 1}
 
 
 def _resolve(tgt: str, tgt_type: str) -> list[str]:
@@ -116,11 +117,11 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
               "dest": dest, "bytes": meta.total_size, "pieces": meta.num_pieces,
               "targets": targets, "torrent": torrent_url, **answers}
     if answers["refused"]:
-        __context__["retcode"] = 1
+        __context__["retcode"] = result["retcode"] = 1
     if wait:
         result["summary"] = _follow(cfg, meta.dist_id, timeout)
         if result["summary"]["state"] != "complete":
-            __context__["retcode"] = 1
+            __context__["retcode"] = result["retcode"] = 1
             result["result"] = False
     return result
 

@@ -238,16 +238,23 @@ class SaltLab:
             time.sleep(0.2)
 
     def _wait_pings(self, ids: list[str], timeout: float) -> None:
-        pending = set(ids)
+        pending, last_error = set(ids), [""]
 
         def all_answered() -> bool:
-            with contextlib.suppress(SaltLabError):
-                ret = self.salt(",".join(sorted(pending)), "test.ping", tgt_type="list", timeout=5)
-                pending.difference_update(i for i, answer in ret.items() if answer is True)
+            # A ping published before a restarted minion connects is lost, and then the
+            # salt CLI waits timeout + gather_job_timeout (5 + 10 s); manage.up takes both.
+            limits = {"tgt_type": "list", "timeout": 3, "gather_job_timeout": 2}
+            try:
+                up = self.salt_run("manage.up", ",".join(sorted(pending)), kwargs=limits, timeout=10)
+                pending.difference_update(up if isinstance(up, list) else [])
+            except SaltLabError as exc:  # e.g. the CLI cannot reach the master yet
+                last_error[0] = str(exc)
             return not pending
 
-        daemons = [self._minions[i] for i in ids]
-        self._wait(f"test.ping from {sorted(pending)}", all_answered, daemons, timeout)
+        try:
+            self._wait("test.ping", all_answered, [self._minions[i] for i in ids], timeout)
+        except SaltLabError as exc:
+            raise SaltLabError(f"{sorted(pending)} did not answer: {exc}\n{last_error[0]}") from None
 
     # -- command line ----------------------------------------------------------------------
 
