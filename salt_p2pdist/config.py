@@ -51,7 +51,8 @@ class MasterSettings:
         return f"http://{host}:{self.tracker_port}/announce"
 
     def origin_args(self, opts: dict[str, Any]) -> list[str]:
-        return ["--known-hosts-dir", str(Path(opts["pki_dir"]) / "minions"), "--bt-interface", self.bt_interface, "--bt-port", str(self.bt_port),
+        return ["--known-hosts-dir", str(Path(opts["pki_dir"]) / "minions"),
+                "--bt-interface", self.bt_interface, "--bt-port", str(self.bt_port),
                 "--tracker-port", str(self.tracker_port),
                 "--announce-interval", str(self.announce_interval)]
 

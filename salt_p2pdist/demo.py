@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
 
@@ -54,7 +55,7 @@ def run(minions: int, size_mib: int, keep: bool) -> int:
         print("  everything stopped" + ("" if not keep else f"; files kept in {root}"))
 
 
-def follow(lab: Deployment, dist_id: str, timeout: float) -> dict:
+def follow(lab: Deployment, dist_id: str, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         view = lab.salt_run("p2pdist.status", dist_id)
@@ -64,11 +65,11 @@ def follow(lab: Deployment, dist_id: str, timeout: float) -> dict:
         print(f"  {bar(got, total)} {d['done']}/{d['targets']} done  "
               f"{d['throughput'] / 2**20:6.1f} MiB/s  state={d['state']}", flush=True)
         if d["state"] not in ("active", "pending") or time.monotonic() > deadline:
-            return view
+            return dict(view)
         time.sleep(1)
 
 
-def summarize(lab: Deployment, view: dict, name: str, digest: str, elapsed: float,
+def summarize(lab: Deployment, view: dict[str, Any], name: str, digest: str, elapsed: float,
               minions: int) -> int:
     d = view["distribution"]
     ok = 0

@@ -7,6 +7,7 @@ tests and the demo call :func:`stop_agents_under` when they tear down.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,10 +50,8 @@ def stop_agents_under(root: Path, grace: float = 15) -> None:
     """SIGTERM every agent (they save resume data), SIGKILL stragglers."""
     pids = agent_pids(root)
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(_alive(p) for p in pids):
         time.sleep(0.1)

@@ -10,12 +10,16 @@ from salt_p2pdist.errors import InvalidRequest
 OPTS = {"cachedir": "/var/cache/salt/master"}
 
 
+PKI = {"pki_dir": "/etc/salt/pki/master"}
+
+
 def test_master_defaults():
     s = MasterSettings.from_opts(OPTS)
     assert s.state_dir == Path("/var/cache/salt/master/p2pdist")
     assert (s.tracker_port, s.tracker_host, s.bt_interface, s.bt_port) == (6970, "", "0.0.0.0", 0)
     assert (s.origin_upload_rate, s.announce_interval) == (0, 30)
-    assert s.origin_args({"pki_dir": "/etc/salt/pki/master"}) == ["--known-hosts-dir", "/etc/salt/pki/master/minions", "--bt-interface", "0.0.0.0", "--bt-port", "0",
+    assert s.origin_args(PKI) == [
+        "--known-hosts-dir", "/etc/salt/pki/master/minions", "--bt-interface", "0.0.0.0", "--bt-port", "0",
                                "--tracker-port", "6970", "--announce-interval", "30"]
 
 
@@ -23,7 +27,7 @@ def test_master_settings_and_state_dir_override():
     s = MasterSettings.from_opts({**OPTS, "p2pdist": {"state_dir": "/srv/p2p", "tracker_port": 7000,
                                                        "announce_interval": 10}})
     assert s.state_dir == Path("/srv/p2p")
-    assert "--tracker-port" in s.origin_args({"pki_dir": "/etc/salt/pki/master"}) and "7000" in s.origin_args({"pki_dir": "/etc/salt/pki/master"})
+    assert "--tracker-port" in s.origin_args(PKI) and "7000" in s.origin_args(PKI)
     assert s.announce_interval == 10
 
 
