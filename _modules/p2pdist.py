@@ -52,7 +52,7 @@ def _ensure_reporting() -> None:
 
 
 def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
-          dist_id: str = "", **_: Any) -> dict[str, Any]:
+          dist_id: str = "", sites: dict[str, Any] | None = None, **_: Any) -> dict[str, Any]:
     """
     Fetch a distribution ordered by the master (normally published by
     ``salt-run p2pdist.push``, not typed by hand).
@@ -65,7 +65,8 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
     """
     order = {"mode": "fetch", "torrent": torrent,
              "dest": MinionSettings.from_opts(__opts__).resolve_dest(dest),
-             "tracker": tracker, "force": force}
+             "tracker": tracker, "force": force, "sites": sites or {},
+             "site": __salt__["grains.get"]("p2pdist:site", "")}
     try:
         agent = _agent()
         agent.ensure()
@@ -74,7 +75,8 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
     except P2PDistError as exc:
         log.error("p2pdist: refused %s: %s", dist_id, exc)
         return _error(exc)
-    return {"result": True, **result}
+    # The site grain goes back to the master: it overrides the address match.
+    return {"result": True, **result, "site": order["site"]}
 
 
 def status(dist_id: str = "") -> Any:

@@ -107,9 +107,12 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         all_targets = catalog.targets(meta.dist_id)
         origin.call("POST", "/dists", orders.seed_order(
             meta, torrent, source=source, targets=all_targets, upload_limit=cfg.origin_upload_rate))
+        _send_topology(cfg, origin, catalog)
         order = orders.fetch_order(meta, torrent, dest=dest, force=force,
-                                   tracker=tracker)
+                                   tracker=tracker, sites=cfg.sites)
         answers = _order(targets, order, catalog, meta.dist_id)
+        if answers.pop("site_grains") != {}:
+            _send_topology(cfg, origin, catalog)
     except P2PDistError as exc:
         return _fail(f"p2pdist.push refused: {exc}")
     log.info("p2pdist: %s pushed %s (%s) to %d minions", user, source, meta.dist_id, len(targets))
@@ -142,17 +145,26 @@ def _order(targets: list[str], order: dict[str, Any], catalog: Catalog, dist_id:
     client = salt.client.get_local_client(mopts=__opts__)
     returns = client.cmd(targets, "p2pdist.fetch", kwarg=order, tgt_type="list",
                          timeout=ORDER_TIMEOUT_S)
-    accepted, refused = [], {}
+    accepted, refused, grains = [], {}, {}
     for minion, ret in returns.items():
         if isinstance(ret, dict) and ret.get("result"):
             accepted.append(minion)
+            grains[minion] = str(ret.get("site") or "")
         else:
             refused[minion] = ret.get("error") if isinstance(ret, dict) else str(ret)
     now = time.time()
     catalog.record_reports((dist_id, m, now, {"state": "failed", "error": err})
                            for m, err in refused.items())
+    known = catalog.site_overrides()
+    changed = {m: s for m, s in grains.items() if known.get(m, "") != s}
+    catalog.set_site_overrides(changed)
     return {"accepted": sorted(accepted), "refused": refused,
-            "no_answer": sorted(set(targets) - set(returns))}
+            "no_answer": sorted(set(targets) - set(returns)), "site_grains": changed}
+
+
+def _send_topology(cfg: MasterSettings, origin: AgentClient, catalog: Catalog) -> None:
+    """The tracker's site map: master config plus minions' site grains."""
+    origin.call("POST", "/topology", {"sites": cfg.sites or {}, "overrides": catalog.site_overrides()})
 
 
 def _publish_torrent(cfg: MasterSettings, name: str, torrent: bytes) -> str:

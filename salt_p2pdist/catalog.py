@@ -7,12 +7,17 @@ latest report, so the store grows with hosts x distributions, not with time.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+# reports are keyed minion first: a minion's report rewrites its rows for every
+# distribution, and with them side by side that is a page or two, not a page per
+# distribution (catalogs made before keep (dist_id, minion), which still works).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dists (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, dest TEXT NOT NULL,
@@ -25,10 +30,40 @@ CREATE TABLE IF NOT EXISTS reports (
     dist_id TEXT NOT NULL, minion TEXT NOT NULL, ts REAL NOT NULL, state TEXT NOT NULL,
     pieces INTEGER, bytes_done INTEGER, down_rate INTEGER, up_rate INTEGER, peers INTEGER,
     downloaded INTEGER, uploaded INTEGER, eta_s INTEGER, error TEXT,
-    PRIMARY KEY (dist_id, minion)) WITHOUT ROWID;
+    PRIMARY KEY (minion, dist_id)) WITHOUT ROWID;
+"""
+SCHEMA += """
+CREATE TABLE IF NOT EXISTS site_grains (minion TEXT PRIMARY KEY, site TEXT NOT NULL) WITHOUT ROWID;
 """
 REPORT_FIELDS = ("state", "pieces", "bytes_done", "down_rate", "up_rate", "peers",
                  "downloaded", "uploaded", "eta_s", "error")
+
+# (pid, path) -> an idle connection held for the life of this process; see _hold_open.
+_HELD: dict[tuple[int, str], sqlite3.Connection] = {}
+HELD_MAX = 8  # catalogs per process; a master has one, the tests open many
+
+
+def _hold_open(path: Path) -> None:
+    """Keep one idle connection to the catalog open in this process.
+
+    When the last connection to a WAL database closes, SQLite checkpoints the
+    WAL into the database and deletes it: four fsyncs and an unlink. The event
+    returner opens and closes the catalog per batch -- with Salt's default
+    ``event_return_queue: 0``, per event -- so every report paid for that. An
+    idle connection that has read once holds the WAL open: commits then cost no
+    fsync (``synchronous=NORMAL``) and SQLite still checkpoints every
+    ``wal_autocheckpoint`` pages. It never holds a transaction, so it blocks no
+    writer and no checkpoint. Connections a forked parent held are left alone.
+    """
+    key = (os.getpid(), os.path.abspath(path))
+    if key in _HELD:
+        return
+    conn = sqlite3.connect(key[1], timeout=30, check_same_thread=False)
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # maps the WAL index
+    _HELD[key] = conn
+    mine = [k for k in _HELD if k[0] == key[0]]
+    for old in mine[:-HELD_MAX]:
+        _HELD.pop(old).close()
 
 
 class Catalog:
@@ -36,9 +71,15 @@ class Catalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        # The returner opens the catalog per batch: set up the file only when
+        # its recorded schema is not this one (WAL mode is stored in the file).
+        version = zlib.crc32(SCHEMA.encode()) & 0x7FFFFFFF
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != version:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(SCHEMA)
+            self.db.execute(f"PRAGMA user_version={version}")
+        _hold_open(path)
 
     def close(self) -> None:
         self.db.close()
@@ -106,6 +147,18 @@ class Catalog:
                 " uploaded=excluded.uploaded, eta_s=excluded.eta_s, error=excluded.error"
                 " WHERE excluded.ts >= reports.ts", rows)
         return len(rows)
+
+    def site_overrides(self) -> dict[str, str]:
+        """Minions whose ``p2pdist:site`` grain names their site (learned from their answers)."""
+        return dict(self.db.execute("SELECT minion, site FROM site_grains").fetchall())
+
+    def set_site_overrides(self, sites: dict[str, str]) -> None:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("INSERT OR REPLACE INTO site_grains VALUES (?,?)",
+                                [(m, s) for m, s in sites.items() if s])
+            self.db.executemany("DELETE FROM site_grains WHERE minion=?",
+                                [(m,) for m, s in sites.items() if not s])
 
     def cancel(self, dist_id: str) -> None:
         with self.db:

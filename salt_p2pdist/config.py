@@ -33,6 +33,9 @@ class MasterSettings:
     # Where each push writes <name>.torrent for p2pdist.present states; by default
     # <first base file_root>/p2pdist, i.e. salt://p2pdist/<name>.torrent. "" = off.
     torrent_dir: str | None = None
+    sites: dict[str, Any] | None = None  # site -> {networks: [cidr...], parent: region}
+    wan_fetchers_per_site: int = 1  # hosts per site that fetch across its WAN link
+    stall_after: int = 60  # seconds without progress before a WAN fetcher is replaced
 
     @classmethod
     def from_opts(cls, opts: dict[str, Any]) -> MasterSettings:
@@ -52,6 +55,8 @@ class MasterSettings:
 
     def origin_args(self, opts: dict[str, Any]) -> list[str]:
         return ["--known-hosts-dir", str(Path(opts["pki_dir"]) / "minions"),
+                "--fetchers-per-site", str(self.wan_fetchers_per_site),
+                "--stall-after", str(self.stall_after),
                 "--bt-interface", self.bt_interface, "--bt-port", str(self.bt_port),
                 "--tracker-port", str(self.tracker_port),
                 "--announce-interval", str(self.announce_interval)]

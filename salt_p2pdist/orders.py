@@ -36,10 +36,10 @@ def check_source(path: str) -> Path:
 
 
 def fetch_order(meta: TorrentMeta, torrent: bytes, *, dest: str, force: bool,
-                tracker: str) -> dict[str, Any]:
+                tracker: str, sites: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a minion's ``p2pdist.fetch`` receives (over Salt's encrypted channel)."""
     return {"dist_id": meta.dist_id, "torrent": base64.b64encode(torrent).decode(),
-            "dest": dest, "force": force, "tracker": tracker}
+            "dest": dest, "force": force, "tracker": tracker, "sites": sites or {}}
 
 
 def seed_order(meta: TorrentMeta, torrent: bytes, *, source: Path, targets: list[str],

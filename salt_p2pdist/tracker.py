@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from salt_p2pdist.bencode import bencode
-from salt_p2pdist.handout import Peer, select_peers
+from salt_p2pdist.fetchers import WanFetchers
+from salt_p2pdist.handout import ORIGIN_SITE, Peer, select_peers
+from salt_p2pdist.topology import SiteMap
 
 ORIGIN_ID = "origin"
 
@@ -37,6 +39,7 @@ class Swarm:
 
     allowed: frozenset[str]
     origin_port: int  # the master's seeding port; 0 when the origin no longer seeds
+    fetchers: WanFetchers
     peers: dict[str, Peer] = field(default_factory=dict)
 
 
@@ -88,10 +91,15 @@ class Tracker:
 
     def __init__(self, *, interval: int = 30, peer_ttl: float = 150,
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
-                 known_host: Callable[[str], bool] = lambda _host: False):
+                 known_host: Callable[[str], bool] = lambda _host: False,
+                 sites: SiteMap | None = None, fetchers_per_site: int = 1,
+                 stall_after: float = 60.0):
         # known_host admits hosts the master knows (accepted minion keys) that
         # were not push targets: a p2pdist.present state applied from the master.
         self.known_host = known_host
+        self.sites = sites or SiteMap()
+        self.fetchers_per_site = fetchers_per_site
+        self.stall_after = stall_after
         self.interval = interval
         self.peer_ttl = peer_ttl
         self._clock = clock
@@ -101,7 +109,8 @@ class Tracker:
     def register(self, info_hash20: bytes, allowed: frozenset[str], origin_port: int) -> None:
         swarm = self.swarms.get(info_hash20)
         if swarm is None:
-            self.swarms[info_hash20] = Swarm(allowed, origin_port)
+            self.swarms[info_hash20] = Swarm(allowed, origin_port,
+                                             WanFetchers(self.fetchers_per_site, self.stall_after))
         else:
             swarm.allowed, swarm.origin_port = allowed, origin_port
 
@@ -120,16 +129,31 @@ class Tracker:
         if a.host_id not in swarm.allowed and not self.known_host(a.host_id):
             raise TrackerError(f"{a.host_id} is not a target of this distribution")
         now = self._clock()
-        swarm.peers = {k: p for k, p in swarm.peers.items() if now - p.last_seen < self.peer_ttl}
+        for host in [h for h, p in swarm.peers.items() if now - p.last_seen >= self.peer_ttl]:
+            self._drop(swarm, host)
         if a.event == "stopped":
-            swarm.peers.pop(a.host_id, None)
+            self._drop(swarm, a.host_id)
             return []
-        swarm.peers[a.host_id] = Peer(a.host_id, a.ip, a.port, a.left == 0, now)
+        me = Peer(a.host_id, a.ip, a.port, a.left, now, self.sites.site_of(a.host_id, a.ip))
+        swarm.peers[a.host_id] = me
+        swarm.fetchers.observe(me, now)
+        site_members = {h: p for h, p in swarm.peers.items() if p.site == me.site}
+        swarm.fetchers.elect(me.site, site_members, now)
         candidates = list(swarm.peers.values())
         if swarm.origin_port:
-            candidates.append(Peer(ORIGIN_ID, origin_ip, swarm.origin_port, True, now))
-        return select_peers(a.host_id, candidates, requester_complete=a.left == 0,
-                            want=a.numwant, rng=self._rng)
+            candidates.append(Peer(ORIGIN_ID, origin_ip, swarm.origin_port, 0, now, ORIGIN_SITE))
+        return select_peers(me, candidates, fetchers=swarm.fetchers.all(),
+                            nearness=self.sites.nearness, want=a.numwant, rng=self._rng)
+
+    @staticmethod
+    def _drop(swarm: Swarm, host_id: str) -> None:
+        swarm.peers.pop(host_id, None)
+        swarm.fetchers.forget(host_id)
+
+    def fetchers(self, info_hash20: bytes) -> dict[str, list[str]]:
+        """Each site's current WAN fetchers in one swarm (for status)."""
+        swarm = self.swarms.get(info_hash20)
+        return {s: list(h) for s, h in swarm.fetchers.by_site.items() if h} if swarm else {}
 
     def respond(self, query: str, source_ip: str, origin_ip: str) -> bytes:
         """Bencoded answer to one HTTP announce (a failure reason on refusal)."""

@@ -32,11 +32,14 @@ def parse_args(argv: list[str]) -> AgentConfig:
     p.add_argument("--tracker-interface", default="0.0.0.0")
     p.add_argument("--announce-interval", type=int, default=30)
     p.add_argument("--known-hosts-dir", type=Path)
+    p.add_argument("--fetchers-per-site", type=int, default=1)
+    p.add_argument("--stall-after", type=float, default=60.0)
     a = p.parse_args(argv)
     cfg = AgentConfig(state_dir=a.state_dir.resolve(), host_id=a.host_id, bt_interface=a.bt_interface,
                       bt_port=a.bt_port, outgoing_interface=a.outgoing_interface,
                       tracker_port=a.tracker_port, tracker_interface=a.tracker_interface,
-                      announce_interval=a.announce_interval, known_hosts_dir=a.known_hosts_dir)
+                      announce_interval=a.announce_interval, known_hosts_dir=a.known_hosts_dir,
+                      fetchers_per_site=a.fetchers_per_site, stall_after=a.stall_after)
     cfg.validate()
     return cfg
 

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.server import ApiServer, TrackerServer
+from salt_p2pdist.agent.store import write_atomic
 from salt_p2pdist.errors import NotFound
+from salt_p2pdist.topology import SiteMap
 from salt_p2pdist.tracker import Tracker
+
+
+def load_topology(state_dir: Path) -> SiteMap:
+    try:
+        raw = json.loads((state_dir / "topology.json").read_text())
+    except (OSError, ValueError):
+        return SiteMap()
+    return SiteMap.from_config(raw.get("sites"), raw.get("overrides"))
+
+
+def save_topology(state_dir: Path, body: dict[str, Any]) -> SiteMap:
+    """Validate first (a bad map never replaces a good one), then persist."""
+    sites = SiteMap.from_config(body.get("sites"), body.get("overrides"))
+    write_atomic(state_dir / "topology.json", json.dumps(body).encode())
+    return sites
 
 
 class Agent:
@@ -20,7 +39,10 @@ class Agent:
         self.tracker: Tracker | None = None
         self._servers: list[Any] = []
         if cfg.tracker_port is not None:
-            self.tracker = Tracker(interval=cfg.announce_interval, known_host=self._known_host)
+            self.tracker = Tracker(interval=cfg.announce_interval, known_host=self._known_host,
+                                   sites=load_topology(cfg.state_dir),
+                                   fetchers_per_site=cfg.fetchers_per_site,
+                                   stall_after=cfg.stall_after)
             tserver = TrackerServer(cfg.tracker_interface, cfg.tracker_port, self.tracker)
             self._servers.append(tserver)
             for dist_id, t in self.engine.transfers.items():  # swarms survive restarts
@@ -52,6 +74,12 @@ class Agent:
         parts = [p for p in path.split("/") if p][1:]  # drop the "v1" prefix
         if parts == ["health"]:
             return {"ok": True, "host_id": self.cfg.host_id, "bt_port": self.engine.listen_port}
+        if parts == ["topology"] and method == "POST" and self.tracker is not None:
+            self.tracker.sites = save_topology(self.cfg.state_dir, body)
+            return {"sites": sorted(self.tracker.sites.sites), "overrides": self.tracker.sites.overrides}
+        if parts == ["fetchers"] and self.tracker is not None:
+            return {t.dist_id: self.tracker.fetchers(bytes.fromhex(t.meta.info_hash)[:20])
+                    for t in self.engine.transfers.values()}
         if parts == ["dists"] and method == "GET":
             return self.engine.status()
         if parts == ["dists"] and method == "POST":

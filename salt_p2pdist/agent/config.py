@@ -20,6 +20,8 @@ class AgentConfig:
     tracker_interface: str = "0.0.0.0"
     announce_interval: int = 30  # seconds between announces (tracker answer)
     known_hosts_dir: Path | None = None  # the master's accepted minion keys (pki_dir/minions)
+    fetchers_per_site: int = 1  # tracker: WAN fetchers per site and swarm
+    stall_after: float = 60.0  # tracker: seconds without progress before a fetcher is replaced
 
     def validate(self) -> None:
         problems = []

@@ -13,20 +13,24 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import libtorrent as lt
 
 from salt_p2pdist import lifecycle, placement
 from salt_p2pdist.agent.alerts import handle_alert
 from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.settings import make_session
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer, status_of
 from salt_p2pdist.errors import InvalidRequest, NotFound, P2PDistError
 from salt_p2pdist.metainfo import describe
+from salt_p2pdist.topology import SiteMap
 
 log = logging.getLogger(__name__)
 RESUME_EVERY_S = 30.0
+PEER_SAMPLE_EVERY_S = 1.0
 
 
 class Engine:
@@ -45,6 +49,7 @@ class Engine:
                 log.error("cannot resume %s: %s", record.get("dist_id"), exc)
         self._alerts = threading.Thread(target=self._alert_loop, name="alerts", daemon=True)
         self._alerts.start()
+        threading.Thread(target=self._sample_peers, name="peers", daemon=True).start()
 
     @property
     def listen_port(self) -> int:
@@ -63,7 +68,8 @@ class Engine:
             record.update(dist_id=meta.dist_id, torrent=order["torrent"],
                           tracker=order.get("tracker") or meta.tracker,
                           force=bool(order.get("force")), targets=order.get("targets", []),
-                          upload_limit=int(order.get("upload_limit") or 0))
+                          upload_limit=int(order.get("upload_limit") or 0),
+                          sites=order.get("sites") or {}, site=order.get("site", ""))
             if order["mode"] == "seed":
                 source = Path(order["source"])
                 record.update(phase="seed", save_path=str(placement.save_path(source.parent, meta)))
@@ -106,11 +112,20 @@ class Engine:
             sep = "&" if "?" in record["tracker"] else "?"
             atp.trackers = [f"{record['tracker']}{sep}minion={self.cfg.host_id}"]
         transfer = Transfer(record=record, meta=describe(base64.b64decode(record["torrent"])),
-                            handle=self.session.add_torrent(atp))
+                            handle=self.session.add_torrent(atp), ledger=self._ledger(record))
         if record.get("upload_limit"):  # a per-torrent limit binds LAN peers too
             transfer.handle.set_upload_limit(int(record["upload_limit"]))
         self.transfers[transfer.dist_id] = transfer
         return transfer
+
+    def _ledger(self, record: dict[str, Any]) -> PeerLedger | None:
+        if record["mode"] != "fetch":
+            return None
+        sites = SiteMap.from_config(record.get("sites"), {self.cfg.host_id: record["site"]}
+                                    if record.get("site") else None)
+        ledger = PeerLedger(sites, self.cfg.host_id, urlsplit(record["tracker"]).hostname or "")
+        ledger.totals.update(record.get("ledger") or {})  # kept across the move into dest
+        return ledger
 
     def remove(self, dist_id: str, *, remove_data: bool) -> dict[str, Any]:
         """Stop sharing; drop staged data, and the files at dest if asked."""
@@ -148,6 +163,8 @@ class Engine:
                 placement.place(self.cfg.staging_dir / dist_id, dest, transfer.files,
                                 force=record["force"])
                 record.update(phase="placed", save_path=str(placement.save_path(dest, transfer.meta)))
+                if transfer.ledger is not None:
+                    record["ledger"] = dict(transfer.ledger.totals)
                 self.store.save(dist_id, record)
                 self.store.save_resume(dist_id, resume)
                 self.transfers[dist_id] = self._start(record, resume)
@@ -177,7 +194,10 @@ class Engine:
         while not self._stop.is_set():
             self.session.wait_for_alert(500)
             for alert in self.session.pop_alerts():
-                handle_alert(self, alert)
+                try:
+                    handle_alert(self, alert)
+                except Exception:  # one bad alert must not stop the session's bookkeeping
+                    log.exception("handling %s failed", type(alert).__name__)
             if time.monotonic() - last_save > RESUME_EVERY_S:
                 last_save = time.monotonic()
                 # No engine lock here: a finishing worker may hold it while it
@@ -185,6 +205,18 @@ class Engine:
                 for t in list(self.transfers.values()):
                     if t.handle.need_save_resume_data():
                         t.handle.save_resume_data(lt.torrent_handle.save_info_dict)
+
+    def _sample_peers(self) -> None:
+        # get_peer_info() blocks on libtorrent's network thread (the bindings
+        # cannot convert peer_info_alert's list), so it runs in a thread of
+        # its own where a slow answer delays nothing else.
+        while not self._stop.wait(PEER_SAMPLE_EVERY_S):
+            for t in list(self.transfers.values()):
+                try:
+                    if t.ledger is not None and not t.finishing and not t.handle.status().is_seeding:
+                        t.ledger.sample(t.handle.get_peer_info())
+                except Exception:
+                    log.exception("sampling peers of %s failed", t.dist_id)
 
     def close(self) -> None:
         """Pause, save resume data for every transfer, then stop."""

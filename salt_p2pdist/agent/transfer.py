@@ -8,6 +8,7 @@ from typing import Any
 import libtorrent as lt
 
 from salt_p2pdist import lifecycle, placement
+from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.metainfo import TorrentMeta
 
 _LT_STATES = lt.torrent_status.states
@@ -19,6 +20,7 @@ class Transfer:
     record: dict[str, Any]  # the persisted order: mode, dest, phase, save_path...
     meta: TorrentMeta
     handle: Any  # lt.torrent_handle
+    ledger: PeerLedger | None = None  # bytes by source; fetches only
     error: str = ""
     finishing: bool = False
 
@@ -69,4 +71,5 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "eta_s": round(left / rate) if rate > 0 and left > 0 else (0 if left == 0 else None),
         "dest": t.record.get("dest") or t.record.get("save_path"),
         "error": error,
+        **(t.ledger.totals if t.ledger else {}),
     }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import random
 import socket
 from urllib.parse import quote_from_bytes
@@ -7,6 +8,7 @@ from urllib.parse import quote_from_bytes
 import libtorrent as lt
 import pytest
 
+from salt_p2pdist.topology import SiteMap
 from salt_p2pdist.tracker import ORIGIN_ID, Tracker, TrackerError, compact, parse_announce
 
 # Bytes that break naive query handling: '&', '=', '+', '%', space, NUL, high bytes.
@@ -105,7 +107,7 @@ def test_parse_announce_refusals(q, message):
 
 def test_compact():
     from salt_p2pdist.handout import Peer
-    assert compact([Peer("a", "10.1.2.3", 6881, False, 0), Peer("b", "1.2.3.4", 1, True, 0)]) == (
+    assert compact([Peer("a", "10.1.2.3", 6881, 5, 0), Peer("b", "1.2.3.4", 1, 0, 0)]) == (
         bytes([10, 1, 2, 3]) + (6881).to_bytes(2, "big") + bytes([1, 2, 3, 4, 0, 1]))
     assert compact([]) == b""
 
@@ -245,3 +247,164 @@ def test_parse_announce_round_trips_every_byte_value():
     for byte in range(256):
         info_hash = bytes([byte]) * 10 + bytes([255 - byte]) * 10
         assert parse_announce(query("m1", info_hash=info_hash), "10.0.0.1").info_hash20 == info_hash
+
+
+def test_without_a_site_map_every_host_is_its_own_sites_fetcher(tracker):
+    for i in (1, 2, 3):
+        announce(tracker, f"m{i}", f"10.0.0.{i}", port=6000 + i)
+    assert tracker.fetchers(INFO_HASH) == {"host:m1": ["m1"], "host:m2": ["m2"], "host:m3": ["m3"]}
+    assert tracker.fetchers(OTHER_HASH) == {}
+
+
+def test_a_host_that_arrives_complete_is_still_handed_out_without_a_site_map(tracker):
+    """No site map: a host announcing complete (e.g. after its agent restarted) is not
+    elected, yet leechers get it, and it gets them, once the origin stops seeding too."""
+    tracker.register(INFO_HASH, frozenset({"m1", "m2", "m3"}), 0)
+    announce(tracker, "m1", "10.0.0.1", port=6001, left=0)
+    assert peers_of(announce(tracker, "m2", "10.0.0.2", port=6002)) == {("10.0.0.1", 6001)}
+    assert peers_of(announce(tracker, "m1", "10.0.0.1", port=6001, left=0)) == {("10.0.0.2", 6002)}
+
+
+# -- sites and WAN fetchers ----------------------------------------------
+
+SITES = {"paris": {"networks": ["10.20.0.0/16"], "parent": "emea"},
+         "nyc": {"networks": ["10.30.0.0/16"], "parent": "amer"}}
+HOSTS = {f"{s[0]}{i}": (f"10.{n}.0.{i}", 6000 + n * 10 + i)
+         for s, n in (("paris", 20), ("nyc", 30)) for i in (1, 2, 3)}
+SITE_IPS = {"paris": {ip for h, (ip, _) in HOSTS.items() if h[0] == "p"},
+            "nyc": {ip for h, (ip, _) in HOSTS.items() if h[0] == "n"}}
+
+
+def site_of(host: str) -> str:
+    return "paris" if host[0] == "p" else "nyc"
+
+
+@pytest.fixture
+def wan(clock) -> Tracker:
+    """Two sites of three hosts each (p1-p3 in Paris, n1-n3 in NYC), plus the origin."""
+    t = Tracker(interval=30, peer_ttl=150, clock=clock, rng=random.Random(3),
+                sites=SiteMap.from_config(SITES), stall_after=60)
+    t.register(INFO_HASH, frozenset(HOSTS), ORIGIN_PORT)
+    return t
+
+
+def wan_announce(t: Tracker, host: str, **kw) -> set[tuple[str, int]]:
+    ip, port = HOSTS[host]
+    return peers_of(announce(t, host, ip, port=port, **kw))
+
+
+def only_fetcher(t: Tracker, site: str) -> str:
+    (fetcher,) = t.fetchers(INFO_HASH)[site]
+    return fetcher
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_host_per_site_gets_remote_peers_and_the_rest_only_their_site(wan, clock, seed):
+    order = sorted(HOSTS)
+    random.Random(seed).shuffle(order)
+    for rnd in range(2):
+        answers = {}
+        for host in order:
+            answers[host] = wan_announce(wan, host)
+            clock.now += 1
+        fetchers = {site: only_fetcher(wan, site) for site in SITE_IPS}
+        assert set(wan.fetchers(INFO_HASH)) == set(SITE_IPS)
+        with_remote = {h for h, got in answers.items() if {ip for ip, _ in got} - SITE_IPS[site_of(h)]}
+        if rnd == 0:  # an early fetcher may have announced before the other site had one
+            assert with_remote <= set(fetchers.values())
+            assert min(order.index(f) for f in fetchers.values()) == 0  # the very first announcer
+        else:
+            assert with_remote == set(fetchers.values())
+        for host, got in answers.items():
+            mates = {HOSTS[h] for h in HOSTS if site_of(h) == site_of(host)} - {HOSTS[host]}
+            if host in fetchers.values():
+                other = HOSTS[fetchers["nyc" if site_of(host) == "paris" else "paris"]]
+                assert ORIGIN in got
+                assert got <= mates | {ORIGIN, other}
+                if rnd == 1:
+                    assert got == mates | {ORIGIN, other}
+            else:  # non-fetchers: same-site addresses only
+                assert {ip for ip, _ in got} <= SITE_IPS[site_of(host)]
+                assert got <= mates
+                if rnd == 1:
+                    assert got == mates
+
+
+def test_first_incomplete_host_of_each_site_fetches(wan):
+    assert wan_announce(wan, "p2") == {ORIGIN}
+    assert wan_announce(wan, "p1") == {HOSTS["p2"]}
+    assert wan_announce(wan, "n3") == {ORIGIN, HOSTS["p2"]}
+    assert wan.fetchers(INFO_HASH) == {"paris": ["p2"], "nyc": ["n3"]}
+
+
+def test_a_stopped_fetcher_is_replaced_and_the_new_one_gets_the_origin(wan, clock):
+    for host in ("p1", "p2", "p3", "n1", "n2", "n3"):
+        wan_announce(wan, host)
+    assert only_fetcher(wan, "paris") == "p1"
+    assert ORIGIN not in wan_announce(wan, "p2")
+    clock.now += 5
+    assert wan_announce(wan, "p1", event="stopped") == set()
+    assert "p1" not in wan.fetchers(INFO_HASH).get("paris", [])
+    got = wan_announce(wan, "p2")
+    assert only_fetcher(wan, "paris") == "p2"
+    assert got == {ORIGIN, HOSTS["p3"], HOSTS["n1"]}
+    assert ORIGIN not in wan_announce(wan, "p3")
+    assert wan_announce(wan, "n1") == {ORIGIN, HOSTS["n2"], HOSTS["n3"], HOSTS["p2"]}
+
+
+def test_a_fetcher_silent_past_the_ttl_is_replaced(wan, clock):
+    for host in ("p1", "p2", "p3"):
+        wan_announce(wan, host)
+    clock.now += 100
+    wan_announce(wan, "p3")
+    clock.now += 60  # p1 and p2 silent for 160 s, p3 for 60 s
+    assert wan_announce(wan, "p3") == {ORIGIN}
+    assert wan.fetchers(INFO_HASH) == {"paris": ["p3"]}
+
+
+def test_a_stalled_fetcher_is_replaced_and_loses_its_remote_peers(wan, clock):
+    for host in ("p1", "p2", "p3"):
+        wan_announce(wan, host, left=100)
+    for step in range(1, 4):  # p1 makes no progress; p2 and p3 do, from the LAN
+        clock.now += 25
+        wan_announce(wan, "p1", left=100)
+        wan_announce(wan, "p2", left=100 - step)
+        wan_announce(wan, "p3", left=100 - 2 * step)
+    assert only_fetcher(wan, "paris") == "p3"  # the most advanced took over
+    assert ORIGIN not in wan_announce(wan, "p1", left=100)
+    assert ORIGIN in wan_announce(wan, "p3", left=90)
+    clock.now += 10  # well within the new fetcher's own stall period
+    wan_announce(wan, "p2", left=90)
+    assert only_fetcher(wan, "paris") == "p3"
+
+
+def test_grain_override_moves_a_host_to_another_site(clock):
+    t = Tracker(clock=clock, rng=random.Random(0),
+                sites=SiteMap.from_config(SITES, {"p3": "nyc"}))
+    t.register(INFO_HASH, frozenset(HOSTS), ORIGIN_PORT)
+    wan_announce(t, "p1")
+    wan_announce(t, "n1")
+    assert wan_announce(t, "p3") == {HOSTS["n1"]}  # its nyc site-mate, not paris's
+    assert wan_announce(t, "p2") == {HOSTS["p1"]}
+
+
+def test_complete_hosts_of_a_site_elect_no_fetcher(wan):
+    for host in ("p1", "p2", "p3"):
+        wan_announce(wan, host, left=0)
+    assert wan.fetchers(INFO_HASH) == {}
+    assert wan_announce(wan, "n1") == {ORIGIN, *(HOSTS[h] for h in ("p1", "p2", "p3"))}
+
+
+def test_a_site_with_no_progress_changes_fetcher_at_most_once_per_stall_period(wan, clock):
+    """Hosts waiting on a stalled fetcher make no progress either; each new fetcher
+    must get its own stall period, not be judged on the time it spent waiting."""
+    for host in ("p1", "p2", "p3"):
+        wan_announce(wan, host)
+    seen = []
+    for _ in range(120):  # 4 minutes, one announce every 2 s, nobody progresses
+        clock.now += 2
+        wan_announce(wan, ("p1", "p2", "p3")[len(seen) % 3])
+        seen.append(only_fetcher(wan, "paris"))
+    changes = sum(a != b for a, b in itertools.pairwise(seen))
+    assert 2 <= changes <= 4
+    assert "p2" in seen  # the stalled fetcher did make way
