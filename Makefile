@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: demo test unit integration lint bench bench-small clean
+.PHONY: demo test unit integration lint bench bench-scale bench-status clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
@@ -31,8 +31,15 @@ test: $(STAMP)            ## lint, unit tests, then real master/minion/libtorren
 	$(BIN)/mypy
 	$(BIN)/pytest -q tests
 
-bench: $(STAMP)           ## the WAN lab (root): p2pdist vs HTTP vs plain BitTorrent
-	$(BIN)/python -m salt_p2pdist.lab $(BENCH_ARGS)
+BENCH_ARGS ?= --runs 3
+bench: $(STAMP)           ## the WAN lab (root): p2pdist vs HTTP vs plain BitTorrent, 4x5, 3 runs
+	$(BIN)/python -m salt_p2pdist.lab $(BENCH_ARGS) --out bench/results/latest.json
+
+bench-scale: $(STAMP)     ## the same with 8 branches x 5 clients, one run
+	$(BIN)/python -m salt_p2pdist.lab --branches 8 --runs 1 --out bench/results/scale-8x5.json
+
+bench-status: $(STAMP)    ## status path at 10,000 simulated minions
+	$(BIN)/python -m salt_p2pdist.lab.status_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
