@@ -98,6 +98,27 @@ def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool) -> 
     shutil.rmtree(staging, ignore_errors=True)
 
 
+def seed_staging(staging: Path, files: list[FileEntry], held: dict[str, Path]) -> int:
+    """Copy files this host already holds (same v2 root) into staging; return bytes reused.
+
+    ``held`` maps pieces roots to files of earlier distributions. A copy, not
+    a hard link: the earlier file stays independent of this download. The
+    torrent's check pass then counts those pieces as present.
+    """
+    reused = 0
+    for rel, size, root in files:
+        source = held.get(root)
+        target = staging / rel
+        if size == 0 or source is None or target.exists() or not matches(source, size, root):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.p2pdist-partial")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+        reused += size
+    return reused
+
+
 def remove_files(dest: Path, files: list[FileEntry]) -> None:
     """Delete the distribution's files at ``dest`` and directories left empty."""
     for rel, _size, _root in files:

@@ -78,6 +78,8 @@ class Engine:
                 files = placement.dest_files(meta)
                 verdict = placement.check_destination(dest, files, force=record["force"])
                 base = dest if verdict == placement.IDENTICAL else self.cfg.staging_dir / meta.dist_id
+                if verdict != placement.IDENTICAL:
+                    record["reused"] = placement.seed_staging(base, files, self._held_files())
                 record.update(dest=str(dest), phase="placed" if verdict == placement.IDENTICAL
                               else "staging", save_path=str(placement.save_path(base, meta)))
             self.store.save(meta.dist_id, record)
@@ -117,6 +119,15 @@ class Engine:
             transfer.handle.set_upload_limit(int(record["upload_limit"]))
         self.transfers[transfer.dist_id] = transfer
         return transfer
+
+    def _held_files(self) -> dict[str, Path]:
+        """Pieces root -> a complete file this host holds from another distribution."""
+        held = {}
+        for t in self.transfers.values():
+            if t.record["phase"] == "placed":
+                for rel, _size, root in t.files:
+                    held.setdefault(root, Path(t.record["dest"]) / rel)
+        return held
 
     def _ledger(self, record: dict[str, Any]) -> PeerLedger | None:
         if record["mode"] != "fetch":

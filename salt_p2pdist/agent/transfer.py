@@ -71,5 +71,6 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "eta_s": round(left / rate) if rate > 0 and left > 0 else (0 if left == 0 else None),
         "dest": t.record.get("dest") or t.record.get("save_path"),
         "error": error,
+        "reused": int(t.record.get("reused") or 0),  # bytes taken from copies already here
         **(t.ledger.totals if t.ledger else {}),
     }

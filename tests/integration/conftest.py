@@ -16,7 +16,10 @@ import pytest
 
 from salt_p2pdist.testing.deployment import Deployment
 
-MINIONS = ["m1", "m2", "m3"]
+MINIONS = ["m1", "m2", "m3", "m4"]
+# Two sites on loopback addresses: m1, m2 in "paris"; m3, m4 in "lyon" (region "fr").
+SITES = {"paris": {"networks": ["127.0.0.11/32", "127.0.0.12/32"], "parent": "fr"},
+         "lyon": {"networks": ["127.0.0.13/32", "127.0.0.14/32"], "parent": "fr"}}
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +28,7 @@ def deployment() -> Iterator[Deployment]:
     root = Path(tempfile.mkdtemp(prefix="p2pt-"))
     # The master serves each distribution at 2 MiB/s at most, as a thin uplink
     # would; minions must then get most of the data from each other.
-    lab = Deployment(root, master_p2pdist={"origin_upload_rate": 2 << 20})
+    lab = Deployment(root, master_p2pdist={"origin_upload_rate": 2 << 20, "sites": SITES})
     try:
         lab.start([lab.minion(m, i) for i, m in enumerate(MINIONS, start=1)])
         yield lab

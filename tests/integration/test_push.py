@@ -6,7 +6,7 @@ from pathlib import Path
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
 
-MINIONS = ["m1", "m2", "m3"]  # started by conftest.deployment
+MINIONS = ["m1", "m2", "m3", "m4"]  # started by conftest.deployment
 
 
 def tree_digest(root: Path) -> dict[str, str]:

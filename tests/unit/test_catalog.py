@@ -4,6 +4,7 @@ import sqlite3
 
 import pytest
 
+from salt_p2pdist import catalog
 from salt_p2pdist.catalog import Catalog
 
 
@@ -111,3 +112,41 @@ def test_state_counts(cat):
                         ("d1", "m3", 1.0, {"state": "downloading"})])
     assert cat.state_counts() == {"d1": {"done": 2, "downloading": 1, "pending": 1},
                                   "d2": {"pending": 1}}
+
+
+def test_closing_a_catalog_does_not_checkpoint_it_away(tmp_path):
+    # The returner opens and closes the catalog per batch; the process keeps one
+    # idle connection so that close is not the last one (no checkpoint, no fsync).
+    path = tmp_path / "c.db"
+    c = Catalog(path)
+    push(c)
+    c.record_reports([("d1", "m1", 1.0, {"state": "downloading"})])
+    c.close()
+    assert (tmp_path / "c.db-wal").exists()
+    other = sqlite3.connect(str(path))
+    assert other.execute("SELECT minion, state FROM reports").fetchall() == [("m1", "downloading")]
+    other.close()
+
+
+def test_a_catalog_keyed_the_old_way_still_works(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(str(path))
+    old.executescript(catalog.SCHEMA.replace("PRIMARY KEY (minion, dist_id)",
+                                             "PRIMARY KEY (dist_id, minion)"))
+    old.close()
+    c = Catalog(path)
+    pk = {r["name"]: r["pk"] for r in c.db.execute("PRAGMA table_info(reports)")}
+    assert (pk["dist_id"], pk["minion"]) == (1, 2)  # left as it was
+    push(c)
+    c.record_reports([("d1", "m1", 1.0, {"state": "downloading"})])
+    c.record_reports([("d1", "m1", 2.0, {"state": "done"})])
+    assert {r["minion"]: r["state"] for r in c.host_rows("d1")} == {"m1": "done", "m2": None}
+    c.close()
+
+
+def test_a_changed_schema_is_applied_to_an_existing_catalog(tmp_path, monkeypatch):
+    Catalog(tmp_path / "c.db").close()
+    monkeypatch.setattr(catalog, "SCHEMA", catalog.SCHEMA + "CREATE TABLE IF NOT EXISTS extra (x);")
+    c = Catalog(tmp_path / "c.db")
+    assert c.db.execute("SELECT name FROM sqlite_master WHERE name='extra'").fetchone()
+    c.close()

@@ -17,6 +17,7 @@ from salt_p2pdist.placement import (
     place,
     remove_files,
     save_path,
+    seed_staging,
 )
 
 
@@ -243,3 +244,30 @@ def test_remove_top_level_file_keeps_dest(tmp_path):
     (dest / "f").write_bytes(b"x")
     remove_files(dest, [("f", 1, "r")])
     assert dest.is_dir() and not (dest / "f").exists()
+
+
+# -- seed_staging: reuse what the host already holds --------------------------
+
+def test_seed_staging_copies_held_files_with_the_same_root(tmp_path, staged):
+    old, files = staged  # files an earlier distribution left on the host
+    held = {root: old / rel for rel, _, root in files}
+    new_staging = tmp_path / "new"
+    reused = seed_staging(new_staging, files, held)
+    assert reused == sum(size for _, size, _ in files)
+    for rel, _, _ in files:
+        assert (new_staging / rel).read_bytes() == (old / rel).read_bytes()
+        assert os.stat(new_staging / rel).st_ino != os.stat(old / rel).st_ino  # a copy, not a link
+
+
+def test_seed_staging_skips_a_held_file_that_changed(tmp_path, staged):
+    old, files = staged
+    rel, size, root = files[0]
+    (old / rel).write_bytes(b"x" * size)  # edited since: same size, other content
+    assert seed_staging(tmp_path / "new", [files[0]], {root: old / rel}) == 0
+    assert not (tmp_path / "new" / rel).exists()
+
+
+def test_seed_staging_without_matches_does_nothing(tmp_path, staged):
+    _old, files = staged
+    assert seed_staging(tmp_path / "new", files, {}) == 0
+    assert not (tmp_path / "new").exists()
