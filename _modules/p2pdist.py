@@ -15,6 +15,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
 SCHEDULE_NAME = "p2pdist_report"
+KEEPALIVE_NAME = "p2pdist_agent"
+KEEPALIVE_S = 300
 
 try:
     from salt_p2pdist import lifecycle
@@ -46,9 +48,17 @@ def _error(exc: Exception) -> dict[str, Any]:
 def _ensure_reporting() -> None:
     """Report progress to the master on a schedule while transfers are active."""
     interval = MinionSettings.from_opts(__opts__).report_interval
-    if SCHEDULE_NAME not in __salt__["schedule.list"](return_yaml=False):
+    jobs = __salt__["schedule.list"](return_yaml=False)
+    if SCHEDULE_NAME not in jobs:
         __salt__["schedule.add"](SCHEDULE_NAME, function="p2pdist.report", seconds=interval,
                                  returner="p2pdist", return_job=False, persist=True)
+    if KEEPALIVE_NAME not in jobs:
+        # Keeps the agent (and so seeding) up across reboots and crashes, also
+        # when nothing is active and the report schedule is gone. No return:
+        # it costs the master nothing.
+        __salt__["schedule.add"](KEEPALIVE_NAME, function="p2pdist.ensure_agent",
+                                 seconds=KEEPALIVE_S, run_on_start=True, return_job=False,
+                                 persist=True)
 
 
 def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
@@ -120,6 +130,29 @@ def report() -> dict[str, Any]:
     if not any(lifecycle.is_active(d["state"]) for d in dists.values()):
         __salt__["schedule.delete"](SCHEDULE_NAME, persist=True)
     return {"minion": __opts__["id"], "ts": time.time(), "dists": dists}
+
+
+def ensure_agent() -> dict[str, Any]:
+    """
+    Start this minion's p2pdist agent if it holds distributions and is not
+    running (run by the ``p2pdist_agent`` schedule).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'web1' p2pdist.ensure_agent
+    """
+    cfg = MinionSettings.from_opts(__opts__)
+    held = len(list((cfg.state_dir / "dists").glob("*/order.json")))
+    agent = _agent()
+    if held and not agent.alive():
+        try:
+            agent.ensure()
+        except P2PDistError as exc:
+            return _error(exc)
+        return {"result": True, "started": True, "distributions": held}
+    return {"result": True, "started": False, "distributions": held}
 
 
 def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:

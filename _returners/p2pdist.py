@@ -18,7 +18,7 @@ __virtualname__ = "p2pdist"
 TAG_PREFIX = "p2pdist/report/"
 
 try:
-    from salt_p2pdist.catalog import Catalog
+    from salt_p2pdist import origin
     from salt_p2pdist.config import MasterSettings
     from salt_p2pdist.reports import rows_from_events
 
@@ -41,13 +41,25 @@ def returner(ret: dict[str, Any]) -> None:
 
 
 def event_return(events: list[dict[str, Any]]) -> None:
-    """Master side: store the latest report of each minion, one transaction per batch."""
+    """Master side: store the latest report of each minion, one transaction per batch.
+
+    The same stream keeps the master's side alive: reports mean transfers are
+    active, so the origin agent is restarted if it died; a minion that starts
+    gets again the orders it missed while it was offline.
+    """
     rows = rows_from_events(events, TAG_PREFIX)
-    log.debug("p2pdist event_return: %d report rows from %d events", len(rows), len(events))
-    if not rows:
+    started = [str(e["tag"]).split("/")[2] for e in events
+               if str(e.get("tag", "")).startswith("salt/minion/")
+               and str(e["tag"]).endswith("/start")]
+    if not rows and not started:
         return
-    catalog = Catalog(MasterSettings.from_opts(__opts__).state_dir / "catalog.sqlite")
+    cfg = MasterSettings.from_opts(__opts__)
+    catalog = origin.catalog_of(cfg)
     try:
-        catalog.record_reports(rows)
+        if rows:
+            catalog.record_reports(rows)
+            origin.keep_origin_up(cfg, __opts__, catalog)
+        for minion in started:
+            origin.resend_pending(cfg, __opts__, catalog, minion)
     finally:
         catalog.close()

@@ -16,6 +16,7 @@ __virtualname__ = "p2pdist"
 
 try:
     from salt_p2pdist import metainfo, orders
+    from salt_p2pdist import origin as origin_side
     from salt_p2pdist import status as status_view
     from salt_p2pdist.agent.client import AgentClient
     from salt_p2pdist.catalog import Catalog
@@ -38,11 +39,11 @@ def _settings() -> MasterSettings:
 
 
 def _catalog(cfg: MasterSettings) -> Catalog:
-    return Catalog(cfg.state_dir / "catalog.sqlite")
+    return origin_side.catalog_of(cfg)
 
 
 def _origin(cfg: MasterSettings) -> AgentClient:
-    return AgentClient(cfg.state_dir / "origin", "origin", cfg.origin_args(__opts__))
+    return origin_side.origin_client(cfg, __opts__)
 
 
 def _fail(message: str) -> dict[str, Any]:

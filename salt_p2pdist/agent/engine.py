@@ -122,7 +122,7 @@ class Engine:
 
     def _held_files(self) -> dict[str, Path]:
         """Pieces root -> a complete file this host holds from another distribution."""
-        held = {}
+        held: dict[str, Path] = {}
         for t in self.transfers.values():
             if t.record["phase"] == "placed":
                 for rel, _size, root in t.files:

@@ -1,0 +1,77 @@
+"""The master's side of a distribution, shared by the runner and the returner.
+
+The origin agent (seeder + tracker) must run whenever a distribution is
+active, also after the master host restarts; minions that were offline when a
+push was made must get their order when they come back. Both are driven from
+the master's event stream (``event_return``), which runs whenever the master
+does, so no extra daemon or cron job is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from salt_p2pdist import orders
+from salt_p2pdist.agent.client import AgentClient
+from salt_p2pdist.catalog import Catalog
+from salt_p2pdist.config import MasterSettings
+from salt_p2pdist.metainfo import describe
+
+log = logging.getLogger(__name__)
+CHECK_EVERY_S = 15.0
+_last_check = 0.0
+
+
+def origin_client(cfg: MasterSettings, opts: dict[str, Any]) -> AgentClient:
+    return AgentClient(cfg.state_dir / "origin", "origin", cfg.origin_args(opts))
+
+
+def catalog_of(cfg: MasterSettings) -> Catalog:
+    return Catalog(cfg.state_dir / "catalog.sqlite")
+
+
+def keep_origin_up(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog) -> None:
+    """Restart the origin agent if it died, at most every CHECK_EVERY_S seconds."""
+    global _last_check
+    now = time.monotonic()
+    if now - _last_check < CHECK_EVERY_S:
+        return
+    _last_check = now
+    if not any(not d["cancelled"] for d in catalog.distributions()):
+        return
+    origin = origin_client(cfg, opts)
+    if not origin.alive():
+        log.warning("p2pdist: the origin agent was down; restarting it")
+        origin.ensure()
+
+
+def fetch_order(cfg: MasterSettings, opts: dict[str, Any], dist: dict[str, Any]) -> dict[str, Any]:
+    """The order for one distribution, rebuilt from the catalog (never with force)."""
+    torrent = bytes(dist["torrent"])
+    return orders.fetch_order(describe(torrent), torrent, dest=dist["dest"], force=False,
+                              tracker=cfg.tracker_url(opts), sites=cfg.sites)
+
+
+def resend_pending(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog, minion: str) -> int:
+    """Publish again every order ``minion`` has not acknowledged; returns how many."""
+    import salt.client
+
+    client = None
+    sent = 0
+    for dist in catalog.distributions():
+        if dist["cancelled"] or minion not in catalog.targets(dist["id"]):
+            continue
+        row = next((r for r in catalog.host_rows(dist["id"]) if r["minion"] == minion), None)
+        if row is not None and row.get("state"):  # the minion has reported on it
+            continue
+        full = catalog.distribution(dist["id"])
+        assert full is not None
+        client = client or salt.client.get_local_client(mopts=opts)
+        client.cmd_async([minion], "p2pdist.fetch", kwarg=fetch_order(cfg, opts, full),
+                         tgt_type="list")
+        sent += 1
+    if sent:
+        log.info("p2pdist: re-sent %d pending order(s) to %s", sent, minion)
+    return sent

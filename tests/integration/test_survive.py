@@ -1,0 +1,150 @@
+"""Transfers that survive kills, departures, corrupt peers, offline minions; cancel."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 120) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def minion_status(deployment: Deployment, minion: str, dist_id: str) -> dict[str, Any]:
+    ret = deployment.salt(minion, "p2pdist.status", dist_id)[minion]
+    return ret if isinstance(ret, dict) and "state" in ret else {}
+
+
+def agent_pid(deployment: Deployment, minion: str) -> int:
+    endpoint = deployment.minion_root(minion) / "cache" / "p2pdist" / "agent.json"
+    return int(json.loads(endpoint.read_text())["pid"])
+
+
+def origin_uploaded(deployment: Deployment, dist_id: str) -> int:
+    view = deployment.salt_run("p2pdist.status", dist_id)
+    return int(view["distribution"]["served_by_master"] or 0)
+
+
+def test_agent_killed_mid_download_resumes(deployment: Deployment, srv: Path) -> None:
+    payload = write_random(srv / "big.bin", 16 << 20, seed=31)
+    size = payload.stat().st_size
+    ret = deployment.salt_run("p2pdist.push", str(payload),
+                              kwargs={"tgt": "m4", "dest": "/opt/resume"})
+    assert ret["result"] is True, ret
+    wait_for("a quarter downloaded",
+             lambda: minion_status(deployment, "m4", ret["id"]).get("bytes_done", 0) > size // 4)
+    os.kill(agent_pid(deployment, "m4"), signal.SIGKILL)  # a crash: no resume data saved
+    # The minion's report schedule notices and restarts the agent, which finds
+    # the verified pieces in its staging area and goes on from there.
+    wait_for("the copy at dest", lambda: deployment.copy_at("m4", "/opt/resume", "big.bin").exists(),
+             timeout=180)
+    assert sha256(deployment.copy_at("m4", "/opt/resume", "big.bin")) == sha256(payload)
+    # m4 was the only target, so everything it received came from the master.
+    assert origin_uploaded(deployment, ret["id"]) <= 1.10 * size
+
+
+def test_swarm_finishes_when_the_master_stops_seeding(deployment: Deployment, srv: Path) -> None:
+    payload = write_random(srv / "rollout.bin", 8 << 20, seed=32)
+    ret = deployment.salt_run("p2pdist.push", str(payload),
+                              kwargs={"tgt": "m*", "dest": "/opt/rollout"})
+    assert ret["result"] is True, ret
+    # Once one minion holds every piece, the master leaves.
+    wait_for("a first complete copy", lambda: any(
+        deployment.copy_at(m, "/opt/rollout", "rollout.bin").exists() for m in ret["targets"]))
+    assert deployment.salt_run("p2pdist.stop_seeding", ret["id"])["result"] is True
+    for m in ret["targets"]:
+        copy = deployment.copy_at(m, "/opt/rollout", "rollout.bin")
+        wait_for(f"{m}'s copy", copy.exists, timeout=180)
+        assert sha256(copy) == sha256(payload)
+
+
+def test_origin_agent_killed_comes_back(deployment: Deployment, srv: Path) -> None:
+    payload = write_random(srv / "hq.bin", 12 << 20, seed=33)
+    ret = deployment.salt_run("p2pdist.push", str(payload),
+                              kwargs={"tgt": "m1,m3", "tgt_type": "list", "dest": "/opt/hq"})
+    assert ret["result"] is True, ret
+    origin_json = deployment.root / "master" / "cache" / "p2pdist" / "origin" / "agent.json"
+    os.kill(int(json.loads(origin_json.read_text())["pid"]), signal.SIGKILL)
+    # Reports keep flowing; the master's returner restarts the origin agent,
+    # which seeds again from its records and serves the tracker again.
+    for m in ("m1", "m3"):
+        copy = deployment.copy_at(m, "/opt/hq", "hq.bin")
+        wait_for(f"{m}'s copy", copy.exists, timeout=180)
+        assert sha256(copy) == sha256(payload)
+    view = deployment.salt_run("p2pdist.status", ret["id"])
+    assert view["distribution"]["done"] == 2  # the catalog kept the distribution
+
+
+def test_a_corrupt_peer_cannot_spoil_the_copy(deployment: Deployment, srv: Path) -> None:
+    payload = write_random(srv / "clean.bin", 4 << 20, seed=34)
+    first = deployment.salt_run("p2pdist.push", str(payload),
+                                kwargs={"tgt": "m1", "dest": "/opt/clean", "wait": True})
+    assert first["result"] is True, first
+    # m1's copy rots on disk; m1 keeps seeding it, bad pieces and all.
+    bad = deployment.copy_at("m1", "/opt/clean", "clean.bin")
+    with bad.open("r+b") as fh:
+        for offset in range(0, 4 << 20, 256 << 10):
+            fh.seek(offset)
+            fh.write(b"\xff" * 4096)
+    ret = deployment.salt_run("p2pdist.push", str(payload), timeout=300,
+                              kwargs={"tgt": "m2", "dest": "/opt/clean", "wait": True})
+    assert ret["result"] is True, ret
+    assert sha256(deployment.copy_at("m2", "/opt/clean", "clean.bin")) == sha256(payload)
+    # libtorrent rejected what m1 sent (or m1 was never asked): the copy is right either way.
+    st = minion_status(deployment, "m2", ret["id"])
+    assert st["state"] == "seeding"
+
+
+def test_an_offline_minion_gets_its_order_when_it_returns(deployment: Deployment, srv: Path) -> None:
+    payload = write_random(srv / "late.bin", 1 << 20, seed=35)
+    deployment.stop_minion("m4")
+    try:
+        ret = deployment.salt_run("p2pdist.push", str(payload), timeout=120,
+                                  kwargs={"tgt": "m3,m4", "tgt_type": "list", "dest": "/opt/late"})
+        assert ret["no_answer"] == ["m4"] and ret["accepted"] == ["m3"], ret
+        view = deployment.salt_run("p2pdist.status", ret["id"])
+        assert view["minions"]["m4"]["state"] == "pending"  # not failed
+    finally:
+        deployment.start_minion(deployment.minion("m4", 4))
+    copy = deployment.copy_at("m4", "/opt/late", "late.bin")
+    wait_for("m4's copy after it came back", copy.exists, timeout=120)
+    assert sha256(copy) == sha256(payload)
+
+
+def test_cancel_stops_everywhere_and_keeps_completed_copies(deployment: Deployment,
+                                                            srv: Path) -> None:
+    small = write_random(srv / "kept.bin", 200_000, seed=36)
+    done = deployment.salt_run("p2pdist.push", str(small),
+                               kwargs={"tgt": "m1", "dest": "/opt/cancel", "wait": True})
+    big = write_random(srv / "partial.bin", 32 << 20, seed=37)
+    running = deployment.salt_run("p2pdist.push", str(big),
+                                  kwargs={"tgt": "m3,m4", "tgt_type": "list", "dest": "/opt/cancel"})
+    assert running["result"] is True, running
+    wait_for("some progress", lambda: minion_status(deployment, "m3", running["id"]).get("bytes_done"))
+    cancelled = deployment.salt_run("p2pdist.cancel", running["id"])
+    assert cancelled["result"] is True, cancelled
+    for m in ("m3", "m4"):
+        assert running["id"] not in deployment.salt(m, "p2pdist.status")[m]
+        staging = deployment.minion_root(m) / "cache" / "p2pdist" / "staging" / running["id"]
+        assert not staging.exists()
+        assert not deployment.copy_at(m, "/opt/cancel", "partial.bin").exists()
+    # A completed copy stays unless purge=True.
+    assert deployment.salt_run("p2pdist.cancel", done["id"])["result"] is True
+    assert deployment.copy_at("m1", "/opt/cancel", "kept.bin").exists()
+    again = deployment.salt_run("p2pdist.push", str(small),
+                                kwargs={"tgt": "m1", "dest": "/opt/cancel", "wait": True})
+    assert deployment.salt_run("p2pdist.cancel", again["id"], kwargs={"purge": True})["result"]
+    assert not deployment.copy_at("m1", "/opt/cancel", "kept.bin").exists()
