@@ -128,6 +128,8 @@ class SaltLab:
 
     def start(self, minions: list[MinionSpec], timeout: float = 120) -> None:
         """Start the master and ``minions``; return once every minion answers test.ping."""
+        if self._master:
+            raise SaltLabError("this lab is already started; use start_minion() to add minions")
         try:
             (self.root / "logs").mkdir(parents=True, exist_ok=True)
             opts = {"interface": self.master_host, "publish_port": _free_port(), "ret_port": _free_port()}
