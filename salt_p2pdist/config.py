@@ -36,6 +36,9 @@ class MasterSettings:
     sites: dict[str, Any] | None = None  # site -> {networks: [cidr...], parent: region}
     wan_fetchers_per_site: int = 1  # hosts per site that fetch across its WAN link
     stall_after: int = 60  # seconds without progress before a WAN fetcher is replaced
+    # Restart the origin agent from the event stream when it died. Off when a
+    # service manager supervises it (or in benchmarks of the report path).
+    supervise_origin: bool = True
 
     @classmethod
     def from_opts(cls, opts: dict[str, Any]) -> MasterSettings:

@@ -19,6 +19,10 @@ class NotFound(InvalidRequest):
     """A distribution id, path or target that does not exist."""
 
 
+class Forbidden(InvalidRequest):
+    """The admin may not do this (p2pdist:admins); the message says what they may do."""
+
+
 class Conflict(InvalidRequest):
     """An unrelated file is in the way at the destination."""
 

@@ -19,7 +19,10 @@ from pathlib import Path
 
 from salt_p2pdist.errors import InvalidRequest, TransferError
 
-MIN_PIECE = 16 * 1024
+# Not 16 KiB: with one block per piece, libtorrent 2.1.1 rejects the Merkle
+# hashes a peer sends to repair a failed piece ("invalid hashes"), drops the
+# good peer too, and the download stalls (measured with a corrupt peer).
+MIN_PIECE = 64 * 1024
 MAX_PIECE = 4 * 1024 * 1024
 TARGET_PIECES = 512  # enough pieces for a swarm to spread them, few enough HAVE messages
 

@@ -17,6 +17,7 @@ from salt_p2pdist import orders
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.catalog import Catalog
 from salt_p2pdist.config import MasterSettings
+from salt_p2pdist.errors import P2PDistError
 from salt_p2pdist.metainfo import describe
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ def catalog_of(cfg: MasterSettings) -> Catalog:
 def keep_origin_up(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog) -> None:
     """Restart the origin agent if it died, at most every CHECK_EVERY_S seconds."""
     global _last_check
+    if not cfg.supervise_origin:
+        return
     now = time.monotonic()
     if now - _last_check < CHECK_EVERY_S:
         return
@@ -44,7 +47,10 @@ def keep_origin_up(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog) 
     origin = origin_client(cfg, opts)
     if not origin.alive():
         log.warning("p2pdist: the origin agent was down; restarting it")
-        origin.ensure()
+        try:
+            origin.ensure()
+        except P2PDistError as exc:  # reports must still be stored
+            log.error("p2pdist: cannot restart the origin agent: %s", exc)
 
 
 def fetch_order(cfg: MasterSettings, opts: dict[str, Any], dist: dict[str, Any]) -> dict[str, Any]:

@@ -44,5 +44,7 @@ def handle_alert(engine: Engine, alert: Any) -> None:
         if transfer is not None:
             transfer.error = alert.message()
         log.error("%s", alert.message())
+    elif isinstance(alert, lt.hash_failed_alert):
+        log.warning("%s: fetching it again from another peer", alert.message())
     elif isinstance(alert, lt.tracker_error_alert):
         log.warning("%s", alert.message())

@@ -39,7 +39,9 @@ class PeerLedger:
             total = int(p.total_download)
             delta = total - self._last.get(key, 0)
             if delta > 0:
-                self.totals[self.bucket(key[0], str(p.local_endpoint[0]))] += delta
+                local = p.local_endpoint  # a method in the 2.1 bindings
+                local_ip = str((local() if callable(local) else local)[0])
+                self.totals[self.bucket(key[0], local_ip)] += delta
             seen[key] = total
         # A closed connection's count is final; a new one to the same peer starts at 0.
         self._last = seen

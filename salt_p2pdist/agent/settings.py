@@ -58,5 +58,11 @@ def make_session(listen: str, outgoing: str) -> Any:
     mask = (lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage
             | lt.alert_category.tracker)
     base = lt.high_performance_seed()
-    return lt.session(lt.session_params(session_settings(
-        listen=listen, outgoing=outgoing, alert_mask=int(mask), base=base)))
+    params = lt.session_params(session_settings(
+        listen=listen, outgoing=outgoing, alert_mask=int(mask), base=base))
+    # The default pread back end holds written blocks in memory (megabytes),
+    # so a crash loses verified pieces and a restart fetches them again over
+    # the WAN. posix I/O writes through: measured ~190 MiB/s, far above any
+    # WAN link, and less memory.
+    params.disk_io_constructor = "posix_disk_io_constructor"
+    return lt.session(params)

@@ -32,7 +32,9 @@ def master_opts(root: Path, batch: int) -> dict[str, Any]:
     opts: dict[str, Any] = salt.config.master_config(None)
     opts.update(cachedir=str(root / "cache"), pki_dir=str(root / "pki"), sock_dir=str(root / "sock"),
                 extension_modules=str(root / "ext"), file_roots={"base": [str(root / "srv")]},
-                event_return="p2pdist", event_return_queue=batch)
+                event_return="p2pdist", event_return_queue=batch,
+                # No origin agent in this bench: only the report path is measured.
+                p2pdist={"supervise_origin": False})
     return opts
 
 

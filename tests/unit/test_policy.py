@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from salt_p2pdist.errors import InvalidRequest
+from salt_p2pdist.policy import (
+    MAX_RATE,
+    ClassSpec,
+    Limits,
+    Policy,
+    Window,
+    parse_rate,
+    peer_class_plan,
+)
+
+M = 1_000_000
+# 2026-08-03 is a Monday.
+MON, FRI, SAT, SUN = (datetime(2026, 8, d) for d in (3, 7, 8, 9))
+
+
+def at(day: datetime, hhmm: str) -> datetime:
+    h, m = map(int, hhmm.split(":"))
+    return day.replace(hour=h, minute=m)
+
+
+# -- parse_rate ---------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "rate"), [
+    (0, 0), (1500, 1500), (2.6, 3), ("0", 0), ("100", 100), ("100B", 100),
+    ("2MB", 2_000_000), ("2 MB", 2_000_000), ("2mB", 2_000_000), ("2MB/s", 2_000_000),
+    ("500kB", 500_000), ("500KB", 500_000), ("1.5GB", 1_500_000_000),
+    ("2MiB", 2_097_152), ("500KiB", 512_000), ("1GiB", 2**30), ("2MBps", 2_000_000),
+    ("10Mbit", 1_250_000), ("10mbit", 1_250_000), ("10 Mbit/s", 1_250_000), ("10Mbps", 1_250_000),
+    ("1kbit", 125), ("8bit", 1), ("1Gbits", 125_000_000),
+])
+def test_parse_rate_accepts_numbers_and_units(raw, rate):
+    assert parse_rate(raw) == rate
+
+
+@pytest.mark.parametrize(("raw", "says"), [
+    ("2XB", "not a rate"), ("", "not a rate"), ("MB", "not a rate"), ("1e6", "not a rate"),
+    (True, "not a rate"), (None, "not a rate"), ([1], "not a rate"), (float("inf"), "not a rate"),
+    (-1, "negative"), ("-2MB", "negative"), (-0.6, "negative"),
+    ("10Mb", "ambiguous"), ("10kb", "ambiguous"), ("10b", "ambiguous"), ("2M", "ambiguous"),
+    (MAX_RATE + 1, "too large"), ("3GB", "too large"),
+])
+def test_parse_rate_rejects_with_a_reason(raw, says):
+    with pytest.raises(InvalidRequest, match=says):
+        parse_rate(raw)
+
+
+def test_parse_rate_ambiguity_message_suggests_both_spellings():
+    with pytest.raises(InvalidRequest, match="10MB for bytes or 10Mbit for bits"):
+        parse_rate("10Mb")
+
+
+# -- from_pillar ----------------------------------------------------------
+
+def test_defaults_upload_to_everyone_without_caps():
+    for raw in (None, {}):
+        p = Policy.from_pillar(raw)
+        assert p.effective(MON) == Limits("all", 0, 0, 0)
+        assert set(p.sources(MON).values()) == {"default"}
+
+
+def test_send_caps_too_low_to_carry_requests_are_refused():
+    for raw, kw in [({"upload_rate": 1}, {}), ({"windows": [{"upload_rate": "1kB"}]}, {}),
+                    ({}, {"site_wan_rate": 9999})]:
+        with pytest.raises(InvalidRequest, match="starve this minion's downloads too"):
+            Policy.from_pillar(raw, **kw)
+    assert Policy.from_pillar({"upload_rate": "10kB", "download_rate": 1},
+                              site_wan_rate=10_000).effective(MON) == Limits("all", 10_000, 1, 10_000)
+
+
+def test_base_settings_and_site_wan_rate():
+    p = Policy.from_pillar({"upload": "site", "upload_rate": "2MB", "download_rate": 1000},
+                           site_wan_rate="10Mbit", site="paris")
+    assert p.effective(SUN) == Limits("site", 2_000_000, 1000, 1_250_000)
+    assert p.sources(SUN) == {"upload_mode": "pillar p2pdist:policy:upload",
+                              "upload_rate": "pillar p2pdist:policy:upload_rate",
+                              "download_rate": "pillar p2pdist:policy:download_rate",
+                              "wan_rate": "p2pdist:sites:paris:wan_rate"}
+    assert Policy.from_pillar({"upload": False}).effective(MON).upload_mode == "none"
+    assert Policy.from_pillar({"upload": True}).effective(MON).upload_mode == "all"
+
+
+def test_from_pillar_reports_every_problem_in_one_message():
+    bad = {
+        "upload": "sometimes", "upload_rate": -5, "download_rate": "fast", "uplaod": True,
+        "windows": [
+            {"days": ["mon", "mun"], "start": "08:00", "end": "18:00"},
+            {"start": "25:00", "end": "8"},
+            {"start": "08:00", "end": "08:00"},
+            {"start": "08:00"},
+            {"days": "mon", "upload_rate": "1XB", "colour": "red"},
+            "not a window",
+        ],
+    }
+    with pytest.raises(InvalidRequest) as info:
+        Policy.from_pillar(bad, site_wan_rate="lots", site="paris")
+    msg = str(info.value)
+    assert msg.startswith("invalid p2pdist:policy: ")
+    for part in ["upload: 'sometimes' is not an upload setting", "upload_rate: -5 must not be negative",
+                 "download_rate: 'fast' is not a rate", "unknown key(s) uplaod",
+                 "windows[0]: days: unknown day(s) 'mun'", "windows[1]: start: '25:00' is not a time",
+                 "end: '8' is not a time", "windows[2]: start equals end",
+                 "windows[3]: give both start and end", "windows[4]: unknown key(s) colour",
+                 "upload_rate: '1XB' is not a rate", "windows[5]: 'not a window' is not a mapping",
+                 "p2pdist:sites:paris:wan_rate: 'lots' is not a rate"]:
+        assert part in msg, part
+
+
+@pytest.mark.parametrize("raw", [["upload"], "upload: true", 5])
+def test_from_pillar_rejects_a_non_mapping(raw):
+    with pytest.raises(InvalidRequest, match="expected a mapping"):
+        Policy.from_pillar(raw)
+
+
+def test_windows_must_be_a_list():
+    with pytest.raises(InvalidRequest, match="windows: expected a list"):
+        Policy.from_pillar({"windows": {"days": ["mon"]}})
+
+
+def test_unquoted_yaml_times_arrive_as_base_60_minutes():
+    # Salt's YAML reads `start: 8:30` as 510 and `end: 18:00` as 1080.
+    w = Window.from_pillar({"start": 510, "end": 1080})
+    assert (w.start, w.end) == (8 * 60 + 30, 18 * 60)
+    with pytest.raises(InvalidRequest, match="not a time"):
+        Window.from_pillar({"start": 8, "end": 1080})  # no H:MM reads as 8
+
+
+# -- windows ----------------------------------------------------------------
+
+WORKDAY = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00",
+           "upload_rate": "1MB", "download_rate": "5MB"}
+
+
+def test_rates_apply_only_inside_a_window():
+    p = Policy.from_pillar({"upload_rate": 3_000_000, "windows": [WORKDAY]})
+    assert p.effective(at(MON, "08:00")) == Limits("all", 1_000_000, 5_000_000, 0)
+    assert p.effective(at(FRI, "17:59")).upload_rate == 1_000_000
+    assert p.effective(at(MON, "07:59")) == Limits("all", 3_000_000, 0, 0)
+    assert p.effective(at(MON, "18:00")).upload_rate == 3_000_000  # end is exclusive
+    assert p.effective(at(SAT, "12:00")).upload_rate == 3_000_000
+    assert p.sources(at(MON, "12:00"))["upload_rate"] == "window mon-fri 08:00-18:00"
+    assert p.sources(at(MON, "12:00"))["upload_mode"] == "default"
+    assert p.sources(at(MON, "20:00"))["upload_rate"] == "pillar p2pdist:policy:upload_rate"
+
+
+def test_window_spanning_midnight_belongs_to_the_day_it_starts():
+    p = Policy.from_pillar({"windows": [{"days": ["fri"], "start": "22:00", "end": "06:00",
+                                         "upload_rate": M}]})
+    assert p.effective(at(FRI, "22:00")).upload_rate == M
+    assert p.effective(at(SAT, "05:59")).upload_rate == M
+    assert p.effective(at(SAT, "06:00")).upload_rate == 0
+    assert p.effective(at(FRI, "05:00")).upload_rate == 0  # Thursday night is not listed
+    assert p.effective(at(SAT, "23:00")).upload_rate == 0
+    # Sunday night runs into Monday morning across the week's end.
+    sun = Policy.from_pillar({"windows": [{"days": "sun", "start": "23:00", "end": "01:00",
+                                           "upload": False}]})
+    assert sun.effective(at(MON, "00:30")).upload_mode == "none"
+    assert sun.effective(at(SUN, "00:30")).upload_mode == "all"
+
+
+def test_last_matching_window_wins_key_by_key():
+    p = Policy.from_pillar({"upload_rate": "9MB", "windows": [
+        {"start": "08:00", "end": "18:00", "upload_rate": "1MB", "download_rate": 2},
+        {"days": ["mon"], "start": "12:00", "end": "13:00", "upload_rate": "3MB", "upload": "site"},
+    ]})
+    assert p.effective(at(MON, "12:30")) == Limits("site", 3 * M, 2, 0)
+    src = p.sources(at(MON, "12:30"))
+    assert src["upload_rate"] == "window mon 12:00-13:00"
+    assert src["download_rate"] == "window daily 08:00-18:00"
+    assert p.effective(at(MON, "13:00")) == Limits("all", 1 * M, 2, 0)
+    assert p.effective(at(MON, "19:00")) == Limits("all", 9 * M, 0, 0)
+
+
+def test_whole_day_windows_and_day_ranges():
+    p = Policy.from_pillar({"windows": [{"days": ["sat-sun"], "upload": "site"},
+                                        {"days": ["fri-mon"], "start": "01:00", "end": "02:00",
+                                         "download_rate": 7}]})
+    assert p.windows[0].label == "window sat-sun all day"
+    assert p.windows[1].days == frozenset({4, 5, 6, 0})
+    assert p.windows[1].label == "window mon,fri-sun 01:00-02:00"
+    assert p.effective(at(SAT, "00:00")).upload_mode == "site"
+    assert p.effective(at(SUN, "23:59")).upload_mode == "site"
+    assert p.effective(at(FRI, "12:00")).upload_mode == "all"
+    assert p.effective(at(MON, "01:30")).download_rate == 7
+
+
+def test_effective_uses_wall_clock_fields_even_when_aware():
+    p = Policy.from_pillar({"windows": [WORKDAY]})
+    aware = at(MON, "09:00").replace(tzinfo=timezone(timedelta(hours=-5)))
+    assert p.effective(aware).upload_rate == 1_000_000
+
+
+def test_explain_pairs_values_with_sources():
+    p = Policy.from_pillar({"upload_rate": "1MB"}, site_wan_rate=0, site="lyon")
+    assert p.explain(MON) == {
+        "upload_mode": {"value": "all", "source": "default"},
+        "upload_rate": {"value": 1_000_000, "source": "pillar p2pdist:policy:upload_rate"},
+        "download_rate": {"value": 0, "source": "default"},
+        "wan_rate": {"value": 0, "source": "p2pdist:sites:lyon:wan_rate"},
+    }
+
+
+# -- peer_class_plan ---------------------------------------------------------
+
+SITE = ["10.20.0.0/16", "fd00:20::/32"]
+
+
+def test_plan_puts_every_address_in_global_and_splits_site_from_wan():
+    plan = peer_class_plan(Limits("all", 0, 0, 0), SITE)
+    assert plan.ranges == (("0.0.0.0/0", ("global", "wan")), ("::/0", ("global", "wan")),
+                           ("10.20.0.0/16", ("global", "site")), ("fd00:20::/32", ("global", "site")))
+    assert plan.ip_rules()[0] == ("0.0.0.0", "255.255.255.255", ("global", "wan"))
+    assert plan.ip_rules()[2] == ("10.20.0.0", "10.20.255.255", ("global", "site"))
+    assert plan.ip_rules()[3][1] == "fd00:20:ffff:ffff:ffff:ffff:ffff:ffff"
+
+
+def test_plan_upload_all_unchokes_everyone():
+    plan = peer_class_plan(Limits("all", 2_000_000, 5_000_000, 0), SITE)
+    assert plan.classes == {"site": ClassSpec(0, 0, True), "wan": ClassSpec(0, 0, True)}
+    assert plan.settings == {"upload_rate_limit": 2_000_000, "download_rate_limit": 5_000_000,
+                             "unchoke_slots_limit": -1, "allowed_fast_set_size": 5,
+                             "choking_algorithm": 0}
+
+
+def test_plan_upload_site_chokes_only_wan_peers():
+    plan = peer_class_plan(Limits("site", 0, 0, 0), SITE)
+    assert plan.classes == {"site": ClassSpec(0, 0, True), "wan": ClassSpec(0, 0, False)}
+    assert plan.settings["unchoke_slots_limit"] == 0
+    assert plan.settings["allowed_fast_set_size"] == 0  # choked peers get no "allowed fast" pieces
+
+
+def test_plan_upload_none_chokes_everyone_without_throttling_requests():
+    plan = peer_class_plan(Limits("none", 0, 0, 0), SITE)
+    assert plan.classes == {"site": ClassSpec(0, 0, False), "wan": ClassSpec(0, 0, False)}
+    assert plan.settings["unchoke_slots_limit"] == plan.settings["allowed_fast_set_size"] == 0
+    assert plan.settings["upload_rate_limit"] == 0  # not 1: that would starve our downloads too
+
+
+def test_plan_wan_rate_caps_the_wan_class_both_ways():
+    plan = peer_class_plan(Limits("all", 0, 0, 250_000), SITE)
+    assert plan.classes["wan"] == ClassSpec(250_000, 250_000, True)
+    assert plan.classes["site"] == ClassSpec(0, 0, True)
+
+
+def test_plan_without_site_networks_treats_every_peer_as_wan():
+    plan = peer_class_plan(Limits("site", 0, 0, 0), [])
+    assert [names for _, names in plan.ranges] == [("global", "wan")] * 2
+
+
+def test_plan_tolerates_host_bits_and_duplicates_and_rejects_garbage():
+    plan = peer_class_plan(Limits(), ["10.20.1.2/16", "10.20.0.0/16"])
+    assert plan.ranges[2:] == (("10.20.0.0/16", ("global", "site")),)
+    with pytest.raises(InvalidRequest, match="invalid site network"):
+        peer_class_plan(Limits(), ["10.20.0.0/33"])
+
+
+def test_plan_to_dict_is_plain_data():
+    d = peer_class_plan(Limits("site", 1, 2, 3), ["10.20.0.0/16"]).to_dict()
+    assert d["classes"]["wan"] == {"upload_limit": 3, "download_limit": 3, "ignore_unchoke_slots": False}
+    assert d["ranges"][-1] == ["10.20.0.0/16", ["global", "site"]]
+    assert d["settings"]["upload_rate_limit"] == 1
