@@ -9,6 +9,7 @@ verified, so its appearance is the moment the client is done.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, ClassVar
 
@@ -51,18 +52,24 @@ class P2PDist:
     def run(self, lab: Lab) -> dict[str, float | None]:
         assert self.salt is not None
         start = time.monotonic()
+        salt = self.salt
+        pushed: dict[str, Any] = {}
+        # The runner returns once every minion answered the order; transfers
+        # start as each one accepts, so completion is watched meanwhile.
+        pusher = threading.Thread(target=lambda: pushed.update(salt.salt_run(
+            "p2pdist.push", str(lab.payload), timeout=300, kwargs={"tgt": "*", "dest": "/"})))
+        pusher.start()
         try:
-            pushed = self.salt.salt_run("p2pdist.push", str(lab.payload), timeout=300,
-                                        kwargs={"tgt": "*", "dest": "/"})
-            if not pushed.get("result"):
-                raise RuntimeError(f"p2pdist.push failed: {pushed}")
             done: dict[str, float | None] = dict.fromkeys(c.name for c in lab.clients)
             deadline = start + lab.params.timeout_s
             while time.monotonic() < deadline and None in done.values():
                 for c in lab.clients:
                     if done[c.name] is None and lab.dest(c).exists():
                         done[c.name] = time.monotonic() - start
+                if not pusher.is_alive() and not pushed.get("result"):
+                    raise RuntimeError(f"p2pdist.push failed: {pushed}")
                 time.sleep(POLL_S)
+            pusher.join()
             return done
         finally:
             self.salt.stop()
