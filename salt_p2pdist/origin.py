@@ -38,19 +38,20 @@ def keep_origin_up(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog) 
     global _last_check
     if not cfg.supervise_origin:
         return
-    now = time.monotonic()
-    if now - _last_check < CHECK_EVERY_S:
+    if time.monotonic() - _last_check < CHECK_EVERY_S:
         return
-    _last_check = now
-    if not any(not d["cancelled"] for d in catalog.distributions()):
-        return
-    origin = origin_client(cfg, opts)
-    if not origin.alive():
-        log.warning("p2pdist: the origin agent was down; restarting it")
-        try:
-            origin.ensure()
-        except P2PDistError as exc:  # reports must still be stored
-            log.error("p2pdist: cannot restart the origin agent: %s", exc)
+    try:
+        if any(not d["cancelled"] for d in catalog.distributions()):
+            origin = origin_client(cfg, opts)
+            if not origin.alive():
+                log.warning("p2pdist: the origin agent was down; restarting it")
+                origin.ensure()
+    except P2PDistError as exc:  # reports must still be stored
+        log.error("p2pdist: cannot restart the origin agent: %s", exc)
+    finally:
+        # Counted from the end of the attempt: a failing start (30 s) must not
+        # be retried on every batch of reports.
+        _last_check = time.monotonic()
 
 
 def fetch_order(cfg: MasterSettings, opts: dict[str, Any], dist: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -146,8 +147,8 @@ class Engine:
                 raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
             self._wait(dist_id, "removed", lambda: self.session.remove_torrent(transfer.handle))
             record = transfer.record
-            if record["phase"] == "staging":
-                placement.remove_files(self.cfg.staging_dir / dist_id, transfer.files)
+            if record["phase"] == "staging":  # the staging dir is ours alone
+                shutil.rmtree(self.cfg.staging_dir / dist_id, ignore_errors=True)
             elif record["phase"] == "placed" and remove_data:
                 placement.remove_files(Path(record["dest"]), transfer.files)
             self.store.forget(dist_id)
@@ -165,6 +166,7 @@ class Engine:
     # -- finishing: staging -> dest ----------------------------------------
     def _finish(self, transfer: Transfer) -> None:
         dist_id, record = transfer.dist_id, transfer.record
+        record["failed_bytes"] = status_of(transfer)["failed_bytes"]
         try:
             resume = self._wait(dist_id, "resume", lambda: transfer.handle.save_resume_data(
                 lt.torrent_handle.flush_disk_cache | lt.torrent_handle.save_info_dict))

@@ -68,7 +68,8 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "peers": st.num_peers,
         "downloaded": st.all_time_download,
         "uploaded": st.all_time_upload,
-        "failed_bytes": st.total_failed_bytes,  # pieces that failed their hash (bad peers)
+        # Data that failed its hash (from bad peers); kept across the move into dest.
+        "failed_bytes": st.total_failed_bytes + int(t.record.get("failed_bytes") or 0),
         "eta_s": round(left / rate) if rate > 0 and left > 0 else (0 if left == 0 else None),
         "dest": t.record.get("dest") or t.record.get("save_path"),
         "error": error,

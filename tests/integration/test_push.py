@@ -26,8 +26,8 @@ def test_push_a_file_peers_serve_each_other(deployment: Deployment, srv: Path) -
     # The master seeded less than the minions received: peers served each other.
     status = deployment.salt_run("p2pdist.status", ret["id"])
     d = status["distribution"]
-    assert d["downloaded_by_hosts"] >= len(MINIONS) * payload.stat().st_size
-    assert d["served_by_master"] < d["downloaded_by_hosts"]
+    # Every minion holds a full copy, yet the master served well under that.
+    assert 0 < d["served_by_master"] < 0.75 * len(MINIONS) * payload.stat().st_size, d
     uploads = {m: h["uploaded"] for m, h in status["minions"].items()}
     assert sum(uploads.values()) > 0, uploads
     # Nothing half-written or staged is left behind.
