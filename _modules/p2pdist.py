@@ -23,6 +23,8 @@ try:
     from salt_p2pdist.agent.client import AgentClient
     from salt_p2pdist.config import MinionSettings
     from salt_p2pdist.errors import P2PDistError
+    from salt_p2pdist.policy import Policy
+    from salt_p2pdist.topology import SiteMap
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover - reported by __virtual__
@@ -38,6 +40,31 @@ def __virtual__():  # type: ignore[no-untyped-def]
 def _agent() -> AgentClient:
     cfg = MinionSettings.from_opts(__opts__)
     return AgentClient(cfg.state_dir, __opts__["id"], cfg.agent_args())
+
+
+def _policy_body() -> dict[str, Any]:
+    """The share policy for this minion from pillar, with its site's networks and WAN cap."""
+    section = __pillar__.get("p2pdist") or {}
+    sites = SiteMap.from_config(section.get("sites"),
+                                {__opts__["id"]: __grains__.get("p2pdist", {}).get("site")}
+                                if __grains__.get("p2pdist", {}).get("site") else None)
+    site = next((s for s in (sites.site_of(__opts__["id"], ip) for ip in __grains__.get("ipv4", []))
+                 if not s.startswith("host:")), sites.site_of(__opts__["id"]))
+    spec = (section.get("sites") or {}).get(site) or {}
+    return {"policy": section.get("policy"), "site": site, "site_networks": sites.networks_of(site),
+            "wan_rate": spec.get("wan_rate") if isinstance(spec, dict) else None}
+
+
+def _sync_policy(agent: AgentClient) -> str:
+    """Hand the agent the pillar's policy; an invalid one is refused and the last valid stays."""
+    try:
+        body = _policy_body()
+        Policy.from_pillar(body["policy"], site_wan_rate=body["wan_rate"], site=body["site"])
+        agent.call("POST", "/policy", body)
+    except P2PDistError as exc:
+        log.error("p2pdist: policy from pillar refused, the last valid one stays: %s", exc)
+        return str(exc)
+    return ""
 
 
 def _error(exc: Exception) -> dict[str, Any]:
@@ -80,6 +107,7 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
     try:
         agent = _agent()
         agent.ensure()
+        _sync_policy(agent)
         result = agent.call("POST", "/dists", order)
         _ensure_reporting()
     except P2PDistError as exc:
@@ -124,12 +152,14 @@ def report() -> dict[str, Any]:
     agent = _agent()
     try:
         agent.ensure()  # the schedule also supervises the agent: restart it if it died
+        policy_error = _sync_policy(agent)  # pillar changes reach the session on the fly
         dists = agent.call("GET", "/dists")
     except P2PDistError as exc:
         return {"minion": __opts__["id"], "ts": time.time(), "dists": {}, "error": str(exc)}
     if not any(lifecycle.is_active(d["state"]) for d in dists.values()):
         __salt__["schedule.delete"](SCHEDULE_NAME, persist=True)
-    return {"minion": __opts__["id"], "ts": time.time(), "dists": dists}
+    return {"minion": __opts__["id"], "ts": time.time(), "dists": dists,
+            **({"policy_error": policy_error} if policy_error else {})}
 
 
 def ensure_agent() -> dict[str, Any]:
@@ -146,13 +176,38 @@ def ensure_agent() -> dict[str, Any]:
     cfg = MinionSettings.from_opts(__opts__)
     held = len(list((cfg.state_dir / "dists").glob("*/order.json")))
     agent = _agent()
+    started = False
     if held and not agent.alive():
         try:
             agent.ensure()
         except P2PDistError as exc:
             return _error(exc)
-        return {"result": True, "started": True, "distributions": held}
-    return {"result": True, "started": False, "distributions": held}
+        started = True
+    policy_error = _sync_policy(agent) if agent.alive() else ""
+    return {"result": True, "started": started, "distributions": held,
+            **({"policy_error": policy_error} if policy_error else {})}
+
+
+def policy() -> dict[str, Any]:
+    """
+    The share policy in force on this minion and where each value came from
+    (pillar ``p2pdist:policy``, a time window, the site's ``wan_rate``, default).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'laptop*' p2pdist.policy
+    """
+    agent = _agent()
+    try:
+        agent.ensure()
+        error = _sync_policy(agent)
+        return {"result": not error, **agent.call("GET", "/policy"),
+                **({"error": f"pillar policy refused, the last valid one stays: {error}"}
+                   if error else {})}
+    except P2PDistError as exc:
+        return _error(exc)
 
 
 def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:

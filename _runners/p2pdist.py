@@ -19,9 +19,11 @@ try:
     from salt_p2pdist import origin as origin_side
     from salt_p2pdist import status as status_view
     from salt_p2pdist.agent.client import AgentClient
+    from salt_p2pdist.audit import AuditLog
+    from salt_p2pdist.authz import Admins, targets_within
     from salt_p2pdist.catalog import Catalog
     from salt_p2pdist.config import MasterSettings
-    from salt_p2pdist.errors import P2PDistError
+    from salt_p2pdist.errors import Forbidden, P2PDistError
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover - reported by __virtual__
@@ -44,6 +46,31 @@ def _catalog(cfg: MasterSettings) -> Catalog:
 
 def _origin(cfg: MasterSettings) -> AgentClient:
     return origin_side.origin_client(cfg, __opts__)
+
+
+def _user() -> str:
+    # The master injects __user__ into runners (eauth or the shell user).
+    return str(globals().get("__user__") or "root")
+
+
+def _audit(action: str, user: str, result: str, **details: Any) -> None:
+    """Append to the master's audit log; a refusal is recorded as well."""
+    try:
+        AuditLog(_settings().state_dir / "audit.log").record(action, user, result=result, **details)
+    except (OSError, P2PDistError) as exc:
+        log.error("p2pdist: cannot write the audit log: %s", exc)
+
+
+def _authorize(cfg: MasterSettings, user: str, source: Path, tgt: str, tgt_type: str,
+               targets: list[str]) -> None:
+    """p2pdist:admins, on top of Salt's own ACLs: which user may push what to whom."""
+    admins = Admins.from_config(cfg.admins)
+    admins.check(user, [], source, tgt, tgt_type)
+    allowed = admins.targets_for(user, [], source)
+    # The expression matched; the minions it names must be within the allowed ones too.
+    if allowed is not None and not targets_within(
+            set(targets), [set(_resolve(expr, "compound")) for expr in allowed]):
+        raise Forbidden(f"{user} may push only to {', '.join(allowed)}; {tgt!r} reaches other minions")
 
 
 def _fail(message: str) -> dict[str, Any]:
@@ -84,6 +111,8 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
 
         salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='G@role:web' tgt_type=compound dest=/opt/dist
     """
+    user = _user()
+    audit = {"path": path, "tgt": tgt, "tgt_type": tgt_type, "dest": dest}
     try:
         cfg = _settings()
         source = orders.check_source(path)
@@ -94,13 +123,13 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         if not targets:
             return _fail(f"target {tgt!r} ({tgt_type}) matches no minion; nothing was distributed. "
                          "Check it with: salt --preview-target ...")
+        _authorize(cfg, user, source.resolve(), tgt, tgt_type, targets)
         origin = _origin(cfg)
         origin.ensure()
         tracker = cfg.tracker_url(__opts__)
         torrent = metainfo.create_in_subprocess(source, tracker)
         meta = metainfo.describe(torrent)
         catalog = _catalog(cfg)
-        user = str(globals().get("__user__") or "root")
         catalog.add_distribution(dist_id=meta.dist_id, name=source.name, source=str(source),
                                  dest=dest, torrent=torrent, total_bytes=meta.total_size,
                                  num_pieces=meta.num_pieces, user=user, targets=targets)
@@ -115,7 +144,10 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         if answers.pop("site_grains") != {}:
             _send_topology(cfg, origin, catalog)
     except P2PDistError as exc:
+        _audit("push", user, f"refused: {exc}", **audit)
         return _fail(f"p2pdist.push refused: {exc}")
+    _audit("push", user, "ok" if not answers["refused"] else "partly refused", id=meta.dist_id,
+           minions=len(targets), refused=sorted(answers["refused"]), **audit)
     log.info("p2pdist: %s pushed %s (%s) to %d minions", user, source, meta.dist_id, len(targets))
     result = {"result": not answers["refused"], "id": meta.dist_id, "name": source.name,
               "dest": dest, "bytes": meta.total_size, "pieces": meta.num_pieces,
@@ -240,6 +272,25 @@ def status(id: str = "") -> Any:  # noqa: A002 - Salt CLI users type id=...
     return out
 
 
+def policy(minion: str) -> dict[str, Any]:
+    """
+    The share policy in force on a minion and where each value came from.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run p2pdist.policy laptop42
+    """
+    import salt.client
+
+    ret = salt.client.get_local_client(mopts=__opts__).cmd(
+        minion, "p2pdist.policy", tgt_type="glob", timeout=30)
+    if minion not in ret:
+        return _fail(f"{minion} did not answer (unknown or offline)")
+    return {minion: ret[minion]}
+
+
 def stop_seeding(id: str) -> dict[str, Any]:  # noqa: A002
     """
     The master stops serving a distribution; the minions go on sharing it among
@@ -259,6 +310,7 @@ def stop_seeding(id: str) -> dict[str, Any]:  # noqa: A002
         _origin(cfg).call("DELETE", f"/dists/{id}?keep_swarm=1")
     except P2PDistError as exc:
         return _fail(f"the master's seeder did not stop {id}: {exc}")
+    _audit("stop_seeding", _user(), "ok", id=id)
     return {"result": True, "id": id, "comment": "the master no longer serves this distribution"}
 
 
@@ -287,4 +339,5 @@ def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
         _origin(cfg).call("DELETE", f"/dists/{id}")
     except P2PDistError as exc:
         log.warning("p2pdist: origin did not drop %s: %s", id, exc)
+    _audit("cancel", _user(), "ok", id=id, purge=purge, minions=len(targets))
     return {"result": True, "id": id, "minions": ret}

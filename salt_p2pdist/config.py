@@ -39,6 +39,7 @@ class MasterSettings:
     # Restart the origin agent from the event stream when it died. Off when a
     # service manager supervises it (or in benchmarks of the report path).
     supervise_origin: bool = True
+    admins: dict[str, Any] | None = None  # who may push what; see salt_p2pdist.authz
 
     @classmethod
     def from_opts(cls, opts: dict[str, Any]) -> MasterSettings:

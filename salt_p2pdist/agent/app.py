@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,10 @@ class Agent:
         if parts == ["fetchers"] and self.tracker is not None:
             return {t.dist_id: self.tracker.fetchers(bytes.fromhex(t.meta.info_hash)[:20])
                     for t in self.engine.transfers.values()}
+        if parts == ["policy"]:
+            if method == "POST":
+                self.engine.policy.set(body)
+            return self.engine.policy.explain(datetime.now())
         if parts == ["dists"] and method == "GET":
             return self.engine.status()
         if parts == ["dists"] and method == "POST":

@@ -12,6 +12,7 @@ import logging
 import shutil
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ import libtorrent as lt
 from salt_p2pdist import lifecycle, placement
 from salt_p2pdist.agent.alerts import handle_alert
 from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.settings import make_session
 from salt_p2pdist.agent.store import OrderStore
@@ -40,6 +42,8 @@ class Engine:
         self.store = OrderStore(cfg.dists_dir)
         self.session = make_session(f"{cfg.bt_interface}:{cfg.bt_port}", cfg.outgoing_interface)
         self.transfers: dict[str, Transfer] = {}
+        # Before any torrent: peer classes are assigned when a peer connects.
+        self.policy = PolicyEnforcer(self.session, cfg.state_dir)
         self.lock = threading.RLock()
         self._stop = threading.Event()
         self._waiters: dict[tuple[str, str], tuple[threading.Event, list[Any]]] = {}
@@ -213,6 +217,7 @@ class Engine:
                     log.exception("handling %s failed", type(alert).__name__)
             if time.monotonic() - last_save > RESUME_EVERY_S:
                 last_save = time.monotonic()
+                self.policy.tick(datetime.now())  # time windows open and close
                 # No engine lock here: a finishing worker may hold it while it
                 # waits for an alert that only this loop can deliver.
                 for t in list(self.transfers.values()):

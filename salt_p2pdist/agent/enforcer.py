@@ -1,0 +1,90 @@
+"""Applying the central share policy to the agent's libtorrent session.
+
+The policy (pillar ``p2pdist:policy``, validated by :mod:`salt_p2pdist.policy`)
+becomes a peer-class plan; this module turns the plan into libtorrent calls
+and re-evaluates it as time windows open and close. Transfers in flight keep
+running: class limits and settings change on live connections.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import libtorrent as lt
+
+from salt_p2pdist.agent.store import write_atomic
+from salt_p2pdist.errors import InvalidRequest
+from salt_p2pdist.policy import GLOBAL, Limits, PeerClassPlan, Policy, peer_class_plan
+
+log = logging.getLogger(__name__)
+
+
+def digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class PolicyEnforcer:
+    def __init__(self, session: Any, state_dir: Path):
+        self.session = session
+        self.path = state_dir / "policy.json"
+        self.body: dict[str, Any] = {}
+        self.policy: Policy | None = None  # None: libtorrent's defaults, untouched
+        self.site_networks: list[str] = []
+        self._class_ids: dict[str, int] = {GLOBAL: int(lt.session.global_peer_class_id)}
+        self._ranges: tuple[Any, ...] | None = None
+        self._plan: PeerClassPlan | None = None
+        # No policy yet, or a broken file: defaults until the minion sends one.
+        with contextlib.suppress(OSError, ValueError, InvalidRequest):
+            self.set(json.loads(self.path.read_text()))
+
+    def set(self, body: dict[str, Any]) -> str:
+        """Validate and adopt a policy; an invalid one raises and changes nothing."""
+        policy = Policy.from_pillar(body.get("policy"), site_wan_rate=body.get("wan_rate"),
+                                    site=str(body.get("site") or ""))
+        networks = [str(n) for n in body.get("site_networks") or []]
+        peer_class_plan(policy.effective(datetime.now()), networks)  # validates the networks
+        if digest(body) != digest(self.body):
+            write_atomic(self.path, json.dumps(body).encode())
+            self.body, self.policy, self.site_networks = body, policy, networks
+            self.tick(datetime.now())
+        return digest(self.body)
+
+    def tick(self, now: datetime) -> Limits | None:
+        """Apply what is in force now (windows are in the host's local time)."""
+        if self.policy is None:
+            return None
+        limits = self.policy.effective(now)
+        plan = peer_class_plan(limits, self.site_networks)
+        if plan != self._plan:
+            self._apply(plan)
+            log.info("policy in force: %s", limits)
+            self._plan = plan
+        return limits
+
+    def _apply(self, plan: PeerClassPlan) -> None:
+        for name, spec in plan.classes.items():
+            if name not in self._class_ids:
+                self._class_ids[name] = int(self.session.create_peer_class(name))
+            info = self.session.get_peer_class(self._class_ids[name])  # read-modify-write
+            info.update(upload_limit=spec.upload_limit, download_limit=spec.download_limit,
+                        ignore_unchoke_slots=spec.ignore_unchoke_slots)
+            self.session.set_peer_class(self._class_ids[name], info)
+        if plan.ranges != self._ranges:  # classes are assigned when a peer connects
+            f = lt.ip_filter()
+            for first, last, names in plan.ip_rules():
+                f.add_rule(first, last, sum(1 << self._class_ids[n] for n in names))
+            self.session.set_peer_class_filter(f)
+            self._ranges = plan.ranges
+        self.session.apply_settings(plan.settings)
+
+    def explain(self, now: datetime) -> dict[str, Any]:
+        if self.policy is None:
+            return {"policy": "default: upload to every peer, no caps", "digest": ""}
+        return {"in_force": self.policy.explain(now), "digest": digest(self.body),
+                "site_networks": self.site_networks}
