@@ -1,0 +1,56 @@
+"""Central share policy from pillar, applied on the fly by real minions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
+
+
+def set_pillar(deployment: Deployment, minion: str, policy: dict | None) -> None:
+    root = Path(deployment.master_opts["pillar_roots"]["base"][0])
+    top = {"base": {minion: ["p2pdist_policy"]}} if policy is not None else {"base": {}}
+    (root / "top.sls").write_text(json.dumps(top))
+    (root / "p2pdist_policy.sls").write_text(json.dumps({"p2pdist": {"policy": policy or {}}}))
+    deployment.salt(minion, "saltutil.refresh_pillar", kwargs={"wait": True})
+
+
+@pytest.fixture
+def m2_policy(deployment: Deployment) -> Iterator[None]:
+    yield
+    set_pillar(deployment, "m2", None)  # other tests share these minions
+    deployment.salt_run("p2pdist.policy", "m2")
+
+
+def test_upload_false_minion_downloads_but_never_uploads(deployment: Deployment, srv: Path,
+                                                         m2_policy: None) -> None:
+    set_pillar(deployment, "m2", {"upload": False})
+    shown = deployment.salt_run("p2pdist.policy", "m2")["m2"]
+    assert shown["in_force"]["upload_mode"] == {"value": "none",
+                                                "source": "pillar p2pdist:policy:upload"}
+    payload = write_random(srv / "meter.bin", 4 << 20, seed=41)
+    ret = deployment.salt_run("p2pdist.push", str(payload), timeout=300,
+                              kwargs={"tgt": "m1,m2", "tgt_type": "list", "dest": "/opt/meter",
+                                      "wait": True})
+    assert ret["result"] is True, ret
+    assert sha256(deployment.copy_at("m2", "/opt/meter", "meter.bin")) == sha256(payload)
+    held = deployment.salt("m1,m2", "p2pdist.status", ret["id"], tgt_type="list")
+    assert held["m2"]["uploaded"] == 0, held["m2"]  # m1 was in the swarm all along
+
+
+def test_invalid_policy_is_refused_and_the_last_valid_stays(deployment: Deployment,
+                                                           m2_policy: None) -> None:
+    set_pillar(deployment, "m2", {"upload": "site", "upload_rate": "2MB"})
+    assert deployment.salt_run("p2pdist.policy", "m2")["m2"]["in_force"]["upload_rate"]["value"] \
+        == 2_000_000
+    set_pillar(deployment, "m2", {"upload": "sometimes", "upload_rate": -5, "colour": "blue"})
+    shown = deployment.salt_run("p2pdist.policy", "m2")["m2"]
+    assert shown["result"] is False
+    for problem in ("upload", "upload_rate", "colour"):
+        assert problem in shown["error"], shown["error"]
+    assert shown["in_force"]["upload_mode"]["value"] == "site"  # the last valid policy
+    assert shown["in_force"]["upload_rate"]["value"] == 2_000_000
