@@ -75,29 +75,19 @@ class PolicyEnforcer:
             info.update(upload_limit=spec.upload_limit, download_limit=spec.download_limit,
                         ignore_unchoke_slots=spec.ignore_unchoke_slots)
             self.session.set_peer_class(self._class_ids[name], info)
-        reclassify = plan.ranges != self._ranges
-        if reclassify:  # classes are assigned when a peer connects
+        if plan.ranges != self._ranges:  # classes are assigned when a peer connects
             f = lt.ip_filter()
             for first, last, names in plan.ip_rules():
                 f.add_rule(first, last, sum(1 << self._class_ids[n] for n in names))
             self.session.set_peer_class_filter(f)
             self._ranges = plan.ranges
+            if any(h.status().num_peers for h in self.session.get_torrents()):
+                # Not reconnected on purpose: after a disconnect libtorrent waits
+                # min_reconnect_time (60 s) before it calls that peer again, and a
+                # session pause/resume races its own stopped/started announces.
+                log.warning("site networks changed: peers connected now keep their old limits "
+                            "and upload rights until they reconnect")
         self.session.apply_settings(plan.settings)
-        if reclassify and self.session.get_torrents():
-            self._reconnect()
-
-    def _reconnect(self) -> None:
-        """Drop and reopen every peer connection, so that live peers get the new filter's classes.
-
-        libtorrent keeps a connection's classes from connect time: with the first policy
-        on a running agent (or new site networks), peers connected before stayed in its
-        default ``local`` class, unchoked and unlimited (measured: ``upload: false`` sent
-        on at 2 MB/s). Rare (the filter changes only with site networks), and brief:
-        peers reconnect at once from each torrent's peer list.
-        """
-        log.info("peer class filter changed: reconnecting peers so that the policy binds them")
-        self.session.pause()
-        self.session.resume()
 
     def explain(self, now: datetime) -> dict[str, Any]:
         if self.policy is None:
