@@ -159,6 +159,7 @@ def report() -> dict[str, Any]:
     if not any(lifecycle.is_active(d["state"]) for d in dists.values()):
         __salt__["schedule.delete"](SCHEDULE_NAME, persist=True)
     return {"minion": __opts__["id"], "ts": time.time(), "dists": dists,
+            "site": _policy_body()["site"],
             **({"policy_error": policy_error} if policy_error else {})}
 
 

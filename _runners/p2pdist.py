@@ -237,8 +237,11 @@ def _follow(cfg: MasterSettings, dist_id: str, timeout: int) -> dict[str, Any]:
         view = _view(cfg, catalog, dist_id)
         assert view is not None
         d = view["distribution"]
-        line = (f"{d['name']}: {d['done']}/{d['targets']} done, {d['failed']} failed, "
-                f"{d['throughput'] / 2**20:.1f} MiB/s")
+        got = sum(h["bytes_done"] or 0 for h in view["minions"].values())
+        whole = max(1, d["bytes"] * d["targets"])
+        bar = "#" * int(30 * got / whole)
+        line = (f"[{bar:<30}] {d['name']}: {d['done']}/{d['targets']} done, {d['failed']} failed, "
+                f"{d['throughput'] / 2**20:.1f} MiB/s, eta {d['eta_s']} s")
         if "__jid_event__" in globals():
             __jid_event__.fire_event({"message": line}, "progress")
         if d["state"] not in ("active", "pending") or time.monotonic() > deadline:
@@ -246,25 +249,32 @@ def _follow(cfg: MasterSettings, dist_id: str, timeout: int) -> dict[str, Any]:
         time.sleep(1)
 
 
-def status(id: str = "") -> Any:  # noqa: A002 - Salt CLI users type id=...
+def status(id: str = "", watch: bool = False, timeout: int = 3600) -> Any:  # noqa: A002
     """
-    Show distributions: all of them one line each, or one in detail per minion.
+    Show distributions: all of them one line each, or one as a table by site
+    (stragglers named). ``--out json`` gives everything, per minion too;
+    ``watch=True`` redraws progress until the distribution is done.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt-run p2pdist.status
+        salt-run p2pdist.status 3f9a0c1d2e4b5a69
+        salt-run p2pdist.status 3f9a0c1d2e4b5a69 watch=True
         salt-run p2pdist.status 3f9a0c1d2e4b5a69 --out json
     """
     cfg = _settings()
     catalog = _catalog(cfg)
-    if id:
-        view = _view(cfg, catalog, id)
-        return view if view is not None else _fail(
-            f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
-    counts = catalog.state_counts()
     structured = __opts__.get("output") in ("json", "yaml")
+    if id:
+        if watch and catalog.distribution(id) is not None:
+            _follow(cfg, id, timeout)
+        view = _view(cfg, catalog, id)
+        if view is None:
+            return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
+        return view if structured else status_view.site_lines(view)
+    counts = catalog.state_counts()
     out: dict[str, Any] = {}
     for dist in catalog.distributions():
         c = counts.get(dist["id"], {})

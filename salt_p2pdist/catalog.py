@@ -30,13 +30,21 @@ CREATE TABLE IF NOT EXISTS reports (
     dist_id TEXT NOT NULL, minion TEXT NOT NULL, ts REAL NOT NULL, state TEXT NOT NULL,
     pieces INTEGER, bytes_done INTEGER, down_rate INTEGER, up_rate INTEGER, peers INTEGER,
     downloaded INTEGER, uploaded INTEGER, eta_s INTEGER, error TEXT,
+    site TEXT, from_site INTEGER, from_remote INTEGER, from_origin INTEGER,
     PRIMARY KEY (minion, dist_id)) WITHOUT ROWID;
 """
 SCHEMA += """
 CREATE TABLE IF NOT EXISTS site_grains (minion TEXT PRIMARY KEY, site TEXT NOT NULL) WITHOUT ROWID;
 """
 REPORT_FIELDS = ("state", "pieces", "bytes_done", "down_rate", "up_rate", "peers",
-                 "downloaded", "uploaded", "eta_s", "error")
+                 "downloaded", "uploaded", "eta_s", "error",
+                 "site", "from_site", "from_remote", "from_origin")
+_COLUMNS = ("dist_id", "minion", "ts", *REPORT_FIELDS)
+# Only a newer report replaces a row: events may arrive out of order.
+UPSERT = (f"INSERT INTO reports ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+          " ON CONFLICT(dist_id, minion) DO UPDATE SET "
+          + ", ".join(f"{c}=excluded.{c}" for c in ("ts", *REPORT_FIELDS))
+          + " WHERE excluded.ts >= reports.ts")
 
 # (pid, path) -> an idle connection held for the life of this process; see _hold_open.
 _HELD: dict[tuple[int, str], sqlite3.Connection] = {}
@@ -139,13 +147,7 @@ class Catalog:
                 for d, m, ts, f in reports if d in known]
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")  # autocommit mode: no implicit transaction
-            self.db.executemany(
-                "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(dist_id, minion)"
-                " DO UPDATE SET ts=excluded.ts, state=excluded.state, pieces=excluded.pieces,"
-                " bytes_done=excluded.bytes_done, down_rate=excluded.down_rate,"
-                " up_rate=excluded.up_rate, peers=excluded.peers, downloaded=excluded.downloaded,"
-                " uploaded=excluded.uploaded, eta_s=excluded.eta_s, error=excluded.error"
-                " WHERE excluded.ts >= reports.ts", rows)
+            self.db.executemany(UPSERT, rows)
         return len(rows)
 
     def site_overrides(self) -> dict[str, str]:

@@ -34,7 +34,8 @@ def rows_from_events(events: Iterable[dict[str, Any]], tag_prefix: str) -> list[
             ts = float(data.get("ts") or 0)
         except (TypeError, ValueError):
             continue
+        site = str(data.get("site") or "")
         for dist_id, fields in data["dists"].items():
             if isinstance(fields, dict):
-                rows.append((str(dist_id), minion, ts, fields))
+                rows.append((str(dist_id), minion, ts, {"site": site, **fields} if site else fields))
     return rows

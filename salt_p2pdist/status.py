@@ -12,7 +12,8 @@ STALE_AFTER_S = 60.0  # a host silent this long while active shows as stale
 def host_view(row: dict[str, Any], now: float, stale_after: float = STALE_AFTER_S) -> dict[str, Any]:
     state = row.get("state") or lifecycle.PENDING
     view = {k: row.get(k) for k in ("state", "pieces", "bytes_done", "down_rate", "up_rate",
-                                    "peers", "downloaded", "uploaded", "eta_s", "error")}
+                                    "peers", "downloaded", "uploaded", "eta_s", "error", "site",
+                                    "from_site", "from_remote", "from_origin")}
     view["state"] = state
     ts = row.get("ts")
     view["age_s"] = round(now - ts, 1) if ts else None
@@ -46,7 +47,44 @@ def distribution_view(dist: dict[str, Any], rows: list[dict[str, Any]], now: flo
         "served_by_master": origin_up,
         "master_share": round(origin_up / peer_bytes, 3) if origin_up and peer_bytes else None,
     }
-    return {"distribution": summary, "minions": hosts}
+    return {"distribution": summary, "sites": site_views(hosts, total), "minions": hosts}
+
+
+STRAGGLERS_SHOWN = 5
+
+
+def site_views(hosts: dict[str, dict[str, Any]], total: int) -> dict[str, dict[str, Any]]:
+    """Per site: hosts done / total, bytes that came in over the WAN, the slowest hosts."""
+    sites: dict[str, dict[str, Any]] = {}
+    for minion, h in hosts.items():
+        s = sites.setdefault(h.get("site") or "?", {"done": 0, "targets": 0, "wan_in_bytes": 0,
+                                                    "_open": []})
+        s["targets"] += 1
+        s["wan_in_bytes"] += (h.get("from_remote") or 0) + (h.get("from_origin") or 0)
+        if lifecycle.is_complete(h["state"]):
+            s["done"] += 1
+        else:
+            s["_open"].append(((h.get("bytes_done") or 0) / total if total else 0, minion, h["state"]))
+    for s in sites.values():
+        open_hosts = sorted(s.pop("_open"))
+        s["wan_in_copies"] = round(s["wan_in_bytes"] / total, 2) if total else None
+        s["slowest"] = open_hosts[0][1] if open_hosts else None
+        s["stragglers"] = [f"{m} ({state}, {100 * p:.0f}%)"
+                           for p, m, state in open_hosts[:STRAGGLERS_SHOWN]]
+    return sites
+
+
+def site_lines(view: dict[str, Any]) -> list[str]:
+    """The compact table: one line for the distribution, one per site."""
+    d = view["distribution"]
+    lines = [f"{d['id']} {d['name']}: {d['state']}, {d['done']}/{d['targets']} done, "
+             f"{d['failed']} failed, {d['pending']} pending, {d['stale']} stale, "
+             f"{(d['throughput'] or 0) / 2**20:.1f} MiB/s, eta {d['eta_s']} s"]
+    for name, s in sorted(view["sites"].items()):
+        tail = f"  waiting: {', '.join(s['stragglers'])}" if s["stragglers"] else ""
+        lines.append(f"  {name:<16} {s['done']:>5}/{s['targets']:<5} done  "
+                     f"WAN in {s['wan_in_copies']} copies{tail}")
+    return lines
 
 
 def one_line(dist: dict[str, Any], counts: dict[str, int]) -> str:

@@ -139,7 +139,8 @@ class Engine:
             return None
         sites = SiteMap.from_config(record.get("sites"), {self.cfg.host_id: record["site"]}
                                     if record.get("site") else None)
-        ledger = PeerLedger(sites, self.cfg.host_id, urlsplit(record["tracker"]).hostname or "")
+        ledger = PeerLedger(sites, self.cfg.host_id, urlsplit(record["tracker"]).hostname or "",
+                            own_site=record.get("site_seen", ""))
         ledger.totals.update(record.get("ledger") or {})  # kept across the move into dest
         return ledger
 
@@ -182,6 +183,7 @@ class Engine:
                 record.update(phase="placed", save_path=str(placement.save_path(dest, transfer.meta)))
                 if transfer.ledger is not None:
                     record["ledger"] = dict(transfer.ledger.totals)
+                    record["site_seen"] = transfer.ledger.own_site
                 self.store.save(dist_id, record)
                 self.store.save_resume(dist_id, resume)
                 self.transfers[dist_id] = self._start(record, resume)

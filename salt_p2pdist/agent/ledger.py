@@ -23,12 +23,13 @@ class PeerLedger:
     host_id: str
     origin_ip: str = ""
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
+    own_site: str = ""  # as the master's site map places this host (learned from connections)
     _last: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def bucket(self, peer_ip: str, local_ip: str) -> str:
         if peer_ip == self.origin_ip:
             return "from_origin"
-        mine = self.sites.site_of(self.host_id, local_ip)
+        mine = self.own_site = self.sites.site_of(self.host_id, local_ip)
         return "from_site" if self.sites.site_of("", peer_ip) == mine else "from_remote"
 
     def sample(self, peers: Iterable[Any]) -> None:

@@ -75,4 +75,5 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "error": error,
         "reused": int(t.record.get("reused") or 0),  # bytes taken from copies already here
         **(t.ledger.totals if t.ledger else {}),
+        **({"site": t.ledger.own_site} if t.ledger and t.ledger.own_site else {}),
     }

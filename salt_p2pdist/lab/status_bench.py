@@ -34,7 +34,8 @@ def master_opts(root: Path, batch: int) -> dict[str, Any]:
                 extension_modules=str(root / "ext"), file_roots={"base": [str(root / "srv")]},
                 event_return="p2pdist", event_return_queue=batch,
                 # No origin agent in this bench: only the report path is measured.
-                p2pdist={"supervise_origin": False})
+                p2pdist={"supervise_origin": False},
+                output="json")  # as with --out json: the full structured status
     return opts
 
 
@@ -153,7 +154,8 @@ def minion_cost(dists: list[str], n: int) -> dict[str, Any]:
                 "nonce": uuid.uuid4().hex, "ts": int(time.time()), "tok": tok}  # as channel/client.py
         aes_us, wire = per_call_us(lambda ld: salt.transport.frame.frame_msg(
             {"enc": "aes", "load": aes.dumps(ld), "version": 3, "id": me}), n, load)
-        lean = {**ret, "dists": {d: {f: v[f] for f in REPORT_FIELDS} for d, v in ret["dists"].items()}}
+        lean = {**ret, "dists": {d: {f: v[f] for f in REPORT_FIELDS if f in v}
+                                 for d, v in ret["dists"].items()}}
         out[f"dists_{k}"] = {"payload_bytes": len(payload), "wire_bytes": len(wire),
                              "payload_bytes_stored_fields_only": len(salt.payload.dumps(lean)),
                              "build_msgpack_cpu_us": build_us, "rsa_token_cpu_us": token_us,

@@ -32,6 +32,14 @@ def test_each_site_fetches_once_and_spreads_on_its_lan(deployment: Deployment, s
         assert sum(remote.values()) < 1.2 * size, (site, remote)
     for minion in SITE_OF:
         assert sha256(deployment.copy_at(minion, "/opt/img", payload.name)) == sha256(payload)
+    # The master's status by site: both done, about one copy in over each WAN link.
+    view = deployment.salt_run("p2pdist.status", ret["id"])
+    for site in ("paris", "lyon"):
+        s = view["sites"][site]
+        assert s["done"] == s["targets"] == 2 and s["stragglers"] == [], s
+        assert 0 < s["wan_in_bytes"] < 1.2 * size, s
+    table = deployment.cli("salt-run", "p2pdist.status", ret["id"]).stdout
+    assert "lyon" in table and "paris" in table and "2/2" in table, table
 
 
 def test_a_copy_already_on_the_minion_is_reused(deployment: Deployment, srv: Path) -> None:
