@@ -146,6 +146,17 @@ class SaltLab:
             self.stop()
             raise
 
+    def restart_master(self, *, kill: bool = False, timeout: float = 120) -> None:
+        """Stop the master (``kill=True``: like a crash) and start it again with the
+        same config; return once every running minion answers again."""
+        if self._master:
+            terminate([self._master], kill=kill)
+        event_sock = Path(self._master_opts["sock_dir"]) / "master_event_pub.ipc"
+        event_sock.unlink(missing_ok=True)
+        self._master = self._spawn("master", "salt-master", self.master_config_dir, self.master_netns)
+        self._wait("the master", event_sock.exists, [self._master], timeout)
+        self._wait_pings(list(self._minions), timeout)
+
     def start_minion(self, spec: MinionSpec, timeout: float = 60) -> None:
         """Add a minion to the running lab, or restart it (with this spec) if it runs."""
         self.stop_minion(spec.id)

@@ -71,21 +71,26 @@ def test_swarm_finishes_when_the_master_stops_seeding(deployment: Deployment, sr
         assert sha256(copy) == sha256(payload)
 
 
-def test_origin_agent_killed_comes_back(deployment: Deployment, srv: Path) -> None:
+def test_master_host_restart_mid_distribution(deployment: Deployment, srv: Path) -> None:
     payload = write_random(srv / "hq.bin", 12 << 20, seed=33)
     ret = deployment.salt_run("p2pdist.push", str(payload),
                               kwargs={"tgt": "m1,m3", "tgt_type": "list", "dest": "/opt/hq"})
     assert ret["result"] is True, ret
+    wait_for("some progress", lambda: minion_status(deployment, "m1", ret["id"]).get("bytes_done"))
+    # The master host goes down: salt-master and the origin agent (seeder and
+    # tracker) are killed, then salt-master comes back.
     origin_json = deployment.root / "master" / "cache" / "p2pdist" / "origin" / "agent.json"
     os.kill(int(json.loads(origin_json.read_text())["pid"]), signal.SIGKILL)
-    # Reports keep flowing; the master's returner restarts the origin agent,
+    deployment.restart_master(kill=True)
+    # Reports flow again; the master's returner restarts the origin agent,
     # which seeds again from its records and serves the tracker again.
     for m in ("m1", "m3"):
         copy = deployment.copy_at(m, "/opt/hq", "hq.bin")
         wait_for(f"{m}'s copy", copy.exists, timeout=180)
         assert sha256(copy) == sha256(payload)
-    view = deployment.salt_run("p2pdist.status", ret["id"])
-    assert view["distribution"]["done"] == 2  # the catalog kept the distribution
+    # The catalog kept the distribution and goes on recording its progress.
+    wait_for("both done in the master's status", lambda: deployment.salt_run(
+        "p2pdist.status", ret["id"])["distribution"]["done"] == 2, timeout=60)
 
 
 def test_a_corrupt_peer_cannot_spoil_the_copy(deployment: Deployment, srv: Path) -> None:
