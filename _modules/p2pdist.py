@@ -158,8 +158,9 @@ def report() -> dict[str, Any]:
         return {"minion": __opts__["id"], "ts": time.time(), "dists": {}, "error": str(exc)}
     if not any(lifecycle.is_active(d["state"]) for d in dists.values()):
         __salt__["schedule.delete"](SCHEDULE_NAME, persist=True)
+    # Each distribution's report names the host's site as the master's map
+    # (sent with the order) places it, so no site of its own is added here.
     return {"minion": __opts__["id"], "ts": time.time(), "dists": dists,
-            "site": _policy_body()["site"],
             **({"policy_error": policy_error} if policy_error else {})}
 
 

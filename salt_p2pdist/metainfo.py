@@ -28,7 +28,7 @@ TARGET_PIECES = 512  # enough pieces for a swarm to spread them, few enough HAVE
 
 
 def piece_size_for(total_bytes: int) -> int:
-    """A power of two near total/TARGET_PIECES, clamped to [16 KiB, 4 MiB]."""
+    """A power of two near total/TARGET_PIECES, clamped to [MIN_PIECE, MAX_PIECE]."""
     size = MIN_PIECE
     while size < MAX_PIECE and size * TARGET_PIECES < total_bytes:
         size *= 2
