@@ -8,18 +8,11 @@ own loopback address (127.0.0.x), state directory and destination prefix.
 from __future__ import annotations
 
 import hashlib
-import socket
 from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.testing.agents import stop_agents_under
-from salt_p2pdist.testing.saltlab import MinionSpec, SaltLab
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from salt_p2pdist.testing.saltlab import MinionSpec, SaltLab, free_port
 
 
 def sha256(path: Path) -> str:

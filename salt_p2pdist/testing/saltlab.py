@@ -53,7 +53,7 @@ class MinionSpec:
     netns: str | None = None  # run under `ip netns exec <netns>` (the WAN lab; needs root)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     # Racy (the port is free again before Salt binds it) but fine for a lab: a clash
     # shows up as a master that dies at start, with the reason in its log.
     with socket.socket() as sock:
@@ -132,7 +132,7 @@ class SaltLab:
             raise SaltLabError("this lab is already started; use start_minion() to add minions")
         try:
             (self.root / "logs").mkdir(parents=True, exist_ok=True)
-            opts = {"interface": self.master_host, "publish_port": _free_port(), "ret_port": _free_port()}
+            opts = {"interface": self.master_host, "publish_port": free_port(), "ret_port": free_port()}
             opts |= _MASTER_DEFAULTS | self._extra_master_opts
             self._master_opts = self._write_config("master", "master", self.root / "master", opts)
             self._master = self._spawn("master", "salt-master", self.master_config_dir, self.master_netns)
