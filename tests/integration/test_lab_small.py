@@ -1,9 +1,10 @@
-"""A small WAN lab (2 sites x 2 clients, 8 MiB) with the HTTP baseline.
+"""A small WAN lab (2 sites x 2 clients, 8 MiB): central HTTP, then p2pdist.
 
 Asserts behaviour, not speed: every client gets a verified copy, each branch
-pulls one copy per client over its WAN link (that is what central HTTP
-does), and nothing of the lab is left behind afterwards. Needs root and
-network namespaces; skipped with the reason otherwise.
+pulls one copy per client over its WAN link with HTTP and about one copy in
+all with p2pdist (a real Salt master and minions in the namespaces), and
+nothing of the lab is left behind afterwards. Needs root and network
+namespaces; skipped with the reason otherwise.
 """
 
 from __future__ import annotations
@@ -33,16 +34,34 @@ Outcome = tuple[list[str], str, RunRecord]  # client names, lab work dir, figure
 
 
 @pytest.fixture(scope="module")
-def http_record() -> Outcome:
+def lab_records() -> tuple[list[str], str, dict[str, RunRecord]]:
     possible, why = lab_possible()
     if not possible:
         pytest.skip(why)
-    scenario = registry.get("http")
-    ensure_tools(scenario.tools)
+    scenarios = [registry.get("http"), registry.get("p2pdist")]
+    for scenario in scenarios:
+        ensure_tools(scenario.tools)
     with open_lab(PARAMS) as lab:
         clients, workdir = [c.name for c in lab.clients], str(lab.workdir)
-        record = run_scenario(lab, scenario, run_no=1)
-    return clients, workdir, record
+        records = {s.name: run_scenario(lab, s, run_no=1) for s in scenarios}
+    return clients, workdir, records
+
+
+@pytest.fixture(scope="module")
+def http_record(lab_records: tuple[list[str], str, dict[str, RunRecord]]) -> Outcome:
+    clients, workdir, records = lab_records
+    return clients, workdir, records["http"]
+
+
+def test_p2pdist_brings_about_one_copy_into_each_branch(
+        lab_records: tuple[list[str], str, dict[str, RunRecord]]) -> None:
+    clients, _, records = lab_records
+    record = records["p2pdist"]
+    assert record.error == "" and record.hash_ok, (record.error, record.bad_hash)
+    assert record.clients_done == len(clients)
+    for site, copies in record.branch_in_over_F.items():
+        # One WAN fetcher per site; the other client is served on the LAN.
+        assert 0.9 <= copies <= 1 + HEADER_SLACK + 0.1, (site, copies)
 
 
 def test_every_client_gets_a_verified_copy(http_record: Outcome) -> None:
