@@ -58,7 +58,9 @@ def event_return(events: list[dict[str, Any]]) -> None:
     try:
         if rows:
             catalog.record_reports(rows)
-            origin.keep_origin_up(cfg, __opts__, catalog)
+        # Reports mean transfers are active; a starting minion may need the
+        # tracker for orders it missed.
+        origin.keep_origin_up(cfg, __opts__, catalog)
         for minion in started:
             origin.resend_pending(cfg, __opts__, catalog, minion)
     finally:

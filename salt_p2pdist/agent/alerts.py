@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import libtorrent as lt
 
+from salt_p2pdist.agent.bans import peer_ip
+
 if TYPE_CHECKING:
     from salt_p2pdist.agent.engine import Engine
 
@@ -44,6 +46,8 @@ def handle_alert(engine: Engine, alert: Any) -> None:
         if transfer is not None:
             transfer.error = alert.message()
         log.error("%s", alert.message())
+    elif isinstance(alert, lt.peer_ban_alert):
+        engine.ban_peer(_dist_id(alert.handle.info_hashes()), peer_ip(alert))
     elif isinstance(alert, lt.hash_failed_alert):
         log.warning("%s: fetching it again from another peer", alert.message())
     elif isinstance(alert, lt.tracker_error_alert):

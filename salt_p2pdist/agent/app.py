@@ -8,8 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from salt_p2pdist import lifecycle
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
+from salt_p2pdist.agent.kept import KeptSwarms
 from salt_p2pdist.agent.server import ApiServer, TrackerServer
 from salt_p2pdist.agent.store import write_atomic
 from salt_p2pdist.errors import NotFound
@@ -38,6 +40,7 @@ class Agent:
         self.token = token
         self.engine = Engine(cfg)
         self.tracker: Tracker | None = None
+        self.kept = KeptSwarms(cfg.state_dir / "kept_swarms.json")
         self._servers: list[Any] = []
         if cfg.tracker_port is not None:
             self.tracker = Tracker(interval=cfg.announce_interval, known_host=self._known_host,
@@ -48,6 +51,9 @@ class Agent:
             self._servers.append(tserver)
             for dist_id, t in self.engine.transfers.items():  # swarms survive restarts
                 self._register(dist_id, t.record)
+            for kept in self.kept.load().values():
+                self.tracker.register(bytes.fromhex(str(kept["info_hash20"])),
+                                      frozenset(kept["targets"]), 0)
         self.api = ApiServer(cfg.api_port, token, self.route)
         self._servers.append(self.api)
         for server in self._servers:
@@ -102,10 +108,16 @@ class Agent:
     def _remove(self, dist_id: str, *, remove_data: bool, keep_swarm: bool) -> Any:
         """Stop seeding; with keep_swarm the tracker goes on serving the minions' swarm."""
         t = self.engine.transfers.get(dist_id)
+        kept_hash = self.kept.drop(dist_id)
+        if self.tracker is not None and kept_hash is not None and t is None:
+            self.tracker.unregister(kept_hash)  # cancel of a swarm the origin no longer seeds
+            return {"dist_id": dist_id, "state": lifecycle.CANCELLED, "removed_data": False}
         if self.tracker is not None and t is not None:
             info_hash20 = bytes.fromhex(t.meta.info_hash)[:20]
             if keep_swarm:
-                self.tracker.register(info_hash20, frozenset(t.record.get("targets", [])), 0)
+                targets = list(t.record.get("targets", []))
+                self.tracker.register(info_hash20, frozenset(targets), 0)
+                self.kept.keep(dist_id, info_hash20, targets)
             else:
                 self.tracker.unregister(info_hash20)
         return self.engine.remove(dist_id, remove_data=remove_data)

@@ -21,6 +21,7 @@ import libtorrent as lt
 
 from salt_p2pdist import lifecycle, placement
 from salt_p2pdist.agent.alerts import handle_alert
+from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.ledger import PeerLedger
@@ -44,6 +45,7 @@ class Engine:
         self.transfers: dict[str, Transfer] = {}
         # Before any torrent: peer classes are assigned when a peer connects.
         self.policy = PolicyEnforcer(self.session, cfg.state_dir)
+        self.bans = BanList(self.session)
         self.lock = threading.RLock()
         self._stop = threading.Event()
         self._waiters: dict[tuple[str, str], tuple[threading.Event, list[Any]]] = {}
@@ -124,6 +126,13 @@ class Engine:
             transfer.handle.set_upload_limit(int(record["upload_limit"]))
         self.transfers[transfer.dist_id] = transfer
         return transfer
+
+    def ban_peer(self, dist_id: str, ip: str) -> None:
+        origins = {urlsplit(t.record["tracker"]).hostname or "" for t in list(self.transfers.values())
+                   if t.record.get("tracker")}
+        transfer = self.transfers.get(dist_id)
+        if self.bans.ban(ip, dist_id, origin_hosts=origins) and transfer is not None:
+            transfer.record.setdefault("banned", []).append(ip)  # shown in status
 
     def _held_files(self) -> dict[str, Path]:
         """Pieces root -> a complete file this host holds from another distribution."""

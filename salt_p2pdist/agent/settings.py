@@ -55,8 +55,9 @@ def make_session(listen: str, outgoing: str) -> Any:
     # The wheel's stubs do not know session_params(dict) or settings_pack as a dict.
     lt: Any = libtorrent
 
+    # peer: for peer_ban_alert (see bans.py); the other peer alerts are dropped.
     mask = (lt.alert_category.error | lt.alert_category.status | lt.alert_category.storage
-            | lt.alert_category.tracker)
+            | lt.alert_category.tracker | lt.alert_category.peer)
     base = lt.high_performance_seed()
     params = lt.session_params(session_settings(
         listen=listen, outgoing=outgoing, alert_mask=int(mask), base=base))

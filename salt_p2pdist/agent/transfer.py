@@ -73,6 +73,7 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "eta_s": round(left / rate) if rate > 0 and left > 0 else (0 if left == 0 else None),
         "dest": t.record.get("dest") or t.record.get("save_path"),
         "error": error,
+        "banned": list(t.record.get("banned") or []),  # peers blocked for corrupt data
         "reused": int(t.record.get("reused") or 0),  # bytes taken from copies already here
         **(t.ledger.totals if t.ledger else {}),
         **({"site": t.ledger.own_site} if t.ledger and t.ledger.own_site else {}),

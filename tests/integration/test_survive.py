@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
 
 
@@ -73,6 +71,31 @@ def test_swarm_finishes_when_the_master_stops_seeding(deployment: Deployment, sr
         assert sha256(copy) == sha256(payload)
 
 
+def test_a_swarm_the_master_left_survives_an_origin_restart(deployment: Deployment,
+                                                           srv: Path) -> None:
+    payload = write_random(srv / "left.bin", 2 << 20, seed=38)
+    deployment.stop_minion("m2")
+    try:
+        ret = deployment.salt_run("p2pdist.push", str(payload), timeout=120,
+                                  kwargs={"tgt": "m1,m2", "tgt_type": "list", "dest": "/opt/left"})
+        assert ret["accepted"] == ["m1"], ret
+        wait_for("m1's copy", deployment.copy_at("m1", "/opt/left", "left.bin").exists)
+        assert deployment.salt_run("p2pdist.stop_seeding", ret["id"])["result"] is True
+        # The origin agent (seeder and tracker) dies.
+        origin = deployment.root / "master" / "cache" / "p2pdist" / "origin" / "agent.json"
+        old_pid = int(json.loads(origin.read_text())["pid"])
+        os.kill(old_pid, signal.SIGKILL)
+    finally:
+        deployment.start_minion(deployment.minion("m2", 2))
+    # m2 comes back and gets its order; the master restarts the origin agent,
+    # whose tracker still knows the swarm and introduces m2 to m1.
+    copy = deployment.copy_at("m2", "/opt/left", "left.bin")
+    wait_for("m2's copy from m1", copy.exists, timeout=120)
+    assert sha256(copy) == sha256(payload)
+    assert int(json.loads(origin.read_text())["pid"]) != old_pid
+    assert origin_uploaded(deployment, ret["id"]) <= 1.10 * payload.stat().st_size
+
+
 def test_master_host_restart_mid_distribution(deployment: Deployment, srv: Path) -> None:
     payload = write_random(srv / "hq.bin", 12 << 20, seed=33)
     ret = deployment.salt_run("p2pdist.push", str(payload),
@@ -95,8 +118,6 @@ def test_master_host_restart_mid_distribution(deployment: Deployment, srv: Path)
         "p2pdist.status", ret["id"])["distribution"]["done"] == 2, timeout=60)
 
 
-@pytest.mark.xfail(strict=False, reason="known bug: the fetch can stall for minutes when a piece "
-                   "mixes blocks from the corrupt peer and the origin (the origin gets banned too?)")
 def test_a_corrupt_peer_cannot_spoil_the_copy(deployment: Deployment, srv: Path) -> None:
     payload = write_random(srv / "clean.bin", 4 << 20, seed=34)
     first = deployment.salt_run("p2pdist.push", str(payload),
@@ -113,10 +134,11 @@ def test_a_corrupt_peer_cannot_spoil_the_copy(deployment: Deployment, srv: Path)
                                       "timeout": 90})
     assert ret["result"] is True, ret
     assert sha256(deployment.copy_at("m2", "/opt/clean", "clean.bin")) == sha256(payload)
-    # m2 got pieces from m1 (same site, fast), they failed their hash, and
-    # were fetched again elsewhere.
+    # m2 got pieces from m1 (same site, fast), they failed their hash, were
+    # fetched again elsewhere, and m1 is blocked on m2 for good.
     st = minion_status(deployment, "m2", ret["id"])
     assert st["state"] == "seeding" and st["failed_bytes"] > 0, st
+    assert st["banned"] == ["127.0.0.11"], st  # m1 (conftest.SITES)
 
 
 def test_an_offline_minion_gets_its_order_when_it_returns(deployment: Deployment, srv: Path) -> None:

@@ -1,0 +1,42 @@
+"""Swarms the tracker keeps serving after the origin stopped seeding them.
+
+`salt-run p2pdist.stop_seeding` removes the origin's copy but the minions
+still need introductions. The tracker's table lives in memory, so these
+swarms are written down and registered again when the origin agent restarts
+(seeded distributions come back from the order store on their own).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from salt_p2pdist.agent.store import write_atomic
+
+
+class KeptSwarms:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        """dist_id -> {"info_hash20": hex, "targets": [...]}; empty if none or unreadable."""
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def keep(self, dist_id: str, info_hash20: bytes, targets: list[str]) -> None:
+        data = self.load()
+        data[dist_id] = {"info_hash20": info_hash20.hex(), "targets": sorted(targets)}
+        write_atomic(self.path, json.dumps(data).encode())
+
+    def drop(self, dist_id: str) -> bytes | None:
+        """Forget a kept swarm; its info hash if it was kept."""
+        data = self.load()
+        entry = data.pop(dist_id, None)
+        if entry is None:
+            return None
+        write_atomic(self.path, json.dumps(data).encode())
+        return bytes.fromhex(str(entry["info_hash20"]))
