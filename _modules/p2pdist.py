@@ -8,8 +8,11 @@ publishes it or a state applied from the master asks for it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -24,6 +27,7 @@ try:
     from salt_p2pdist.config import MinionSettings
     from salt_p2pdist.errors import P2PDistError
     from salt_p2pdist.policy import Policy
+    from salt_p2pdist.signature import check_torrent
     from salt_p2pdist.topology import SiteMap
 
     HAS_LIBS = True
@@ -39,7 +43,9 @@ def __virtual__():  # type: ignore[no-untyped-def]
 
 def _agent() -> AgentClient:
     cfg = MinionSettings.from_opts(__opts__)
-    return AgentClient(cfg.state_dir, __opts__["id"], cfg.agent_args())
+    # The Salt key signs requests for closed-swarm certificates (swarmca.py).
+    salt_key = Path(__opts__["pki_dir"]) / "minion.pem"
+    return AgentClient(cfg.state_dir, __opts__["id"], [*cfg.agent_args(), "--salt-key", str(salt_key)])
 
 
 def _policy_body() -> dict[str, Any]:
@@ -99,18 +105,25 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
     .. code-block:: bash
 
         salt 'web1' p2pdist.fetch torrent=<base64> dest=/opt/dist
+
+    ``tracker`` is ignored (kept for orders from older masters): the tracker
+    named in the signed torrent is the one used.
     """
-    order = {"mode": "fetch", "torrent": torrent,
-             "dest": MinionSettings.from_opts(__opts__).resolve_dest(dest),
-             "tracker": tracker, "force": force, "sites": sites or {},
-             "site": __salt__["grains.get"]("p2pdist:site", "")}
     try:
+        # Only torrents this minion's master signed; the tracker is the signed one.
+        meta, roots = check_torrent(base64.b64decode(torrent),
+                                    Path(__opts__["pki_dir"]) / "minion_master.pub")
+        cfg = MinionSettings.from_opts(__opts__)
+        order = {"mode": "fetch", "torrent": torrent, "dest": cfg.resolve_dest(dest),
+                 "allowed_dest": [cfg.resolve_dest(r) for r in roots],
+                 "tracker": meta.tracker, "force": force, "sites": sites or {},
+                 "site": __salt__["grains.get"]("p2pdist:site", "")}
         agent = _agent()
         agent.ensure()
         _sync_policy(agent)
         result = agent.call("POST", "/dists", order)
         _ensure_reporting()
-    except P2PDistError as exc:
+    except (P2PDistError, binascii.Error) as exc:
         log.error("p2pdist: refused %s: %s", dist_id, exc)
         return _error(exc)
     # The site grain goes back to the master: it overrides the address match.

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
 
 try:
-    from salt_p2pdist import metainfo, orders
+    from salt_p2pdist import metainfo, orders, signature
     from salt_p2pdist import origin as origin_side
     from salt_p2pdist import status as status_view
     from salt_p2pdist.agent.client import AgentClient
@@ -24,6 +24,7 @@ try:
     from salt_p2pdist.catalog import Catalog
     from salt_p2pdist.config import MasterSettings
     from salt_p2pdist.errors import Forbidden, P2PDistError
+    from salt_p2pdist.swarmca import SwarmCA
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover - reported by __virtual__
@@ -116,7 +117,7 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
     try:
         cfg = _settings()
         source = orders.check_source(path)
-        dest = orders.check_dest(dest)
+        dest = orders.check_dest(dest, cfg.allowed_dest)
         if not tgt:
             return _fail("tgt is required: which minions receive the content (e.g. tgt='web*')")
         targets = _resolve(tgt, tgt_type)
@@ -127,7 +128,12 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         origin = _origin(cfg)
         origin.ensure()
         tracker = cfg.tracker_url(__opts__)
-        torrent = metainfo.create_in_subprocess(source, tracker)
+        # A closed swarm: the torrent carries the master's swarm CA, and the
+        # master's signature so minions refuse torrents from anyone else.
+        ca = SwarmCA(cfg.ca_dir)
+        torrent = signature.sign_torrent(
+            metainfo.create_in_subprocess(source, tracker, ca.dir / "ca.pem"),
+            Path(__opts__["pki_dir"]) / "master.pem", cfg.allowed_dest)
         meta = metainfo.describe(torrent)
         catalog = _catalog(cfg)
         catalog.add_distribution(dist_id=meta.dist_id, name=source.name, source=str(source),

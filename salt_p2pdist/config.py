@@ -6,7 +6,7 @@ Frozen, typed, with defaults; ``from_opts`` reports every problem at once.
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,9 @@ class MasterSettings:
     # service manager supervises it (or in benchmarks of the report path).
     supervise_origin: bool = True
     admins: dict[str, Any] | None = None  # who may push what; see salt_p2pdist.authz
+    # Where pushes may land on minions; enforced by the runner and, symlinks
+    # resolved, by each minion (the roots travel signed in the torrent).
+    allowed_dest: list[str] = field(default_factory=lambda: ["/srv/p2pdist"])
 
     @classmethod
     def from_opts(cls, opts: dict[str, Any]) -> MasterSettings:
@@ -51,6 +54,11 @@ class MasterSettings:
             section["torrent_dir"] = str(Path(roots[0]) / "p2pdist") if roots else ""
         return cls(state_dir=state_dir, **section)
 
+    @property
+    def ca_dir(self) -> Path:
+        """The swarm CA (closed swarms); its key never leaves the master."""
+        return self.state_dir / "ca"
+
     def tracker_url(self, opts: dict[str, Any]) -> str:
         host = self.tracker_host or str(opts.get("interface") or "")
         if host in ("", "0.0.0.0", "::"):
@@ -59,6 +67,7 @@ class MasterSettings:
 
     def origin_args(self, opts: dict[str, Any]) -> list[str]:
         return ["--known-hosts-dir", str(Path(opts["pki_dir"]) / "minions"),
+                "--ca-dir", str(self.ca_dir),
                 "--fetchers-per-site", str(self.wan_fetchers_per_site),
                 "--stall-after", str(self.stall_after),
                 "--bt-interface", self.bt_interface, "--bt-port", str(self.bt_port),

@@ -50,6 +50,7 @@ class TorrentMeta:
     single_file: bool
     wrapped: bool  # a one-file directory that libtorrent turned into a single-file torrent
     tracker: str
+    ssl: bool = False  # a closed swarm: peers need a certificate from the embedded CA
 
 
 def describe(torrent: bytes) -> TorrentMeta:
@@ -88,6 +89,7 @@ def describe(torrent: bytes) -> TorrentMeta:
         # holding one file must not land at dest as that file.
         wrapped=len(files) == 1 and files[0][0] == ti.name() and comment.endswith("/"),
         tracker=trackers[0] if trackers else "",
+        ssl=bool(ti.ssl_cert()),
     )
 
 
@@ -104,8 +106,11 @@ def _content_name(comment: str, torrent_name: str) -> str:
     return torrent_name
 
 
-def create(source: Path, tracker: str) -> bytes:
-    """Hash ``source`` (file or directory) into a private v2 torrent. Slow: use a worker."""
+def create(source: Path, tracker: str, root_cert: str = "") -> bytes:
+    """Hash ``source`` (file or directory) into a private v2 torrent. Slow: use a worker.
+
+    With ``root_cert`` (the swarm CA, PEM) it is an SSL torrent: a closed swarm.
+    """
     import libtorrent as lt
 
     files = lt.list_files(str(source), flags=lt.create_torrent.no_attributes)
@@ -118,15 +123,20 @@ def create(source: Path, tracker: str) -> bytes:
     ct.set_comment(NAME_TAG + source.name + ("/" if source.is_dir() else ""))
     if tracker:
         ct.add_tracker(tracker)
+    if root_cert:
+        ct.set_root_cert(root_cert)
     # The piece callback lets other threads of this worker breathe; the GIL
     # is otherwise held for the whole hash run.
     lt.set_piece_hashes(ct, str(source.parent), lambda _piece: None)
     return bytes(lt.bencode(ct.generate()))
 
 
-def create_in_subprocess(source: Path, tracker: str, timeout: float = 3600) -> bytes:
+def create_in_subprocess(source: Path, tracker: str, ca_file: Path | None = None,
+                         timeout: float = 3600) -> bytes:
     """Run :func:`create` in a worker process so the caller's process never stalls."""
     cmd = [sys.executable, "-m", "salt_p2pdist.metainfo", str(source), tracker]
+    if ca_file is not None:
+        cmd.append(str(ca_file))
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
@@ -136,8 +146,9 @@ def create_in_subprocess(source: Path, tracker: str, timeout: float = 3600) -> b
 
 def _main(argv: list[str]) -> int:
     source, tracker = Path(argv[0]), argv[1]
+    root_cert = Path(argv[2]).read_text() if len(argv) > 2 else ""
     try:
-        data = create(source, tracker)
+        data = create(source, tracker, root_cert)
     except InvalidRequest as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -10,8 +10,8 @@ from salt_p2pdist.errors import InvalidRequest, NotFound
 from salt_p2pdist.metainfo import TorrentMeta
 
 
-def check_dest(dest: str | None) -> str:
-    """An absolute, normalised destination directory, or InvalidRequest."""
+def check_dest(dest: str | None, allowed: list[str] | None = None) -> str:
+    """An absolute, normalised destination directory under an allowed root, or InvalidRequest."""
     if not dest:
         raise InvalidRequest("dest is required: the directory on the minions that receives the "
                              "content, e.g. dest=/opt/dist")
@@ -20,6 +20,11 @@ def check_dest(dest: str | None) -> str:
         raise InvalidRequest(f"dest must be an absolute path, got {dest!r}")
     if ".." in pure.parts:
         raise InvalidRequest(f"dest must not contain '..', got {dest!r}")
+    if allowed is not None and not any(pure == PurePath(r) or PurePath(r) in pure.parents
+                                       for r in allowed):
+        raise InvalidRequest(f"dest {dest} is outside the allowed roots {', '.join(allowed)}; "
+                             "choose a dest below one of them, or add a root to "
+                             "p2pdist:allowed_dest in the master config")
     return str(pure)
 
 

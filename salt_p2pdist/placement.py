@@ -37,6 +37,20 @@ def dest_files(meta: TorrentMeta) -> list[FileEntry]:
     return out
 
 
+def check_within(dest: Path, roots: list[Path], files: list[FileEntry]) -> None:
+    """Refuse a dest, or a directory inside it, that resolves (symlinks followed) outside the roots."""
+    real = dest.resolve()
+    real_roots = [r.resolve() for r in roots]
+    if not any(real == r or r in real.parents for r in real_roots):
+        raise InvalidRequest(f"{dest} resolves to {real}, outside the allowed roots "
+                             f"{', '.join(map(str, roots))} (a symlink?): refused, nothing written")
+    for rel, _size, _root in files:
+        parent = (dest / rel).parent.resolve()
+        if parent != real and real not in parent.parents:
+            raise InvalidRequest(f"{(dest / rel).parent} leads out of {dest} (a symlink to {parent}): "
+                                 "refused, nothing written")
+
+
 def _nested(meta: TorrentMeta) -> bool:
     return meta.wrapped
 

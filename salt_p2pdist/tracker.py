@@ -7,6 +7,8 @@ from this master), and only hosts the master ordered may join them.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 import socket
 import time
@@ -31,6 +33,7 @@ class Announce:
     left: int
     event: str
     numwant: int
+    auth: str = ""  # the announce token the master issued with the host's certificate
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Swarm:
     origin_port: int  # the master's seeding port; 0 when the origin no longer seeds
     fetchers: WanFetchers
     peers: dict[str, Peer] = field(default_factory=dict)
+    torrent_name: str = ""  # what certificates for this swarm are issued for
 
 
 class TrackerError(ValueError):
@@ -74,9 +78,15 @@ def parse_announce(query: str, source_ip: str) -> Announce:
             left=int(one("left", "0")),
             event=one("event", ""),
             numwant=max(0, min(int(one("numwant", "50")), 200)),
+            auth=one("auth", ""),
         )
     except ValueError as exc:
         raise TrackerError(f"bad announce: {exc}") from exc
+
+
+def announce_token(secret: bytes, info_hash20: bytes, host_id: str) -> str:
+    """Proof that the master certified ``host_id`` for this swarm (an HMAC, nothing stored)."""
+    return hmac.new(secret, info_hash20 + b"\0" + host_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def compact(peers: list[Peer]) -> bytes:
@@ -93,26 +103,34 @@ class Tracker:
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
                  known_host: Callable[[str], bool] = lambda _host: False,
                  sites: SiteMap | None = None, fetchers_per_site: int = 1,
-                 stall_after: float = 60.0):
+                 stall_after: float = 60.0, secret: bytes | None = None):
         # known_host admits hosts the master knows (accepted minion keys) that
         # were not push targets: a p2pdist.present state applied from the master.
         self.known_host = known_host
         self.sites = sites or SiteMap()
         self.fetchers_per_site = fetchers_per_site
         self.stall_after = stall_after
+        # With a secret, an announce must carry the token issued with the
+        # host's certificate: a bare minion id proves nothing.
+        self.secret = secret
         self.interval = interval
         self.peer_ttl = peer_ttl
         self._clock = clock
         self._rng = rng or random.Random()
         self.swarms: dict[bytes, Swarm] = {}
 
-    def register(self, info_hash20: bytes, allowed: frozenset[str], origin_port: int) -> None:
+    def register(self, info_hash20: bytes, allowed: frozenset[str], origin_port: int,
+                 torrent_name: str = "") -> None:
         swarm = self.swarms.get(info_hash20)
         if swarm is None:
-            self.swarms[info_hash20] = Swarm(allowed, origin_port,
-                                             WanFetchers(self.fetchers_per_site, self.stall_after))
+            self.swarms[info_hash20] = Swarm(allowed, origin_port, WanFetchers(
+                self.fetchers_per_site, self.stall_after), torrent_name=torrent_name)
         else:
             swarm.allowed, swarm.origin_port = allowed, origin_port
+            swarm.torrent_name = torrent_name or swarm.torrent_name
+
+    def may_join(self, swarm: Swarm, host_id: str) -> bool:
+        return host_id in swarm.allowed or self.known_host(host_id)
 
     def unregister(self, info_hash20: bytes) -> None:
         self.swarms.pop(info_hash20, None)
@@ -126,8 +144,12 @@ class Tracker:
         swarm = self.swarms.get(a.info_hash20)
         if swarm is None:
             raise TrackerError("unknown torrent: not distributed by this master")
-        if a.host_id not in swarm.allowed and not self.known_host(a.host_id):
+        if not self.may_join(swarm, a.host_id):
             raise TrackerError(f"{a.host_id} is not a target of this distribution")
+        if self.secret is not None and not hmac.compare_digest(
+                a.auth, announce_token(self.secret, a.info_hash20, a.host_id)):
+            raise TrackerError(f"announce for {a.host_id} without a valid token: "
+                               "a host must be certified by the master first")
         now = self._clock()
         for host in [h for h, p in swarm.peers.items() if now - p.last_seen >= self.peer_ttl]:
             self._drop(swarm, host)

@@ -34,12 +34,15 @@ def parse_args(argv: list[str]) -> AgentConfig:
     p.add_argument("--known-hosts-dir", type=Path)
     p.add_argument("--fetchers-per-site", type=int, default=1)
     p.add_argument("--stall-after", type=float, default=60.0)
+    p.add_argument("--salt-key", type=Path)
+    p.add_argument("--ca-dir", type=Path)
     a = p.parse_args(argv)
     cfg = AgentConfig(state_dir=a.state_dir.resolve(), host_id=a.host_id, bt_interface=a.bt_interface,
                       bt_port=a.bt_port, outgoing_interface=a.outgoing_interface,
                       tracker_port=a.tracker_port, tracker_interface=a.tracker_interface,
                       announce_interval=a.announce_interval, known_hosts_dir=a.known_hosts_dir,
-                      fetchers_per_site=a.fetchers_per_site, stall_after=a.stall_after)
+                      fetchers_per_site=a.fetchers_per_site, stall_after=a.stall_after,
+                      salt_key=a.salt_key, ca_dir=a.ca_dir)
     cfg.validate()
     return cfg
 
@@ -60,7 +63,8 @@ def main(argv: list[str]) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         endpoint = {"pid": os.getpid(), "api_port": agent.api_port, "token": agent.token,
-                    "bt_port": agent.engine.listen_port, "tracker_port": agent.tracker_port}
+                    "bt_port": agent.engine.listen_port, "ssl_port": agent.engine.ssl_port,
+                    "tracker_port": agent.tracker_port}
         write_atomic(cfg.endpoint_file, json.dumps(endpoint).encode())
         if hasattr(os, "chmod"):
             os.chmod(cfg.endpoint_file, 0o600)

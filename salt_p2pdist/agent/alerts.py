@@ -41,6 +41,8 @@ def handle_alert(engine: Engine, alert: Any) -> None:
         if transfer and transfer.record["phase"] == "staging" and not transfer.finishing:
             transfer.finishing = True
             threading.Thread(target=engine._finish, args=(transfer,), daemon=True).start()
+    elif isinstance(alert, lt.torrent_error_alert) and "dh params" in alert.message():
+        pass  # no DH parameters is deliberate: TLS peers use ECDHE (certify.py)
     elif isinstance(alert, (lt.file_error_alert, lt.torrent_error_alert)):
         transfer = engine.transfers.get(_dist_id(alert.handle.info_hashes()))
         if transfer is not None:

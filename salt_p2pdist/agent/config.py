@@ -22,6 +22,8 @@ class AgentConfig:
     known_hosts_dir: Path | None = None  # the master's accepted minion keys (pki_dir/minions)
     fetchers_per_site: int = 1  # tracker: WAN fetchers per site and swarm
     stall_after: float = 60.0  # tracker: seconds without progress before a fetcher is replaced
+    salt_key: Path | None = None  # minion: its Salt private key, signs certificate requests
+    ca_dir: Path | None = None  # master: the swarm CA, issues certificates to targets
 
     def validate(self) -> None:
         problems = []

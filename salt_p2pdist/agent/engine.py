@@ -22,6 +22,7 @@ import libtorrent as lt
 from salt_p2pdist import lifecycle, placement
 from salt_p2pdist.agent.alerts import handle_alert
 from salt_p2pdist.agent.bans import BanList
+from salt_p2pdist.agent.certify import Certifier, announce_url
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.ledger import PeerLedger
@@ -41,7 +42,11 @@ class Engine:
     def __init__(self, cfg: AgentConfig):
         self.cfg = cfg
         self.store = OrderStore(cfg.dists_dir)
-        self.session = make_session(f"{cfg.bt_interface}:{cfg.bt_port}", cfg.outgoing_interface)
+        # The second socket ("s") is TLS: closed swarms (SSL torrents) talk only there.
+        ssl_port = cfg.bt_port + 1 if cfg.bt_port else 0
+        self.session = make_session(f"{cfg.bt_interface}:{cfg.bt_port},{cfg.bt_interface}:{ssl_port}s",
+                                    cfg.outgoing_interface)
+        self.certs = Certifier(cfg.state_dir, cfg.host_id, cfg.salt_key)
         self.transfers: dict[str, Transfer] = {}
         # Before any torrent: peer classes are assigned when a peer connects.
         self.policy = PolicyEnforcer(self.session, cfg.state_dir)
@@ -61,6 +66,10 @@ class Engine:
     @property
     def listen_port(self) -> int:
         return int(self.session.listen_port())
+
+    @property
+    def ssl_port(self) -> int:
+        return int(self.session.ssl_listen_port())
 
     # -- orders -----------------------------------------------------------
     def add(self, order: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +92,8 @@ class Engine:
             else:
                 dest = Path(order["dest"])
                 files = placement.dest_files(meta)
+                if order.get("allowed_dest") is not None:
+                    placement.check_within(dest, [Path(r) for r in order["allowed_dest"]], files)
                 verdict = placement.check_destination(dest, files, force=record["force"])
                 base = dest if verdict == placement.IDENTICAL else self.cfg.staging_dir / meta.dist_id
                 if verdict != placement.IDENTICAL:
@@ -118,14 +129,28 @@ class Engine:
             if not resume:
                 atp.flags |= lt.torrent_flags.seed_mode  # just hashed by the master
         else:
-            sep = "&" if "?" in record["tracker"] else "?"
-            atp.trackers = [f"{record['tracker']}{sep}minion={self.cfg.host_id}"]
+            # A closed swarm is announced only once certified (see certify.py).
+            closed = bool(atp.ti and atp.ti.ssl_cert()) and not record.get("tls_cert")
+            atp.trackers = [] if closed else [announce_url(record, self.cfg.host_id)]
         transfer = Transfer(record=record, meta=describe(base64.b64decode(record["torrent"])),
                             handle=self.session.add_torrent(atp), ledger=self._ledger(record))
         if record.get("upload_limit"):  # a per-torrent limit binds LAN peers too
             transfer.handle.set_upload_limit(int(record["upload_limit"]))
         self.transfers[transfer.dist_id] = transfer
+        if not self.certs.apply(transfer) and record["phase"] != "seed":
+            threading.Thread(target=self.certs.obtain, daemon=True, name=f"cert-{transfer.dist_id}",
+                             args=(transfer, self._certified,
+                                   lambda t: self.transfers.get(t.dist_id) is t, self._stop)).start()
         return transfer
+
+    def _certified(self, transfer: Transfer) -> None:
+        """The master issued our certificate: use it, keep it, and join the swarm."""
+        with self.lock:
+            self.store.save(transfer.dist_id, transfer.record)
+        self.certs.apply(transfer)
+        transfer.handle.replace_trackers([lt.announce_entry(announce_url(transfer.record,
+                                                                         self.cfg.host_id))])
+        transfer.handle.force_reannounce()
 
     def ban_peer(self, dist_id: str, ip: str) -> None:
         origins = {urlsplit(t.record["tracker"]).hostname or "" for t in list(self.transfers.values())

@@ -27,9 +27,10 @@ class KeptSwarms:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def keep(self, dist_id: str, info_hash20: bytes, targets: list[str]) -> None:
+    def keep(self, dist_id: str, info_hash20: bytes, targets: list[str], torrent_name: str = "") -> None:
         data = self.load()
-        data[dist_id] = {"info_hash20": info_hash20.hex(), "targets": sorted(targets)}
+        data[dist_id] = {"info_hash20": info_hash20.hex(), "targets": sorted(targets),
+                         "torrent_name": torrent_name}
         write_atomic(self.path, json.dumps(data).encode())
 
     def drop(self, dist_id: str) -> bytes | None:

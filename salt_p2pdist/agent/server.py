@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from salt_p2pdist.errors import InvalidRequest, NotFound, P2PDistError
-from salt_p2pdist.tracker import Tracker
+from salt_p2pdist.tracker import Tracker, TrackerError
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-P2PDist-Token"
@@ -92,13 +93,34 @@ class TrackerHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+    def do_POST(self) -> None:
+        """``/cert``: a certificate request (see salt_p2pdist.certdesk)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if urlsplit(self.path).path != "/cert" or self.server.certs is None or length > 65536:
+            self.send_error(404)
+            return
+        try:
+            with self.server.lock:
+                code, body = 200, self.server.certs(json.loads(self.rfile.read(length)))
+        except (TrackerError, ValueError) as exc:
+            code, body = 403, {"error": str(exc)}
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
 class TrackerServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # announce bursts when a push reaches many hosts
 
-    def __init__(self, interface: str, port: int, tracker: Tracker):
+    def __init__(self, interface: str, port: int, tracker: Tracker,
+                 certs: Callable[[dict[str, Any]], dict[str, str]] | None = None):
         import threading
 
         super().__init__((interface, port), TrackerHandler)
         self.tracker = tracker
+        self.certs = certs
         self.lock = threading.Lock()

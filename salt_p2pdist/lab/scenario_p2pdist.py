@@ -39,6 +39,7 @@ class P2PDist:
         root = lab.hq_dir / "salt"
         master = {"event_return": "p2pdist", "p2pdist": {
             "tracker_host": lab.hq_ip, "bt_interface": lab.hq_ip, "announce_interval": 5,
+            "allowed_dest": ["/"],  # each client's dest_prefix is its own directory
             "sites": lab_sites(lab)}}
         self.salt = SaltLab(root, master_opts=master, master_netns=lab.hq_ns,
                             master_host=lab.hq_ip)

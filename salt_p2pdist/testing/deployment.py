@@ -44,7 +44,8 @@ class Deployment(SaltLab):
     def __init__(self, root: Path, *, master_p2pdist: dict[str, Any] | None = None, **kw: Any):
         self.tracker_port = free_port()
         p2p = {"tracker_port": self.tracker_port, "tracker_host": "127.0.0.1",
-               "bt_interface": "127.0.0.1", "announce_interval": 5, **(master_p2pdist or {})}
+               "bt_interface": "127.0.0.1", "announce_interval": 5, "allowed_dest": ["/opt"],
+               **(master_p2pdist or {})}
         master_opts = {"event_return": "p2pdist", "event_return_queue": 0, "p2pdist": p2p,
                        **kw.pop("master_opts", {})}
         super().__init__(root, master_opts=master_opts, **kw)

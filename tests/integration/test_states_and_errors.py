@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
+from salt_p2pdist import metainfo
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
 
 
@@ -82,6 +84,8 @@ def test_bad_input_gets_a_clear_error(deployment: Deployment, srv: Path) -> None
     assert "dest is required" in refused(deployment, str(payload), tgt="*")
     assert "'..'" in refused(deployment, str(payload), tgt="*", dest="/opt/../etc")
     assert "absolute" in refused(deployment, "x.bin", tgt="*", dest="/opt/x")
+    # p2pdist:allowed_dest is ["/opt"] in this deployment.
+    assert "outside the allowed roots /opt" in refused(deployment, str(payload), tgt="*", dest="/etc/x")
     assert deployment.salt_run("p2pdist.status") == before  # nothing recorded
 
     unrelated = deployment.copy_at("m1", "/opt/clash", "x.bin")
@@ -94,3 +98,24 @@ def test_bad_input_gets_a_clear_error(deployment: Deployment, srv: Path) -> None
     proc = deployment.cli("salt-run", "--out", "json", "p2pdist.status", "0123456789abcdef")
     assert "no distribution" in json.loads(proc.stdout)["error"]
     assert proc.returncode != 0
+
+
+def test_minions_refuse_symlink_escapes_and_foreign_torrents(deployment: Deployment,
+                                                            srv: Path) -> None:
+    payload = write_random(srv / "esc.bin", 100_000, seed=14)
+    # On m1, /opt/esc is a symlink to a directory outside the allowed root:
+    # only the minion can see that, and it refuses before writing anything.
+    outside = deployment.host_root("m1") / "etc"
+    outside.mkdir(parents=True, exist_ok=True)
+    link = deployment.host_root("m1") / "opt" / "esc"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside)
+    error = refused(deployment, str(payload), tgt="m1", dest="/opt/esc")
+    assert "outside the allowed roots" in error and "symlink" in error, error
+    assert list(outside.iterdir()) == []
+    # A torrent this master did not sign (made by anyone with libtorrent) is
+    # refused by the minion itself, whoever hands it over.
+    foreign = base64.b64encode(metainfo.create(payload, "http://127.0.0.1:1/announce")).decode()
+    ret = deployment.salt("m1", "p2pdist.fetch", kwargs={"torrent": foreign, "dest": "/opt/foreign"})
+    assert ret["m1"]["result"] is False and "not signed" in ret["m1"]["error"], ret
+    assert not (deployment.host_root("m1") / "opt" / "foreign").exists()

@@ -19,7 +19,8 @@ def test_master_defaults():
     assert (s.tracker_port, s.tracker_host, s.bt_interface, s.bt_port) == (6970, "", "0.0.0.0", 0)
     assert (s.origin_upload_rate, s.announce_interval) == (0, 30)
     assert s.origin_args(PKI) == [
-        "--known-hosts-dir", "/etc/salt/pki/master/minions", "--fetchers-per-site", "1",
+        "--known-hosts-dir", "/etc/salt/pki/master/minions",
+        "--ca-dir", "/var/cache/salt/master/p2pdist/ca", "--fetchers-per-site", "1",
         "--stall-after", "60", "--bt-interface", "0.0.0.0", "--bt-port", "0",
                                "--tracker-port", "6970", "--announce-interval", "30"]
 

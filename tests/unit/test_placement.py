@@ -271,3 +271,34 @@ def test_seed_staging_without_matches_does_nothing(tmp_path, staged):
     _old, files = staged
     assert seed_staging(tmp_path / "new", files, {}) == 0
     assert not (tmp_path / "new").exists()
+
+
+def test_allowed_roots_and_symlinks_that_escape_them(tmp_path: Path) -> None:
+    from salt_p2pdist.placement import check_within
+
+    root = tmp_path / "srv"
+    (root / "apps").mkdir(parents=True)
+    outside = tmp_path / "etc"
+    outside.mkdir()
+    files = [("kit/a.bin", 1, "r")]
+    check_within(root / "apps", [root], files)  # fine, even before it exists below
+    check_within(root / "new" / "dir", [root], files)
+    with pytest.raises(InvalidRequest, match="outside the allowed roots"):
+        check_within(outside, [root], files)
+    (root / "escape").symlink_to(outside)
+    with pytest.raises(InvalidRequest, match="a symlink"):
+        check_within(root / "escape" / "x", [root], files)
+    (root / "apps" / "kit").symlink_to(outside)  # a directory of the content leads out
+    with pytest.raises(InvalidRequest, match="leads out of"):
+        check_within(root / "apps", [root], files)
+    assert list(outside.iterdir()) == []  # nothing written anywhere
+
+
+def test_dest_outside_the_allowed_roots_is_refused_by_the_runner_check() -> None:
+    from salt_p2pdist.orders import check_dest
+
+    assert check_dest("/srv/p2pdist/app", ["/srv/p2pdist"]) == "/srv/p2pdist/app"
+    assert check_dest("/srv/p2pdist", ["/srv/p2pdist"]) == "/srv/p2pdist"
+    for bad in ("/srv/p2pdist-old/x", "/etc", "/"):
+        with pytest.raises(InvalidRequest, match="outside the allowed roots"):
+            check_dest(bad, ["/srv/p2pdist"])

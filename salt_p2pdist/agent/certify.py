@@ -1,0 +1,93 @@
+"""Getting and applying this host's certificate for each closed swarm.
+
+A fetching host asks the master's tracker (``POST /cert``) for a certificate
+for its own TLS key, signing the request with its Salt key. Until it has one
+it does not announce: it would get peers it cannot talk to. The certificate
+and the announce token are kept in the order record, so a restart needs no
+new request (libtorrent does not persist certificates).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from salt_p2pdist import swarmca
+from salt_p2pdist.agent.transfer import Transfer
+
+log = logging.getLogger(__name__)
+RETRY_S = 10.0
+
+
+def announce_url(record: dict[str, Any], host_id: str) -> str:
+    sep = "&" if "?" in record["tracker"] else "?"
+    url = f"{record['tracker']}{sep}minion={host_id}"
+    return url + (f"&auth={record['auth']}" if record.get("auth") else "")
+
+
+def cert_url(tracker: str) -> str:
+    parts = urlsplit(tracker)
+    return f"{parts.scheme}://{parts.netloc}/cert"
+
+
+class Certifier:
+    def __init__(self, state_dir: Path, host_id: str, salt_key: Path | None):
+        self.key = swarmca.host_key(state_dir / "tls.key")
+        self.host_id = host_id
+        self.salt_key = salt_key
+
+    def apply(self, transfer: Transfer) -> bool:
+        """Hand libtorrent the certificate if the record has one (or none is needed)."""
+        if not transfer.meta.ssl:
+            return True
+        cert = transfer.record.get("tls_cert")
+        if not cert:
+            return False
+        # No DH parameters: peers use ECDHE; libtorrent's complaint about it is ignored.
+        transfer.handle.set_ssl_certificate_buffer(cert, self.key.decode(), "")
+        return True
+
+    def request(self, transfer: Transfer) -> dict[str, Any]:
+        """Ask the tracker; the answer has ``cert`` and ``auth``. Raises OSError or ValueError."""
+        if self.salt_key is None:
+            raise ValueError("no Salt key configured to sign certificate requests")
+        when = int(time.time())
+        payload = swarmca.request_payload(transfer.meta.info_hash, self.host_id,
+                                          swarmca.public_pem(self.key), when)
+        body = json.dumps({"info_hash": transfer.meta.info_hash, "minion": self.host_id,
+                           "time": when, "tls_key": swarmca.public_pem(self.key).decode(),
+                           "signature": swarmca.sign(self.salt_key, payload)}).encode()
+        req = urllib.request.Request(cert_url(transfer.record["tracker"]), data=body,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                answer = json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            raise ValueError(json.loads(exc.read() or b"{}").get("error", str(exc))) from exc
+        return dict(answer)
+
+    def obtain(self, transfer: Transfer, on_ready: Callable[[Transfer], None],
+               active: Callable[[Transfer], bool], stop: threading.Event) -> None:
+        """Thread body: ask until certified (or the transfer is gone), then ``on_ready``."""
+        while not stop.is_set() and active(transfer):
+            try:
+                answer = self.request(transfer)
+            except OSError as exc:  # the master is unreachable for now: not a failure
+                log.warning("%s: no certificate from the master yet: %s", transfer.dist_id, exc)
+            except ValueError as exc:  # the master said no: shown in status, asked again
+                transfer.error = f"the master refused a certificate: {exc}"
+                log.warning("%s: %s", transfer.dist_id, transfer.error)
+            else:
+                transfer.record.update(tls_cert=answer["cert"], auth=answer["auth"])
+                transfer.error = ""
+                on_ready(transfer)
+                return
+            stop.wait(RETRY_S)

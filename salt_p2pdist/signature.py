@@ -1,0 +1,56 @@
+"""The master's signature on every torrent it issues.
+
+The master signs the v2 info hash and the tracker URL with its Salt key
+(``master.pem``); minions check it with the key they already trust
+(``minion_master.pub``) before fetching anything. A torrent from elsewhere, or
+one whose metadata was edited (the info hash changes), is refused. The
+signature sits outside the info dict, so it does not change the info hash.
+It also covers the destination roots (``p2pdist:allowed_dest``) the master
+allowed at push time, which the minion enforces on its own file system.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from salt_p2pdist import swarmca
+from salt_p2pdist.errors import InvalidRequest
+from salt_p2pdist.metainfo import TorrentMeta, describe
+
+KEY = b"p2pdist-signature"
+ROOTS_KEY = b"p2pdist-allowed-dest"
+
+
+def _payload(meta: TorrentMeta, allowed_dest: list[str]) -> bytes:
+    roots = json.dumps(sorted(allowed_dest))
+    return f"p2pdist-torrent\n{meta.info_hash}\n{meta.tracker}\n{roots}".encode()
+
+
+def sign_torrent(torrent: bytes, master_key: Path, allowed_dest: list[str]) -> bytes:
+    """Add the master's signature, and the destination roots the minions must enforce."""
+    import libtorrent as lt
+
+    decoded: Any = lt.bdecode(torrent)
+    decoded[ROOTS_KEY] = [r.encode() for r in sorted(allowed_dest)]
+    decoded[KEY] = swarmca.sign(master_key, _payload(describe(torrent), allowed_dest)).encode()
+    return bytes(lt.bencode(decoded))
+
+
+def check_torrent(torrent: bytes, master_pub: Path) -> tuple[TorrentMeta, list[str]]:
+    """The torrent's description and allowed roots if this minion's master signed it."""
+    import libtorrent as lt
+
+    meta = describe(torrent)
+    decoded: Any = lt.bdecode(torrent)
+    decoded = decoded if isinstance(decoded, dict) else {}
+    roots = [bytes(r).decode() for r in decoded.get(ROOTS_KEY) or []]
+    signature = decoded.get(KEY)
+    if not signature:
+        raise InvalidRequest(f"torrent {meta.dist_id} is not signed by a p2pdist master: refused. "
+                             "Distribute with salt-run p2pdist.push on this minion's master.")
+    if not swarmca.verify(master_pub.read_bytes(), _payload(meta, roots), bytes(signature).decode()):
+        raise InvalidRequest(f"torrent {meta.dist_id} was not issued by this minion's master, or its "
+                             "metadata was changed after signing: refused, nothing written.")
+    return meta, roots

@@ -1,0 +1,118 @@
+"""Swarm CA, torrent signatures, the certificate desk and announce tokens."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import libtorrent as lt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from salt_p2pdist import metainfo, signature, swarmca
+from salt_p2pdist.certdesk import issue_certificate
+from salt_p2pdist.errors import InvalidRequest
+from salt_p2pdist.tracker import Tracker, TrackerError, announce_token, parse_announce
+
+
+def salt_keypair(directory: Path, name: str) -> tuple[Path, Path]:
+    """An RSA key pair laid out like Salt's (private PKCS#1, public SPKI)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    priv, pub = directory / f"{name}.pem", directory / f"{name}.pub"
+    priv.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.TraditionalOpenSSL,
+                                       serialization.NoEncryption()))
+    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    return priv, pub
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    d = tmp_path_factory.mktemp("swarm")
+    (d / "pkg.bin").write_bytes(os.urandom(200_000))
+    ca = swarmca.SwarmCA(d / "ca")
+    master_key, master_pub = salt_keypair(d, "master")
+    torrent = metainfo.create(d / "pkg.bin", "http://127.0.0.1:6970/announce", ca.cert_pem.decode())
+    return {"dir": d, "ca": ca, "master_pub": master_pub,
+            "torrent": signature.sign_torrent(torrent, master_key, ["/srv/p2pdist"]),
+            "unsigned": torrent}
+
+
+def test_the_torrent_carries_the_ca_and_the_signature_keeps_the_info_hash(signed: dict) -> None:
+    meta = metainfo.describe(signed["torrent"])
+    assert meta.ssl and meta.info_hash == metainfo.describe(signed["unsigned"]).info_hash
+    checked, roots = signature.check_torrent(signed["torrent"], signed["master_pub"])
+    assert checked.dist_id == meta.dist_id and roots == ["/srv/p2pdist"]
+    assert lt.torrent_info(signed["torrent"]).ssl_cert().encode() == signed["ca"].cert_pem
+
+
+def test_foreign_unsigned_and_tampered_torrents_are_refused(signed: dict, tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequest, match="not signed"):
+        signature.check_torrent(signed["unsigned"], signed["master_pub"])
+    _other_key, other_pub = salt_keypair(tmp_path, "other-master")
+    with pytest.raises(InvalidRequest, match="not issued by this minion's master"):
+        signature.check_torrent(signed["torrent"], other_pub)
+    # Same signature, info dict edited (a file renamed): the info hash no longer matches.
+    tampered = signed["torrent"].replace(b"pkg.bin", b"pkg.exe")
+    with pytest.raises(InvalidRequest, match="not issued by this minion's master"):
+        signature.check_torrent(tampered, signed["master_pub"])
+    # The allowed roots are signed too: widening them breaks the signature.
+    widened = signed["torrent"].replace(b"12:/srv/p2pdist", b"12:/etc/p2pdist")
+    with pytest.raises(InvalidRequest, match="not issued by this minion's master"):
+        signature.check_torrent(widened, signed["master_pub"])
+
+
+def _desk(signed: dict, minion_pub: Path) -> tuple[Tracker, bytes]:
+    tracker = Tracker(secret=b"s" * 32)
+    info_hash20 = bytes.fromhex(metainfo.describe(signed["torrent"]).info_hash)[:20]
+    tracker.register(info_hash20, frozenset({"m1"}), 0, "pkg.bin")
+    return tracker, info_hash20
+
+
+def _request(signed: dict, minion_key: Path, minion: str = "m1", when: float | None = None) -> dict:
+    info_hash = metainfo.describe(signed["torrent"]).info_hash
+    tls = swarmca.public_pem(swarmca.new_key())
+    when_i = int(when if when is not None else time.time())
+    return {"info_hash": info_hash, "minion": minion, "time": when_i, "tls_key": tls.decode(),
+            "signature": swarmca.sign(minion_key, swarmca.request_payload(info_hash, minion, tls, when_i))}
+
+
+def test_a_target_signing_with_its_salt_key_gets_a_certificate_for_this_torrent(
+        signed: dict, tmp_path: Path) -> None:
+    key, pub = salt_keypair(tmp_path, "m1")
+    tracker, info_hash20 = _desk(signed, pub)
+    answer = issue_certificate(tracker, signed["ca"], _request(signed, key),
+                               key_of=lambda m: pub.read_bytes() if m == "m1" else None, now=time.time())
+    cert = x509.load_pem_x509_certificate(answer["cert"].encode())
+    assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "pkg.bin"
+    assert cert.issuer == x509.load_pem_x509_certificate(signed["ca"].cert_pem).subject
+    assert answer["auth"] == announce_token(b"s" * 32, info_hash20, "m1")
+
+
+def test_the_desk_refuses_outsiders_forgeries_and_stale_requests(signed: dict, tmp_path: Path) -> None:
+    key, pub = salt_keypair(tmp_path, "m1")
+    forger_key, _ = salt_keypair(tmp_path, "forger")
+    tracker, _ = _desk(signed, pub)
+    keys = {"m1": pub.read_bytes()}
+    cases = [(_request(signed, key, minion="m9"), "not a target"),
+             (_request(signed, forger_key), "not signed with m1's accepted Salt key"),
+             (_request(signed, key, when=time.time() - 3600), "check its clock"),
+             ({"minion": "m1"}, "malformed")]
+    for body, reason in cases:
+        with pytest.raises(TrackerError, match=reason):
+            issue_certificate(tracker, signed["ca"], body, key_of=keys.get, now=time.time())
+
+
+def test_announces_need_the_token_when_the_tracker_has_a_secret() -> None:
+    tracker = Tracker(secret=b"k" * 32)
+    ih = b"\x02" * 20
+    tracker.register(ih, frozenset({"m1"}), 0, "pkg.bin")
+    query = "info_hash=" + "%02" * 20 + "&port=6881&left=5&minion=m1"
+    with pytest.raises(TrackerError, match="without a valid token"):
+        tracker.announce(parse_announce(query, "10.0.0.1"), "10.0.0.254")
+    good = query + "&auth=" + announce_token(b"k" * 32, ih, "m1")
+    assert tracker.announce(parse_announce(good, "10.0.0.1"), "10.0.0.254") == []
