@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import time
 from pathlib import Path
@@ -62,15 +63,39 @@ def _policy_body() -> dict[str, Any]:
 
 
 def _sync_policy(agent: AgentClient) -> str:
-    """Hand the agent the pillar's policy; an invalid one is refused and the last valid stays."""
+    """Hand the agent the pillar's policy; an invalid one is refused and the last valid stays.
+
+    A change that takes effect, or a new invalid policy, is announced to the
+    master, which writes it into its audit log.
+    """
+    body: dict[str, Any] = {}
     try:
         body = _policy_body()
+        before = agent.call("GET", "/policy").get("digest", "")
         Policy.from_pillar(body["policy"], site_wan_rate=body["wan_rate"], site=body["site"])
-        agent.call("POST", "/policy", body)
+        after = agent.call("POST", "/policy", body).get("digest", "")
     except P2PDistError as exc:
         log.error("p2pdist: policy from pillar refused, the last valid one stays: %s", exc)
+        _announce_policy(f"refused: {exc}", body)
         return str(exc)
+    if after != before:
+        _announce_policy("applied", body)
     return ""
+
+
+def _announce_policy(result: str, body: dict[str, Any]) -> None:
+    # A refused policy is announced once, not at every report while it stays wrong.
+    marker = MinionSettings.from_opts(__opts__).state_dir / "policy_refused"
+    if result != "applied":
+        seen = json.dumps(body.get("policy"), sort_keys=True, default=str)
+        if marker.exists() and marker.read_text() == seen:
+            return
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(seen)
+    else:
+        marker.unlink(missing_ok=True)
+    __salt__["event.fire_master"]({"result": result, "policy": body.get("policy"),
+                                   "site": body.get("site")}, "p2pdist/policy/" + __opts__["id"])
 
 
 def _error(exc: Exception) -> dict[str, Any]:

@@ -19,8 +19,9 @@ TAG_PREFIX = "p2pdist/report/"
 
 try:
     from salt_p2pdist import origin
+    from salt_p2pdist.audit import AuditLog
     from salt_p2pdist.config import MasterSettings
-    from salt_p2pdist.reports import rows_from_events
+    from salt_p2pdist.reports import policy_changes_from_events, rows_from_events
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover
@@ -40,6 +41,16 @@ def returner(ret: dict[str, Any]) -> None:
     __salt__["event.fire_master"](ret["return"], TAG_PREFIX + str(ret.get("id", "")))
 
 
+def _audit_policy_changes(events: list[dict[str, Any]]) -> None:
+    """Pillar policy reaching (or refused by) a minion goes into the audit log."""
+    changes = policy_changes_from_events(events)
+    if not changes:
+        return
+    audit = AuditLog(MasterSettings.from_opts(__opts__).state_dir / "audit.log")
+    for change in changes:
+        audit.record("policy", "pillar p2pdist:policy", result=change.pop("result"), **change)
+
+
 def event_return(events: list[dict[str, Any]]) -> None:
     """Master side: store the latest report of each minion, one transaction per batch.
 
@@ -47,6 +58,7 @@ def event_return(events: list[dict[str, Any]]) -> None:
     active, so the origin agent is restarted if it died; a minion that starts
     gets again the orders it missed while it was offline.
     """
+    _audit_policy_changes(events)
     rows = rows_from_events(events, TAG_PREFIX)
     started = [str(e["tag"]).split("/")[2] for e in events
                if str(e.get("tag", "")).startswith("salt/minion/")

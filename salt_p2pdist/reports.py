@@ -39,3 +39,22 @@ def rows_from_events(events: Iterable[dict[str, Any]], tag_prefix: str) -> list[
             if isinstance(fields, dict):
                 rows.append((str(dist_id), minion, ts, {"site": site, **fields} if site else fields))
     return rows
+
+
+POLICY_TAG_PREFIX = "p2pdist/policy/"
+
+
+def policy_changes_from_events(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Policy changes minions announced (applied or refused), named by the trusted sender id."""
+    changes = []
+    for event in events:
+        tag = str(event.get("tag", ""))
+        envelope = event.get("data")
+        if not tag.startswith(POLICY_TAG_PREFIX) or not isinstance(envelope, dict):
+            continue
+        minion, data = envelope.get("id"), envelope.get("data")
+        if not minion or tag[len(POLICY_TAG_PREFIX):] != minion or not isinstance(data, dict):
+            continue
+        changes.append({"minion": minion, "result": str(data.get("result", "")),
+                        "policy": data.get("policy"), "site": str(data.get("site") or "")})
+    return changes

@@ -41,12 +41,12 @@ def test_push_a_directory(deployment: Deployment, srv: Path) -> None:
     write_random(tree / "share" / "doc" / "README", 5000, seed=3)
     write_random(tree / "lib" / "one" / "only.so", 70000, seed=4)  # a one-file directory
     ret = deployment.salt_run("p2pdist.push", str(tree), timeout=300,
-                              kwargs={"tgt": "m1,m2", "tgt_type": "list", "dest": "/srv/rel",
+                              kwargs={"tgt": "m1,m2", "tgt_type": "list", "dest": "/opt/rel",
                                       "wait": True})
     assert ret["result"] is True, ret
     for minion in ("m1", "m2"):
-        assert tree_digest(deployment.copy_at(minion, "/srv/rel", "release")) == tree_digest(tree)
-    assert not deployment.copy_at("m3", "/srv/rel", "release").exists()
+        assert tree_digest(deployment.copy_at(minion, "/opt/rel", "release")) == tree_digest(tree)
+    assert not deployment.copy_at("m3", "/opt/rel", "release").exists()
 
 
 def test_minion_status_and_json(deployment: Deployment, srv: Path) -> None:

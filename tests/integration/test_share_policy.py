@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,3 +55,21 @@ def test_invalid_policy_is_refused_and_the_last_valid_stays(deployment: Deployme
         assert problem in shown["error"], shown["error"]
     assert shown["in_force"]["upload_mode"]["value"] == "site"  # the last valid policy
     assert shown["in_force"]["upload_rate"]["value"] == 2_000_000
+    # Both the change that took effect and the refused one are in the audit log.
+    log = deployment.root / "master" / "cache" / "p2pdist" / "audit.log"
+
+    def policy_entries() -> list[dict]:
+        lines = log.read_text().splitlines() if log.exists() else []
+        return [e for e in map(json.loads, lines)
+                if e["action"] == "policy" and e["details"]["minion"] == "m2"]
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(
+            e["result"].startswith("refused") for e in policy_entries()):
+        time.sleep(0.5)
+    entries = policy_entries()
+    assert any(e["result"] == "applied" and e["details"]["policy"] == {
+        "upload": "site", "upload_rate": "2MB"} for e in entries), entries
+    refused = [e for e in entries if e["result"].startswith("refused")]
+    assert len(refused) == 1 and "colour" in refused[0]["result"], entries
+    assert refused[0]["user"] == "pillar p2pdist:policy"

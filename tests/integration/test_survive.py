@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -185,3 +186,37 @@ def test_cancel_stops_everywhere_and_keeps_completed_copies(deployment: Deployme
                                 kwargs={"tgt": "m1", "dest": "/opt/cancel", "wait": True})
     assert deployment.salt_run("p2pdist.cancel", again["id"], kwargs={"purge": True})["result"]
     assert not deployment.copy_at("m1", "/opt/cancel", "kept.bin").exists()
+
+
+def test_disk_full_on_one_minion_fails_there_only(deployment: Deployment, srv: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a small filesystem for one minion needs root (mount tmpfs)")
+    # m4's staging area becomes a 2 MiB filesystem; the distribution is 8 MiB.
+    staging = deployment.minion_root("m4") / "cache" / "p2pdist" / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "p2pdist-test", str(staging)],
+                   check=True)
+    try:
+        mine = deployment.copy_at("m4", "/opt/full", "mine.txt")
+        mine.parent.mkdir(parents=True, exist_ok=True)
+        mine.write_text("already here")
+        payload = write_random(srv / "full.bin", 8 << 20, seed=42)
+        ret = deployment.salt_run("p2pdist.push", str(payload),
+                                  kwargs={"tgt": "m3,m4", "tgt_type": "list", "dest": "/opt/full"})
+        assert ret["result"] is True, ret
+        failed = wait_for("m4 to fail", lambda: minion_status(deployment, "m4", ret["id"])
+                          if minion_status(deployment, "m4", ret["id"]).get("state") == "failed"
+                          else None)
+        assert "space" in failed["error"].lower(), failed
+        # The other target is unaffected; nothing at m4's dest was touched.
+        copy = deployment.copy_at("m3", "/opt/full", "full.bin")
+        wait_for("m3's copy", copy.exists)
+        assert sha256(copy) == sha256(payload)
+        assert mine.read_text() == "already here"
+        assert not deployment.copy_at("m4", "/opt/full", "full.bin").exists()
+        # The master's status shows the failure and its reason.
+        wait_for("the failure in the master's status", lambda: "space" in str(
+            deployment.salt_run("p2pdist.status", ret["id"])["minions"]["m4"].get("error", "")).lower())
+        assert deployment.salt_run("p2pdist.cancel", ret["id"])["result"] is True
+    finally:
+        subprocess.run(["umount", "-l", str(staging)], check=False)

@@ -56,3 +56,18 @@ def test_a_minion_cannot_report_for_another():
     # authenticated sender id in the envelope gives it away.
     forged = ev(PREFIX + "m1", "m1", {"d1": {"state": "seeding"}}, sender="m2")
     assert rows_from_events([forged], PREFIX) == []
+
+
+def test_policy_changes_are_named_by_the_trusted_sender() -> None:
+    from salt_p2pdist.reports import policy_changes_from_events
+
+    def event(tag: str, sender: str, data: object) -> dict:
+        return {"tag": tag, "data": {"id": sender, "data": data, "cmd": "_minion_event"}}
+
+    events = [event("p2pdist/policy/m2", "m2", {"result": "applied", "policy": {"upload": False},
+                                                "site": "paris"}),
+              event("p2pdist/policy/m1", "m2", {"result": "applied"}),  # m2 posing as m1
+              event("p2pdist/report/m2", "m2", {"result": "applied"}),  # not a policy event
+              event("p2pdist/policy/m3", "m3", "garbage")]
+    assert policy_changes_from_events(events) == [
+        {"minion": "m2", "result": "applied", "policy": {"upload": False}, "site": "paris"}]
