@@ -38,7 +38,10 @@ class TrackerSide:
     def __init__(self, cfg: AgentConfig, engine: Engine, sites: SiteMap):
         self.cfg, self.engine = cfg, engine
         self.ca = swarmca.SwarmCA(cfg.ca_dir) if cfg.ca_dir else None
-        self.tracker = Tracker(interval=cfg.announce_interval, known_host=self._known_host,
+        # Accepted minions that were not push targets may join (p2pdist.present
+        # states) unless the master confines swarms to push targets.
+        admit = self._known_host if cfg.admit_minions else (lambda _host: False)
+        self.tracker = Tracker(interval=cfg.announce_interval, known_host=admit,
                                sites=sites, fetchers_per_site=cfg.fetchers_per_site,
                                stall_after=cfg.stall_after,
                                secret=_secret(cfg.state_dir / "tracker.secret") if self.ca else None)

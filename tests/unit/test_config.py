@@ -91,3 +91,15 @@ def test_settings_are_frozen():
     s = MinionSettings.from_opts(OPTS)
     with pytest.raises(AttributeError):
         s.bt_port = 1  # type: ignore[misc]
+
+
+def test_targets_only_reaches_the_origin_agent():
+    from salt_p2pdist.agent.__main__ import parse_args
+
+    strict = MasterSettings.from_opts({**OPTS, "p2pdist": {"targets_only": True}})
+    args = strict.origin_args(PKI)
+    assert args[-1] == "--targets-only"
+    cfg = parse_args(["--state-dir", "/tmp/x", "--host-id", "origin", *args])
+    assert cfg.admit_minions is False
+    assert parse_args(["--state-dir", "/tmp/x", "--host-id", "origin",
+                       *MasterSettings.from_opts(OPTS).origin_args(PKI)]).admit_minions is True
