@@ -184,17 +184,7 @@ def _order(targets: list[str], order: dict[str, Any], catalog: Catalog, dist_id:
     client = salt.client.get_local_client(mopts=__opts__)
     returns = client.cmd(targets, "p2pdist.fetch", kwarg=order, tgt_type="list",
                          timeout=ORDER_TIMEOUT_S)
-    accepted, refused, grains, silent = [], {}, {}, set(targets) - set(returns)
-    for minion, ret in returns.items():
-        if isinstance(ret, dict) and ret.get("result"):
-            accepted.append(minion)
-            grains[minion] = str(ret.get("site") or "")
-        elif isinstance(ret, dict):
-            refused[minion] = ret.get("error")
-        elif not ret or str(ret).startswith("Minion did not return"):
-            silent.add(minion)  # offline: it gets the order again when it starts
-        else:  # e.g. "'p2pdist.fetch' is not available." (p2pdist not installed there)
-            refused[minion] = str(ret)
+    accepted, refused, grains, silent = orders.classify_answers(targets, returns)
     now = time.time()
     catalog.record_reports((dist_id, m, now, {"state": "failed", "error": err})
                            for m, err in refused.items())

@@ -40,6 +40,26 @@ def check_source(path: str) -> Path:
     return source
 
 
+def classify_answers(targets: list[str], returns: dict[str, Any]
+                     ) -> tuple[list[str], dict[str, str], dict[str, str], set[str]]:
+    """Minions' answers to an order: accepted, refused (with why), site grains, silent."""
+    accepted: list[str] = []
+    refused: dict[str, str] = {}
+    grains: dict[str, str] = {}
+    silent = set(targets) - set(returns)
+    for minion, ret in returns.items():
+        if isinstance(ret, dict) and ret.get("result"):
+            accepted.append(minion)
+            grains[minion] = str(ret.get("site") or "")
+        elif isinstance(ret, dict):
+            refused[minion] = str(ret.get("error"))
+        elif not ret or str(ret).startswith("Minion did not return"):
+            silent.add(minion)  # offline: it gets the order again when it starts
+        else:  # e.g. "'p2pdist.fetch' is not available." (p2pdist not installed there)
+            refused[minion] = str(ret)
+    return accepted, refused, grains, silent
+
+
 def fetch_order(meta: TorrentMeta, torrent: bytes, *, dest: str, force: bool,
                 tracker: str, sites: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a minion's ``p2pdist.fetch`` receives (over Salt's encrypted channel)."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import libtorrent as lt
 
 from salt_p2pdist.agent.bans import peer_ip
+from salt_p2pdist.agent.finishing import finish
 
 if TYPE_CHECKING:
     from salt_p2pdist.agent.engine import Engine
@@ -40,7 +41,7 @@ def handle_alert(engine: Engine, alert: Any) -> None:
         transfer = engine.transfers.get(_dist_id(alert.handle.info_hashes()))
         if transfer and transfer.record["phase"] == "staging" and not transfer.finishing:
             transfer.finishing = True
-            threading.Thread(target=engine._finish, args=(transfer,), daemon=True).start()
+            threading.Thread(target=finish, args=(engine, transfer), daemon=True).start()
     elif isinstance(alert, lt.torrent_error_alert) and "dh params" in alert.message():
         pass  # no DH parameters is deliberate: TLS peers use ECDHE (certify.py)
     elif isinstance(alert, (lt.file_error_alert, lt.torrent_error_alert)):

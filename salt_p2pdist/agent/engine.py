@@ -11,8 +11,6 @@ import base64
 import logging
 import shutil
 import threading
-import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,12 +18,12 @@ from urllib.parse import urlsplit
 import libtorrent as lt
 
 from salt_p2pdist import lifecycle, placement
-from salt_p2pdist.agent.alerts import handle_alert
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.certify import Certifier, announce_url
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.ledger import PeerLedger
+from salt_p2pdist.agent.loops import alert_loop, sample_peers
 from salt_p2pdist.agent.settings import make_session
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer, status_of
@@ -34,8 +32,6 @@ from salt_p2pdist.metainfo import describe
 from salt_p2pdist.topology import SiteMap
 
 log = logging.getLogger(__name__)
-RESUME_EVERY_S = 30.0
-PEER_SAMPLE_EVERY_S = 1.0
 
 
 class Engine:
@@ -56,12 +52,12 @@ class Engine:
         self._waiters: dict[tuple[str, str], tuple[threading.Event, list[Any]]] = {}
         for record, resume in self.store.load_all():
             try:
-                self._start(record, resume)
+                self.start(record, resume)
             except (P2PDistError, RuntimeError) as exc:
                 log.error("cannot resume %s: %s", record.get("dist_id"), exc)
-        self._alerts = threading.Thread(target=self._alert_loop, name="alerts", daemon=True)
+        self._alerts = threading.Thread(target=alert_loop, args=(self,), name="alerts", daemon=True)
         self._alerts.start()
-        threading.Thread(target=self._sample_peers, name="peers", daemon=True).start()
+        threading.Thread(target=sample_peers, args=(self,), name="peers", daemon=True).start()
 
     @property
     def listen_port(self) -> int:
@@ -101,7 +97,7 @@ class Engine:
                 record.update(dest=str(dest), phase="placed" if verdict == placement.IDENTICAL
                               else "staging", save_path=str(placement.save_path(base, meta)))
             self.store.save(meta.dist_id, record)
-            return status_of(self._start(record, None))
+            return status_of(self.start(record, None))
 
     def _readd(self, known: Transfer, order: dict[str, Any]) -> dict[str, Any]:
         if order["mode"] == "fetch" and known.record.get("dest") != order.get("dest"):
@@ -116,7 +112,7 @@ class Engine:
             known.handle.resume()
         return status_of(known)
 
-    def _start(self, record: dict[str, Any], resume: bytes | None) -> Transfer:
+    def start(self, record: dict[str, Any], resume: bytes | None) -> Transfer:
         if resume:
             atp = lt.read_resume_data(resume)
         else:
@@ -202,31 +198,6 @@ class Engine:
                 raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
             return status_of(self.transfers[dist_id])
 
-    # -- finishing: staging -> dest ----------------------------------------
-    def _finish(self, transfer: Transfer) -> None:
-        dist_id, record = transfer.dist_id, transfer.record
-        record["failed_bytes"] = status_of(transfer)["failed_bytes"]
-        try:
-            resume = self._wait(dist_id, "resume", lambda: transfer.handle.save_resume_data(
-                lt.torrent_handle.flush_disk_cache | lt.torrent_handle.save_info_dict))
-            with self.lock:
-                self._wait(dist_id, "removed", lambda: self.session.remove_torrent(transfer.handle))
-                dest = Path(record["dest"])
-                placement.place(self.cfg.staging_dir / dist_id, dest, transfer.files,
-                                force=record["force"])
-                record.update(phase="placed", save_path=str(placement.save_path(dest, transfer.meta)))
-                if transfer.ledger is not None:
-                    record["ledger"] = dict(transfer.ledger.totals)
-                    record["site_seen"] = transfer.ledger.own_site
-                self.store.save(dist_id, record)
-                self.store.save_resume(dist_id, resume)
-                self.transfers[dist_id] = self._start(record, resume)
-        except (OSError, P2PDistError, RuntimeError) as exc:
-            log.error("finishing %s failed: %s", dist_id, exc)
-            transfer.error = f"moving into {record.get('dest')} failed: {exc}"
-        finally:
-            transfer.finishing = False
-
     def _wait(self, dist_id: str, kind: str, action: Any, timeout: float = 60) -> Any:
         event, box = threading.Event(), list[Any]()
         self._waiters[(dist_id, kind)] = (event, box)
@@ -240,37 +211,6 @@ class Engine:
         if waiter:
             waiter[1].append(value)
             waiter[0].set()
-
-    # -- alerts ---------------------------------------------------------------
-    def _alert_loop(self) -> None:
-        last_save = 0.0
-        while not self._stop.is_set():
-            self.session.wait_for_alert(500)
-            for alert in self.session.pop_alerts():
-                try:
-                    handle_alert(self, alert)
-                except Exception:  # one bad alert must not stop the session's bookkeeping
-                    log.exception("handling %s failed", type(alert).__name__)
-            if time.monotonic() - last_save > RESUME_EVERY_S:
-                last_save = time.monotonic()
-                self.policy.tick(datetime.now())  # time windows open and close
-                # No engine lock here: a finishing worker may hold it while it
-                # waits for an alert that only this loop can deliver.
-                for t in list(self.transfers.values()):
-                    if t.handle.need_save_resume_data():
-                        t.handle.save_resume_data(lt.torrent_handle.save_info_dict)
-
-    def _sample_peers(self) -> None:
-        # get_peer_info() blocks on libtorrent's network thread (the bindings
-        # cannot convert peer_info_alert's list), so it runs in a thread of
-        # its own where a slow answer delays nothing else.
-        while not self._stop.wait(PEER_SAMPLE_EVERY_S):
-            for t in list(self.transfers.values()):
-                try:
-                    if t.ledger is not None and not t.finishing and not t.handle.status().is_seeding:
-                        t.ledger.sample(t.handle.get_peer_info())
-                except Exception:
-                    log.exception("sampling peers of %s failed", t.dist_id)
 
     def close(self) -> None:
         """Pause, save resume data for every transfer, then stop."""

@@ -36,12 +36,18 @@ def agent_pid(deployment: Deployment, minion: str) -> int:
     return int(json.loads(endpoint.read_text())["pid"])
 
 
+def agent_log_tail(deployment: Deployment, minion: str, lines: int = 40) -> str:
+    """The end of a minion agent's log, for failure messages."""
+    log = deployment.minion_root(minion) / "cache" / "p2pdist" / "agent.log"
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
+
+
 def origin_uploaded(deployment: Deployment, dist_id: str) -> int:
     view = deployment.salt_run("p2pdist.status", dist_id)
     return int(view["distribution"]["served_by_master"] or 0)
 
 
-def test_agent_killed_mid_download_resumes(deployment: Deployment, srv: Path) -> None:
+def test_minion_killed_mid_download_resumes(deployment: Deployment, srv: Path) -> None:
     payload = write_random(srv / "big.bin", 16 << 20, seed=31)
     size = payload.stat().st_size
     ret = deployment.salt_run("p2pdist.push", str(payload),
@@ -49,9 +55,13 @@ def test_agent_killed_mid_download_resumes(deployment: Deployment, srv: Path) ->
     assert ret["result"] is True, ret
     wait_for("a quarter downloaded",
              lambda: minion_status(deployment, "m4", ret["id"]).get("bytes_done", 0) > size // 4)
-    os.kill(agent_pid(deployment, "m4"), signal.SIGKILL)  # a crash: no resume data saved
-    # The minion's report schedule notices and restarts the agent, which finds
-    # the verified pieces in its staging area and goes on from there.
+    # The host crashes: salt-minion and the agent are SIGKILLed (no resume
+    # data saved), then salt-minion starts again.
+    deployment.stop_minion("m4", kill=True)
+    os.kill(agent_pid(deployment, "m4"), signal.SIGKILL)
+    deployment.start_minion(deployment.minion("m4", 4))
+    # The minion's schedule restarts the agent, which finds the verified
+    # pieces in its staging area and goes on from there.
     wait_for("the copy at dest", lambda: deployment.copy_at("m4", "/opt/resume", "big.bin").exists(),
              timeout=180)
     assert sha256(deployment.copy_at("m4", "/opt/resume", "big.bin")) == sha256(payload)
@@ -137,7 +147,8 @@ def test_a_corrupt_peer_cannot_spoil_the_copy(deployment: Deployment, srv: Path)
     ret = deployment.salt_run("p2pdist.push", str(payload), timeout=300,
                               kwargs={"tgt": "m2", "dest": "/opt/clean", "wait": True,
                                       "timeout": 90})
-    assert ret["result"] is True, (ret.get("summary"), minion_status(deployment, "m2", ret["id"]))
+    assert ret["result"] is True, (ret.get("summary"), minion_status(deployment, "m2", ret["id"]),
+                                   agent_log_tail(deployment, "m2"))
     assert sha256(deployment.copy_at("m2", "/opt/clean", "clean.bin")) == sha256(payload)
     # m2 got pieces from m1 (same site, fast), they failed their hash, were
     # fetched again elsewhere, and m1 is blocked on m2 for good.

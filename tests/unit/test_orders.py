@@ -78,3 +78,14 @@ def test_seed_order():
     o = seed_order(META, b"t", source=Path("/srv/pkg"), targets=["m1", "m2"], upload_limit=5)
     assert o == {"mode": "seed", "torrent": base64.b64encode(b"t").decode(), "source": "/srv/pkg",
                  "targets": ["m1", "m2"], "upload_limit": 5}
+
+
+def test_answers_to_an_order_are_sorted_into_accepted_refused_and_silent() -> None:
+    from salt_p2pdist.orders import classify_answers
+
+    returns = {"m1": {"result": True, "site": "paris"}, "m2": {"result": False, "error": "in the way"},
+               "m3": "Minion did not return. [No response]", "m4": "'p2pdist.fetch' is not available."}
+    accepted, refused, grains, silent = classify_answers(["m1", "m2", "m3", "m4", "m5"], returns)
+    assert accepted == ["m1"] and grains == {"m1": "paris"}
+    assert refused == {"m2": "in the way", "m4": "'p2pdist.fetch' is not available."}
+    assert silent == {"m3", "m5"}

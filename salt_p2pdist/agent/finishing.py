@@ -1,0 +1,49 @@
+"""Moving a finished download from staging into dest, then seeding from there.
+
+The torrent is removed (its files closed) before the files are renamed into
+place, then added again with the resume data saved just before, pointing at
+dest: libtorrent then trusts the pieces and seeds without re-hashing.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import libtorrent as lt
+
+from salt_p2pdist import placement
+from salt_p2pdist.agent.transfer import Transfer, status_of
+from salt_p2pdist.errors import P2PDistError
+
+if TYPE_CHECKING:
+    from salt_p2pdist.agent.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+def finish(engine: Engine, transfer: Transfer) -> None:
+    """Worker thread: save resume data, remove, move into dest, add again as a seed."""
+    dist_id, record = transfer.dist_id, transfer.record
+    record["failed_bytes"] = status_of(transfer)["failed_bytes"]
+    try:
+        resume = engine._wait(dist_id, "resume", lambda: transfer.handle.save_resume_data(
+            lt.torrent_handle.flush_disk_cache | lt.torrent_handle.save_info_dict))
+        with engine.lock:
+            engine._wait(dist_id, "removed", lambda: engine.session.remove_torrent(transfer.handle))
+            dest = Path(record["dest"])
+            placement.place(engine.cfg.staging_dir / dist_id, dest, transfer.files,
+                            force=record["force"])
+            record.update(phase="placed", save_path=str(placement.save_path(dest, transfer.meta)))
+            if transfer.ledger is not None:
+                record["ledger"] = dict(transfer.ledger.totals)
+                record["site_seen"] = transfer.ledger.own_site
+            engine.store.save(dist_id, record)
+            engine.store.save_resume(dist_id, resume)
+            engine.transfers[dist_id] = engine.start(record, resume)
+    except (OSError, P2PDistError, RuntimeError) as exc:
+        log.error("finishing %s failed: %s", dist_id, exc)
+        transfer.error = f"moving into {record.get('dest')} failed: {exc}"
+    finally:
+        transfer.finishing = False
