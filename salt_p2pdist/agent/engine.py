@@ -22,6 +22,7 @@ from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.certify import Certifier, announce_url
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.enforcer import PolicyEnforcer
+from salt_p2pdist.agent.finishing import forget_bans
 from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.loops import alert_loop, sample_peers
 from salt_p2pdist.agent.settings import make_session
@@ -154,6 +155,8 @@ class Engine:
         transfer = self.transfers.get(dist_id)
         if self.bans.ban(ip, dist_id, origin_hosts=origins) and transfer is not None:
             transfer.record.setdefault("banned", []).append(ip)  # shown in status
+        elif ip in origins and transfer is not None and transfer.record["phase"] == "staging":
+            threading.Thread(target=forget_bans, args=(self, transfer), daemon=True).start()
 
     def _held_files(self) -> dict[str, Path]:
         """Pieces root -> a complete file this host holds from another distribution."""

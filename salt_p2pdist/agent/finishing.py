@@ -47,3 +47,33 @@ def finish(engine: Engine, transfer: Transfer) -> None:
         transfer.error = f"moving into {record.get('dest')} failed: {exc}"
     finally:
         transfer.finishing = False
+
+
+def forget_bans(engine: Engine, transfer: Transfer) -> None:
+    """Worker thread: re-add a download with an empty peer list, lifting libtorrent's bans.
+
+    libtorrent bans every peer that contributed to a piece failing its hash
+    once its trust runs out, so a piece mixing blocks from a corrupt peer and
+    the origin can cost the origin's entry, and with it the download's only
+    good source. The corrupt peer's address stays blocked (bans.py).
+    """
+    dist_id, record = transfer.dist_id, transfer.record
+    try:
+        resume = engine._wait(dist_id, "resume", lambda: transfer.handle.save_resume_data(
+            lt.torrent_handle.flush_disk_cache | lt.torrent_handle.save_info_dict))
+        params = lt.read_resume_data(resume)
+        params.banned_peers = []  # resume data carries libtorrent's bans
+        resume = bytes(lt.write_resume_data_buf(params))
+        with engine.lock:
+            if engine.transfers.get(dist_id) is not transfer or transfer.finishing:
+                return
+            record["failed_bytes"] = status_of(transfer)["failed_bytes"]
+            if transfer.ledger is not None:
+                record["ledger"] = dict(transfer.ledger.totals)
+            engine._wait(dist_id, "removed", lambda: engine.session.remove_torrent(transfer.handle))
+            engine.store.save(dist_id, record)
+            engine.store.save_resume(dist_id, resume)
+            engine.transfers[dist_id] = engine.start(record, resume)
+        log.warning("%s: re-added with a fresh peer list so the origin is reachable again", dist_id)
+    except (OSError, P2PDistError, RuntimeError) as exc:
+        log.error("re-adding %s failed: %s", dist_id, exc)

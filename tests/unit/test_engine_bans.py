@@ -1,0 +1,55 @@
+"""The agent's engine (a real libtorrent session) reacting to bans."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from salt_p2pdist import metainfo, orders
+from salt_p2pdist.agent.bans import BLOCKED
+from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.engine import Engine
+
+TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: no certificate, no announce
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = Engine(AgentConfig(state_dir=tmp_path / "agent", host_id="m2", bt_interface="127.0.0.1"))
+    yield eng
+    eng.close()
+
+
+def _fetching(engine: Engine, tmp_path: Path) -> str:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "pkg.bin").write_bytes(os.urandom(300_000))
+    torrent = metainfo.create(tmp_path / "src" / "pkg.bin", TRACKER)
+    order = orders.fetch_order(metainfo.describe(torrent), torrent, dest=str(tmp_path / "dest"),
+                               force=False, tracker=TRACKER)
+    return str(engine.add({**order, "mode": "fetch"})["dist_id"])
+
+
+def test_a_corrupt_peer_is_blocked_and_shown_in_status(engine: Engine, tmp_path: Path) -> None:
+    dist_id = _fetching(engine, tmp_path)
+    engine.ban_peer(dist_id, "127.0.0.11")
+    assert engine.session.get_ip_filter().access("127.0.0.11") == BLOCKED
+    assert engine.status(dist_id)["banned"] == ["127.0.0.11"]
+
+
+def test_a_banned_origin_is_not_blocked_and_the_download_gets_a_fresh_peer_list(
+        engine: Engine, tmp_path: Path) -> None:
+    dist_id = _fetching(engine, tmp_path)
+    before = engine.transfers[dist_id]
+    engine.ban_peer(dist_id, "127.0.0.1")  # the tracker's host: the origin
+    deadline = time.monotonic() + 20
+    while engine.transfers[dist_id] is before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    after = engine.transfers[dist_id]
+    assert after is not before, "the download was not re-added"
+    assert engine.session.get_ip_filter().access("127.0.0.1") == 0
+    assert after.record["dest"] == before.record["dest"] and engine.status(dist_id)["banned"] == []
+    assert len(engine.session.get_torrents()) == 1
