@@ -48,7 +48,10 @@ def origin_uploaded(deployment: Deployment, dist_id: str) -> int:
 
 
 def test_minion_killed_mid_download_resumes(deployment: Deployment, srv: Path) -> None:
-    payload = write_random(srv / "big.bin", 16 << 20, seed=31)
+    # 32 MiB: what is in flight when the host dies (socket and disk queues,
+    # up to a few MiB on a loaded machine) is lost for real and re-sent; the
+    # 10 % budget is meant for the resume, not for that.
+    payload = write_random(srv / "big.bin", 32 << 20, seed=31)
     size = payload.stat().st_size
     ret = deployment.salt_run("p2pdist.push", str(payload),
                               kwargs={"tgt": "m4", "dest": "/opt/resume"})
@@ -66,7 +69,8 @@ def test_minion_killed_mid_download_resumes(deployment: Deployment, srv: Path) -
              timeout=180)
     assert sha256(deployment.copy_at("m4", "/opt/resume", "big.bin")) == sha256(payload)
     # m4 was the only target, so everything it received came from the master.
-    assert origin_uploaded(deployment, ret["id"]) <= 1.10 * size
+    served = origin_uploaded(deployment, ret["id"])
+    assert served <= 1.10 * size, f"the master served {served / size:.3f} x the size"
 
 
 def test_swarm_finishes_when_the_master_stops_seeding(deployment: Deployment, srv: Path) -> None:
@@ -131,8 +135,6 @@ def test_master_host_restart_mid_distribution(deployment: Deployment, srv: Path)
         "p2pdist.status", ret["id"])["distribution"]["done"] == 2, timeout=60)
 
 
-@pytest.mark.xfail(strict=False, reason="known bug: passes alone (10 of 10 runs) but its fetch "
-                   "timed out once in the full suite; cause not found yet")
 def test_a_corrupt_peer_cannot_spoil_the_copy(deployment: Deployment, srv: Path) -> None:
     payload = write_random(srv / "clean.bin", 4 << 20, seed=34)
     first = deployment.salt_run("p2pdist.push", str(payload),
