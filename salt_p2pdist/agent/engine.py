@@ -51,9 +51,16 @@ class Engine:
         self.lock = threading.RLock()
         self._stop = threading.Event()
         self._waiters: dict[tuple[str, str], tuple[threading.Event, list[Any]]] = {}
+        # After a crash, resume data can be older than the pieces already
+        # written (saved every 30 s): trusting it would fetch those pieces
+        # again. Downloads are then re-checked against the files instead.
+        clean = self._clean_stop_marker.exists()
+        self._clean_stop_marker.unlink(missing_ok=True)
         for record, resume in self.store.load_all():
             try:
-                self.start(record, resume)
+                transfer = self.start(record, resume)
+                if resume and not clean and record["phase"] == "staging":
+                    transfer.handle.force_recheck()
             except (P2PDistError, RuntimeError) as exc:
                 log.error("cannot resume %s: %s", record.get("dist_id"), exc)
         self._alerts = threading.Thread(target=alert_loop, args=(self,), name="alerts", daemon=True)
@@ -215,6 +222,10 @@ class Engine:
             waiter[1].append(value)
             waiter[0].set()
 
+    @property
+    def _clean_stop_marker(self) -> Path:
+        return self.cfg.state_dir / "clean_stop"
+
     def close(self) -> None:
         """Pause, save resume data for every transfer, then stop."""
         self.session.pause()
@@ -228,3 +239,4 @@ class Engine:
                 log.warning("%s", exc)
         self._stop.set()
         self._alerts.join(timeout=5)
+        self._clean_stop_marker.touch()  # the resume data just saved can be trusted

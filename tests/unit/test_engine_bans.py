@@ -53,3 +53,30 @@ def test_a_banned_origin_is_not_blocked_and_the_download_gets_a_fresh_peer_list(
     assert engine.session.get_ip_filter().access("127.0.0.1") == 0
     assert after.record["dest"] == before.record["dest"] and engine.status(dist_id)["banned"] == []
     assert len(engine.session.get_torrents()) == 1
+
+
+def test_after_a_crash_a_download_is_rechecked_not_trusted_to_stale_resume_data(
+        tmp_path: Path) -> None:
+    import libtorrent as lt
+
+    cfg = AgentConfig(state_dir=tmp_path / "agent", host_id="m2", bt_interface="127.0.0.1")
+    first = Engine(cfg)
+    dist_id = _fetching(first, tmp_path)
+    t = first.transfers[dist_id]
+    # Resume data saved early (no piece yet), then every piece lands on disk.
+    resume = first._wait(dist_id, "resume", lambda: t.handle.save_resume_data(
+        lt.torrent_handle.save_info_dict))
+    first.store.save_resume(dist_id, resume)
+    first.session.pause()
+    first._stop.set()  # the host dies here: no clean stop
+    staged = cfg.staging_dir / dist_id / "pkg.bin"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    staged.write_bytes((tmp_path / "src" / "pkg.bin").read_bytes())
+    second = Engine(cfg)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (tmp_path / "dest" / "pkg.bin").exists():
+            time.sleep(0.1)
+        assert (tmp_path / "dest" / "pkg.bin").read_bytes() == (tmp_path / "src" / "pkg.bin").read_bytes()
+    finally:
+        second.close()
