@@ -48,9 +48,8 @@ def origin_uploaded(deployment: Deployment, dist_id: str) -> int:
 
 
 def test_minion_killed_mid_download_resumes(deployment: Deployment, srv: Path) -> None:
-    # 32 MiB: what is in flight when the host dies (socket and disk queues,
-    # up to a few MiB on a loaded machine) is lost for real and re-sent; the
-    # 10 % budget is meant for the resume, not for that.
+    # 32 MiB, so the data in flight when the host dies (lost for real and
+    # sent again) stays well inside the 10 % budget meant for the resume.
     payload = write_random(srv / "big.bin", 32 << 20, seed=31)
     size = payload.stat().st_size
     ret = deployment.salt_run("p2pdist.push", str(payload),
