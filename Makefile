@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: demo test unit integration lint bench bench-scale bench-status clean
+.PHONY: demo test unit integration lint bench bench-scale bench-status bench-policy bench-wan-total clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
@@ -40,6 +40,12 @@ bench-scale: $(STAMP)     ## the same with 8 branches x 5 clients, one run
 
 bench-status: $(STAMP)    ## status path at 10,000 simulated minions
 	$(BIN)/python -m salt_p2pdist.lab.status_bench
+
+bench-policy: $(STAMP)    ## share policy cases with real agents on loopback (no root)
+	$(BIN)/python -m salt_p2pdist.lab.policy_bench
+
+bench-wan-total: $(STAMP) ## a site's wan_rate as one total, vs the per-host cap (no root)
+	$(BIN)/python -m salt_p2pdist.lab.wan_total_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

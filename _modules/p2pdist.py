@@ -55,7 +55,10 @@ def _policy_body() -> dict[str, Any]:
     sites = SiteMap.from_config(section.get("sites"),
                                 {__opts__["id"]: __grains__.get("p2pdist", {}).get("site")}
                                 if __grains__.get("p2pdist", {}).get("site") else None)
-    site = next((s for s in (sites.site_of(__opts__["id"], ip) for ip in __grains__.get("ipv4", []))
+    # The address peers and the tracker see first: the one BitTorrent goes out from.
+    cfg = MinionSettings.from_opts(__opts__)
+    ips = [ip for ip in (cfg.outgoing_interface, cfg.bt_interface) if ip and ip not in ("0.0.0.0", "::")]
+    site = next((s for s in (sites.site_of(__opts__["id"], ip) for ip in [*ips, *__grains__.get("ipv4", [])])
                  if not s.startswith("host:")), sites.site_of(__opts__["id"]))
     spec = (section.get("sites") or {}).get(site) or {}
     return {"policy": section.get("policy"), "site": site, "site_networks": sites.networks_of(site),

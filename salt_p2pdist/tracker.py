@@ -20,6 +20,7 @@ from salt_p2pdist.bencode import bencode
 from salt_p2pdist.fetchers import WanFetchers
 from salt_p2pdist.handout import ORIGIN_SITE, Peer, select_peers
 from salt_p2pdist.topology import SiteMap
+from salt_p2pdist.wanshare import WanExposure, WanShare
 
 ORIGIN_ID = "origin"
 
@@ -118,6 +119,8 @@ class Tracker:
         self._clock = clock
         self._rng = rng or random.Random()
         self.swarms: dict[bytes, Swarm] = {}
+        self.wan = WanExposure(hold=2.5 * interval)  # who shares each site's WAN cap
+        self._on_wan: tuple[float, dict[str, set[str]]] = (-1.0, {})
 
     def register(self, info_hash20: bytes, allowed: frozenset[str], origin_port: int,
                  torrent_name: str = "") -> None:
@@ -134,6 +137,7 @@ class Tracker:
 
     def unregister(self, info_hash20: bytes) -> None:
         self.swarms.pop(info_hash20, None)
+        self.wan.forget(info_hash20)
 
     def announce(self, a: Announce, origin_ip: str) -> list[Peer]:
         """Record the announce and return the peers to hand out.
@@ -164,8 +168,10 @@ class Tracker:
         candidates = list(swarm.peers.values())
         if swarm.origin_port:
             candidates.append(Peer(ORIGIN_ID, origin_ip, swarm.origin_port, 0, now, ORIGIN_SITE))
-        return select_peers(me, candidates, fetchers=swarm.fetchers.all(),
-                            nearness=self.sites.nearness, want=a.numwant, rng=self._rng)
+        handed = select_peers(me, candidates, fetchers=swarm.fetchers.all(),
+                              nearness=self.sites.nearness, want=a.numwant, rng=self._rng)
+        self.wan.record(a.info_hash20, me, handed, now)
+        return handed
 
     @staticmethod
     def _drop(swarm: Swarm, host_id: str) -> None:
@@ -176,6 +182,23 @@ class Tracker:
         """Each site's current WAN fetchers in one swarm (for status)."""
         swarm = self.swarms.get(info_hash20)
         return {s: list(h) for s, h in swarm.fetchers.by_site.items() if h} if swarm else {}
+
+    def wan_share(self, host_id: str, ip: str, info_hash20: bytes = b"", auth: str = "") -> WanShare:
+        """How many hosts of ``host_id``'s site trade across the WAN now (for its WAN cap).
+
+        With a secret, only a certified host may ask: it proves it with the
+        announce token of one of its swarms.
+        """
+        if self.secret is not None and not hmac.compare_digest(
+                auth, announce_token(self.secret, info_hash20, host_id)):
+            raise TrackerError(f"WAN share for {host_id} without a valid token")
+        now = self._clock()
+        if now - self._on_wan[0] >= 1.0:  # polled by every capped host: compute once a second
+            self._on_wan = (now, self.wan.on_wan({k: s.peers for k, s in self.swarms.items()}, now))
+        known = [s.peers[host_id].site for s in self.swarms.values() if host_id in s.peers]
+        site = known[0] if known else self.sites.site_of(host_id, ip)
+        hosts = self._on_wan[1].get(site, set())
+        return WanShare(site, host_id in hosts, len(hosts))
 
     def respond(self, query: str, source_ip: str, origin_ip: str) -> bytes:
         """Bencoded answer to one HTTP announce (a failure reason on refusal)."""

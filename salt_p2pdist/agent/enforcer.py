@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import libtorrent as lt
 from salt_p2pdist.agent.store import write_atomic
 from salt_p2pdist.errors import InvalidRequest
 from salt_p2pdist.policy import GLOBAL, Limits, PeerClassPlan, Policy, peer_class_plan
+from salt_p2pdist.wanshare import WanShare
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ class PolicyEnforcer:
         self._class_ids: dict[str, int] = {GLOBAL: int(lt.session.global_peer_class_id)}
         self._ranges: tuple[Any, ...] | None = None
         self._plan: PeerClassPlan | None = None
+        self.wan_share: WanShare | None = None  # this host's part of its site's WAN cap
+        self._mismatch_told = False
         # No policy yet, or a broken file: defaults until the minion sends one.
         with contextlib.suppress(OSError, ValueError, InvalidRequest):
             self.set(json.loads(self.path.read_text()))
@@ -60,12 +64,34 @@ class PolicyEnforcer:
         if self.policy is None:
             return None
         limits = self.policy.effective(now)
+        if self.wan_share is not None:  # the site's cap is a total: this host gets its part
+            limits = replace(limits, wan_rate=self.wan_share.part(limits.wan_rate))
         plan = peer_class_plan(limits, self.site_networks)
         if plan != self._plan:
             self._apply(plan)
             log.info("policy in force: %s", limits)
             self._plan = plan
         return limits
+
+    def wants_wan_share(self) -> bool:
+        return self.policy is not None and self.policy.wan_rate > 0
+
+    def set_wan_share(self, share: WanShare) -> None:
+        adopted: WanShare | None = share
+        if self.policy is not None and share.site != self.policy.site:
+            # The tracker places hosts by the master's p2pdist:sites, the policy by
+            # pillar's: if they disagree, a "remote" peer here may be local there.
+            if self.wan_share is not None or not self._mismatch_told:
+                log.warning("the master's tracker puts this host in site %s, pillar in %s: make "
+                            "p2pdist:sites agree; the WAN cap applies per host meanwhile",
+                            share.site, self.policy.site)
+            self._mismatch_told, adopted = True, None
+        if adopted != self.wan_share:
+            if adopted is not None:
+                log.info("WAN share: %d host(s) of site %s on the WAN, this one %s", adopted.hosts,
+                         adopted.site, "among them" if adopted.on_wan else "not")
+            self.wan_share = adopted
+            self.tick(datetime.now())
 
     def _apply(self, plan: PeerClassPlan) -> None:
         for name, spec in plan.classes.items():
@@ -92,5 +118,11 @@ class PolicyEnforcer:
     def explain(self, now: datetime) -> dict[str, Any]:
         if self.policy is None:
             return {"policy": "default: upload to every peer, no caps", "digest": ""}
-        return {"in_force": self.policy.explain(now), "digest": digest(self.body),
-                "site_networks": self.site_networks}
+        explained = self.policy.explain(now)
+        if self.wan_share is not None and self.policy.wan_rate > 0:
+            share = self.wan_share
+            explained["wan_rate"]["this_host_now"] = share.part(self.policy.wan_rate)
+            explained["wan_rate"]["split"] = (
+                f"a total for site {share.site}: {share.hosts} host(s) on the WAN share it"
+                + ("" if share.on_wan else "; this one is not on the WAN (a trickle)"))
+        return {"in_force": explained, "digest": digest(self.body), "site_networks": self.site_networks}

@@ -28,6 +28,7 @@ from salt_p2pdist.agent.loops import alert_loop, sample_peers
 from salt_p2pdist.agent.settings import make_session
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer, status_of
+from salt_p2pdist.agent.wanpoll import wan_share_loop
 from salt_p2pdist.errors import InvalidRequest, NotFound, P2PDistError
 from salt_p2pdist.metainfo import describe
 from salt_p2pdist.topology import SiteMap
@@ -66,6 +67,7 @@ class Engine:
         self._alerts = threading.Thread(target=alert_loop, args=(self,), name="alerts", daemon=True)
         self._alerts.start()
         threading.Thread(target=sample_peers, args=(self,), name="peers", daemon=True).start()
+        threading.Thread(target=wan_share_loop, args=(self,), name="wan-share", daemon=True).start()
 
     @property
     def listen_port(self) -> int:

@@ -79,6 +79,9 @@ class TrackerHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
+        if url.path == "/wan":
+            self._wan_share(url.query)
+            return
         if not url.path.startswith("/announce"):
             self.send_error(404)
             return
@@ -93,6 +96,27 @@ class TrackerHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+    def _wan_share(self, query: str) -> None:
+        """``/wan?minion=&info_hash=&auth=``: the caller's part of its site's WAN cap."""
+        q = {k: v[0] for k, v in parse_qs(query).items()}
+        try:
+            with self.server.lock:
+                share = self.server.tracker.wan_share(
+                    q.get("minion", ""), self.client_address[0],
+                    bytes.fromhex(q.get("info_hash", ""))[:20], q.get("auth", ""))
+            code, body = 200, share.to_dict()
+        except (TrackerError, ValueError) as exc:
+            code, body = 403, {"error": str(exc)}
+        self._json(code, body)
+
+    def _json(self, code: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self) -> None:
         """``/cert``: a certificate request (see salt_p2pdist.certdesk)."""
         length = int(self.headers.get("Content-Length") or 0)
@@ -104,12 +128,7 @@ class TrackerHandler(BaseHTTPRequestHandler):
                 code, body = 200, self.server.certs(json.loads(self.rfile.read(length)))
         except (TrackerError, ValueError) as exc:
             code, body = 403, {"error": str(exc)}
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._json(code, body)
 
 
 class TrackerServer(ThreadingHTTPServer):

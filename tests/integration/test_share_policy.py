@@ -10,14 +10,17 @@ from pathlib import Path
 import pytest
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
+from salt_p2pdist.wanshare import TRICKLE
 
 
-def set_pillar(deployment: Deployment, minion: str, policy: dict | None) -> None:
+def set_pillar(deployment: Deployment, minion: str, policy: dict | None, **section: object) -> None:
+    """Pillar ``p2pdist`` for ``minion`` (a list target like "m1,m2" too); None clears it."""
     root = Path(deployment.master_opts["pillar_roots"]["base"][0])
-    top = {"base": {minion: ["p2pdist_policy"]}} if policy is not None else {"base": {}}
+    top = ({"base": {minion: [{"match": "list"}, "p2pdist_policy"]}} if policy is not None
+           else {"base": {}})
     (root / "top.sls").write_text(json.dumps(top))
-    (root / "p2pdist_policy.sls").write_text(json.dumps({"p2pdist": {"policy": policy or {}}}))
-    deployment.salt(minion, "saltutil.refresh_pillar", kwargs={"wait": True})
+    (root / "p2pdist_policy.sls").write_text(json.dumps({"p2pdist": {"policy": policy or {}, **section}}))
+    deployment.salt(minion, "saltutil.refresh_pillar", tgt_type="list", kwargs={"wait": True})
 
 
 @pytest.fixture
@@ -73,3 +76,36 @@ def test_invalid_policy_is_refused_and_the_last_valid_stays(deployment: Deployme
     refused = [e for e in entries if e["result"].startswith("refused")]
     assert len(refused) == 1 and "colour" in refused[0]["result"], entries
     assert refused[0]["user"] == "pillar p2pdist:policy"
+
+
+@pytest.fixture
+def paris_capped(deployment: Deployment) -> Iterator[None]:
+    yield
+    set_pillar(deployment, "m1,m2", None)
+    for m in ("m1", "m2"):
+        deployment.salt_run("p2pdist.policy", m)
+
+
+def test_a_sites_wan_rate_is_split_among_its_hosts_on_the_wan(deployment: Deployment, srv: Path,
+                                                              paris_capped: None) -> None:
+    sites = dict(deployment.master_opts["p2pdist"]["sites"])  # the same map as the master's
+    sites["paris"] = {**sites["paris"], "wan_rate": "2MB"}
+    set_pillar(deployment, "m1,m2", {}, sites=sites)
+    shown = deployment.salt_run("p2pdist.policy", "m1")["m1"]
+    assert shown["in_force"]["wan_rate"] == {"value": 2_000_000,
+                                             "source": "p2pdist:sites:paris:wan_rate"}, shown
+    payload = write_random(srv / "capped.bin", 6 << 20, seed=43)
+    ret = deployment.salt_run("p2pdist.push", str(payload), timeout=300,
+                              kwargs={"tgt": "m1,m2,m3,m4", "tgt_type": "list", "dest": "/opt/capped",
+                                      "wait": True})
+    assert ret["result"] is True, ret
+    for m in ("m1", "m2", "m3", "m4"):
+        assert sha256(deployment.copy_at(m, "/opt/capped", "capped.bin")) == sha256(payload)
+    # Each paris host asked the master's tracker (closed swarm: with its announce
+    # token) for its part: the site's hosts on the WAN split the 2 MB/s.
+    wan = {m: deployment.salt_run("p2pdist.policy", m)[m]["in_force"]["wan_rate"] for m in ("m1", "m2")}
+    assert all("a total for site paris" in w.get("split", "") for w in wan.values()), wan
+    hosts = {m: int(w["split"].split(": ")[1].split()[0]) for m, w in wan.items()}
+    for m, w in wan.items():
+        on_wan = "not on the WAN" not in w["split"]
+        assert w["this_host_now"] == (2_000_000 // hosts[m] if on_wan else TRICKLE), w

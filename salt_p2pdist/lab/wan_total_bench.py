@@ -1,0 +1,138 @@
+"""``python -m salt_p2pdist.lab.wan_total_bench``: a site's WAN cap held as one total.
+
+Real agents, libtorrent and the master's tracker on loopback aliases. Site
+paris (S1, S2, S3 and P1) has ``wan_rate`` R; site lyon has F. S1-S3 fetch a
+file from the origin, which then stops seeding, so paris's three seeds are the
+only source. Then, at once, F (lyon, uncapped) and P1 (paris) fetch it:
+
+- what F receives is everything paris sends across its WAN: it must stay
+  within R (+10 %), although three paris hosts serve it, each capped at R;
+- P1 fetches from the same seeds over its LAN, unslowed (>> R).
+
+The same run repeats the phase after removing the sites from the tracker (so
+each host applies the whole cap: the per-host behaviour before the total), as
+the baseline: F2 may then receive up to 4 R (three seeds and P2, each capped at R).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from salt_p2pdist import metainfo
+from salt_p2pdist.agent.client import AgentClient
+from salt_p2pdist.lab.policy_bench import POLL_S, Samples, rate, start, wait
+from salt_p2pdist.testing.agents import stop_agents_under
+
+DEFAULT_OUT = Path("bench/results/wan-total.json")
+MB, MiB = 1_000_000, 2**20
+WAN_RATE = 2 * MB
+SIZE = 40 * MiB
+SITES = {"paris": {"networks": ["127.0.0.40/29"]}, "lyon": {"networks": ["127.0.0.48/29"]}}
+PARIS = {"policy": {}, "site": "paris", "site_networks": ["127.0.0.40/29"], "wan_rate": WAN_RATE}
+SEEDS = {"S1": "127.0.0.41", "S2": "127.0.0.42", "S3": "127.0.0.43"}
+PHASES = {"total": {"F": "127.0.0.49", "P1": "127.0.0.44"},  # fetchers of each phase
+          "per-host": {"F2": "127.0.0.50", "P2": "127.0.0.45"}}
+DEADLINE_S = 90.0
+
+
+def phase(origin: AgentClient, agents: dict[str, AgentClient], fetchers: dict[str, str],
+          torrent: str, dist_id: str, root: Path) -> dict[str, Any]:
+    """S1-S3 fetch from the origin, which steps back; then the fetchers fetch from them."""
+    for n in SEEDS:
+        agents[n].call("POST", "/dists", {"mode": "fetch", "torrent": torrent, "dest": str(root / n)})
+    for n in SEEDS:
+        wait(lambda n=n: agents[n].call("GET", f"/dists/{dist_id}")["state"] == "seeding", 60,
+             f"{n} complete")
+    for n in SEEDS:  # the cap from now on: it would have slowed their fetch from the origin
+        agents[n].call("POST", "/policy", PARIS)
+    origin.call("DELETE", f"/dists/{dist_id}?keep_swarm=1")
+    t0 = time.monotonic()
+    for n in fetchers:
+        agents[n].call("POST", "/dists", {"mode": "fetch", "torrent": torrent, "dest": str(root / n)})
+    samples: dict[str, Samples] = {n: [] for n in fetchers}
+    last: dict[str, dict[str, Any]] = {}
+    while time.monotonic() - t0 < DEADLINE_S:
+        for n in fetchers:
+            last[n] = agents[n].call("GET", f"/dists/{dist_id}")
+            samples[n].append((time.monotonic() - t0, int(last[n]["bytes_done"])))
+        if all(st["state"] == "seeding" for st in last.values()):
+            break
+        time.sleep(POLL_S)
+    seeds = {n: agents[n].call("GET", f"/dists/{dist_id}")["uploaded"] for n in SEEDS}
+    shares = {n: agents[n].call("GET", "/policy")["in_force"]["wan_rate"] for n in SEEDS}
+    return {"fetchers": {n: {"state": st["state"], "bytes_done": st["bytes_done"],
+                             "rate": round(rate(samples[n], SIZE))} for n, st in last.items()},
+            "seeds_uploaded": seeds, "seed_wan_rate": shares, "elapsed_s": round(time.monotonic() - t0, 1)}
+
+
+def run(root: Path) -> dict[str, Any]:
+    origin = AgentClient(root / "origin", "origin", ["--bt-interface", "127.0.0.1", "--tracker-port", "0",
+                                                     "--tracker-interface", "127.0.0.1",
+                                                     "--announce-interval", "5"])
+    tracker = f"http://127.0.0.1:{origin.ensure()['tracker_port']}/announce"
+    hosts = {**SEEDS, **PHASES["total"], **PHASES["per-host"]}
+    agents = {n: start(root, n, ip) for n, ip in hosts.items()}
+    for n in [*PHASES["total"], *PHASES["per-host"]]:
+        if n.startswith("P"):  # paris's LAN fetchers; the seeds get the cap once complete
+            agents[n].call("POST", "/policy", PARIS)
+    results = {}
+    for name, fetchers in PHASES.items():
+        origin.call("POST", "/topology", {"sites": SITES if name == "total" else {}})
+        src = root / "src" / name / f"{name}.bin"
+        src.parent.mkdir(parents=True)
+        src.write_bytes(os.urandom(SIZE))
+        raw = metainfo.create_in_subprocess(src, tracker)
+        torrent, dist_id = base64.b64encode(raw).decode(), metainfo.describe(raw).dist_id
+        origin.call("POST", "/dists", {"mode": "seed", "torrent": torrent, "source": str(src),
+                                       "targets": list(hosts), "upload_limit": 0})
+        for n in SEEDS:  # uncapped while they fetch from the origin (outside paris)
+            agents[n].call("POST", "/policy", {**PARIS, "wan_rate": None})
+        results[name] = phase(origin, agents, fetchers, torrent, dist_id, root)
+    for a in [*agents.values(), origin]:
+        a.stop()
+    return {"wan_rate": WAN_RATE, "size": SIZE, "phases": results}
+
+
+def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    total, base, cap = r["phases"]["total"]["fetchers"], r["phases"]["per-host"]["fetchers"], r["wan_rate"]
+    return [
+        ("paris -> lyon, total (F)", f"{total['F']['rate'] / MB:.3f} MB/s from 3 seeds",
+         f"<= {cap * 1.1 / MB:.1f} MB/s",
+         total["F"]["state"] == "seeding" and total["F"]["rate"] <= 1.1 * cap),
+        ("  and not over-throttled", f"{total['F']['rate'] / cap:.2f} x the cap", ">= 0.80",
+         total["F"]["rate"] >= 0.8 * cap),
+        ("paris LAN (P1)", f"{total['P1']['rate'] / MB:.1f} MB/s", ">> cap", total["P1"]["rate"] > 5 * cap),
+        ("baseline: per-host cap (F2)", f"{base['F2']['rate'] / MB:.3f} MB/s", "(up to 4 x cap)",
+         base["F2"]["state"] == "seeding"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="wan_total_bench", description=(__doc__ or "").split("\n")[0])
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = p.parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="p2pdist-wan-bench-"))
+    try:
+        result = run(root)
+    finally:
+        stop_agents_under(root)
+        shutil.rmtree(root, ignore_errors=True)
+    rows = verdicts(result)
+    result["checks"] = [{"case": c, "measured": m, "target": t, "ok": ok} for c, m, t, ok in rows]
+    for c, m, t, ok in rows:
+        print(f"{c:<30} {m:<30} {t:<16} {'ok' if ok else 'MISSED'}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0 if all(ok for *_, ok in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""A site's WAN cap as one total: who the tracker counts on the WAN, and each part."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from salt_p2pdist.topology import SiteMap
+from salt_p2pdist.tracker import Tracker, TrackerError, announce_token, parse_announce
+from salt_p2pdist.wanshare import TRICKLE, WanShare
+
+SITES = {"paris": {"networks": ["10.20.0.0/16"]}, "nyc": {"networks": ["10.30.0.0/16"]}}
+HOSTS = {f"{s[0]}{i}": f"10.{n}.0.{i}" for s, n in (("paris", 20), ("nyc", 30)) for i in (1, 2, 3)}
+SWARM_A, SWARM_B = b"A" * 20, b"B" * 20
+SIZE = 1000
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make(clock: Clock, secret: bytes | None = None) -> Tracker:
+    t = Tracker(interval=30, clock=clock, rng=random.Random(1), sites=SiteMap.from_config(SITES),
+                secret=secret)
+    for swarm in (SWARM_A, SWARM_B):
+        t.register(swarm, frozenset(HOSTS), origin_port=0)  # the origin no longer seeds
+    return t
+
+
+def ann(t: Tracker, host: str, left: int, swarm: bytes = SWARM_A, secret: bytes | None = None) -> None:
+    auth = announce_token(secret, swarm, host) if secret else ""
+    q = (f"info_hash={swarm.decode()}&port=6881&left={left}&minion={host}&auth={auth}")
+    t.announce(parse_announce(q, HOSTS[host]), "10.0.0.1")
+
+
+def shares(t: Tracker, site: str) -> dict[str, WanShare]:
+    return {h: t.wan_share(h, ip) for h, ip in HOSTS.items() if h[0] == site[0]}
+
+
+@pytest.fixture
+def branch_downloads(clock) -> Tracker:
+    """Paris complete (p1-p3 seeds); NYC fetching: n1 announces first, so it is NYC's fetcher."""
+    t = make(clock)
+    for h in ("p1", "p2", "p3"):
+        ann(t, h, 0)
+    for h in ("n1", "n2", "n3"):
+        ann(t, h, SIZE)
+    return t
+
+
+def test_part_splits_the_cap_evenly_and_off_wan_hosts_get_a_trickle():
+    assert WanShare("paris", True, 1).part(3_000_000) == 3_000_000
+    assert WanShare("paris", True, 3).part(3_000_000) == 1_000_000
+    assert WanShare("paris", False, 3).part(3_000_000) == TRICKLE
+    assert WanShare("paris", True, 3).part(0) == 0  # no cap stays no cap
+
+
+def test_a_downloading_branch_gives_its_whole_cap_to_its_one_fetcher(branch_downloads):
+    nyc = shares(branch_downloads, "nyc")
+    assert branch_downloads.fetchers(SWARM_A)["nyc"] == ["n1"]
+    assert nyc["n1"] == WanShare("nyc", True, 1)
+    assert not nyc["n2"].on_wan and not nyc["n3"].on_wan
+    assert sum(s.part(2_000_000) for s in nyc.values() if s.on_wan) == 2_000_000
+
+
+def test_seeds_serving_another_site_split_its_cap_so_the_total_holds(branch_downloads):
+    paris = shares(branch_downloads, "paris")
+    assert all(s.on_wan and s.hosts == 3 for s in paris.values())  # all three were handed to n1
+    assert sum(s.part(3_000_000) for s in paris.values()) == 3_000_000
+
+
+def test_a_host_in_two_swarms_is_counted_once(branch_downloads):
+    for h in ("p1", "n1"):
+        ann(branch_downloads, h, 0 if h == "p1" else SIZE, swarm=SWARM_B)
+    assert shares(branch_downloads, "paris")["p1"].hosts == 3
+    assert shares(branch_downloads, "nyc")["n1"] == WanShare("nyc", True, 1)
+
+
+def test_nobody_is_on_the_wan_once_the_swarm_is_complete(branch_downloads, clock):
+    for h in ("n1", "n2", "n3"):
+        ann(branch_downloads, h, 0)
+    clock.now += 2  # the tracker recomputes at most once a second
+    assert not any(s.on_wan for s in shares(branch_downloads, "paris").values())
+    assert not any(s.on_wan for s in shares(branch_downloads, "nyc").values())
+
+
+def test_a_host_not_matched_again_within_hold_leaves_the_wan(clock):
+    t = make(clock)
+    ann(t, "p1", 0)
+    ann(t, "n1", SIZE)  # n1 gets p1: both on the WAN
+    assert t.wan_share("p1", HOSTS["p1"]).on_wan
+    clock.now += 2.5 * 30 + 1  # no re-announce since (peer_ttl keeps them in the swarm)
+    assert not t.wan_share("p1", HOSTS["p1"]).on_wan
+    ann(t, "n1", SIZE)  # renewed by the next announce
+    clock.now += 1
+    assert t.wan_share("p1", HOSTS["p1"]).on_wan
+
+
+def test_a_host_that_left_the_swarm_leaves_the_wan(branch_downloads, clock):
+    q = f"info_hash={SWARM_A.decode()}&port=6881&left=0&minion=p3&event=stopped"
+    branch_downloads.announce(parse_announce(q, HOSTS["p3"]), "10.0.0.1")
+    clock.now += 2
+    assert shares(branch_downloads, "paris")["p1"].hosts == 2
+    assert not shares(branch_downloads, "paris")["p3"].on_wan
+
+
+def test_a_host_in_no_swarm_is_placed_by_its_address(clock):
+    assert make(clock).wan_share("p9", "10.20.0.9") == WanShare("paris", False, 0)
+
+
+def test_with_a_secret_only_a_certified_host_learns_its_share(clock):
+    secret = b"s" * 32
+    t = make(clock, secret)
+    ann(t, "p1", 0, secret=secret)
+    with pytest.raises(TrackerError, match="without a valid token"):
+        t.wan_share("p1", HOSTS["p1"], SWARM_A, "forged")
+    assert t.wan_share("p1", HOSTS["p1"], SWARM_A, announce_token(secret, SWARM_A, "p1")).site == "paris"
