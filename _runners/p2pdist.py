@@ -20,7 +20,7 @@ try:
     from salt_p2pdist import status as status_view
     from salt_p2pdist.agent.client import AgentClient
     from salt_p2pdist.audit import AuditLog
-    from salt_p2pdist.authz import Admins, targets_within
+    from salt_p2pdist.authz import Admins, host_groups, targets_within
     from salt_p2pdist.catalog import Catalog
     from salt_p2pdist.config import MasterSettings
     from salt_p2pdist.errors import Forbidden, P2PDistError
@@ -66,8 +66,9 @@ def _authorize(cfg: MasterSettings, user: str, source: Path, tgt: str, tgt_type:
                targets: list[str]) -> None:
     """p2pdist:admins, on top of Salt's own ACLs: which user may push what to whom."""
     admins = Admins.from_config(cfg.admins)
-    admins.check(user, [], source, tgt, tgt_type)
-    allowed = admins.targets_for(user, [], source)
+    groups = host_groups(user) if admins.grants else []
+    admins.check(user, groups, source, tgt, tgt_type)
+    allowed = admins.targets_for(user, groups, source)
     # The expression matched; the minions it names must be within the allowed ones too.
     if allowed is not None and not targets_within(
             set(targets), [set(_resolve(expr, "compound")) for expr in allowed]):

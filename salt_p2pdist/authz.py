@@ -7,6 +7,11 @@
           paths: [/srv/dist/teamA]       # may push only from under these
           targets: ["G@team:A"]          # may push only to these target expressions
 
+A group is the user's groups on the master host, as its name service knows
+them (local groups, or LDAP/AD groups through sssd): what Salt's PAM eauth
+uses for its own ``group%`` entries. A user the host does not know (Salt's
+``auto`` eauth, an LDAP user without NSS) has no groups.
+
 Without ``p2pdist:admins`` anyone Salt lets run the runner may push: Salt's
 publisher_acl / external_auth stay the first gate, this is a narrower second.
 An empty mapping lets nobody push. A user may push when any one entry that
@@ -22,6 +27,9 @@ resolve to, with :func:`targets_within` and :meth:`Admins.targets_for`.
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -50,6 +58,22 @@ def lexical(path: PurePath) -> PurePath:
         elif parts:
             parts.pop()  # ".." at the root stays at the root
     return type(path)(path.anchor, *parts)
+
+
+def host_groups(user: str) -> list[str]:
+    """``user``'s group names on this host; ``sudo_<name>`` (Salt's name for a sudo user) is <name>."""
+    name = user.removeprefix("sudo_")
+    try:
+        gids = os.getgrouplist(name, pwd.getpwnam(name).pw_gid)
+    except (KeyError, OSError):
+        return []
+    names = set()
+    for gid in gids:
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:  # a gid without a name: nothing to match
+            continue
+    return sorted(names)
 
 
 def targets_within(resolved: set[str], allowed_sets: Iterable[set[str]]) -> bool:

@@ -13,6 +13,8 @@ its own master config.
 
 from __future__ import annotations
 
+import grp
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -32,6 +34,7 @@ EXTERNAL_AUTH = {
 }
 # What salt-run prints when external_auth refuses a function (Salt 3008). It says
 # "Authentication" even when the password was fine and only the right is missing.
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 SALT_REFUSAL = 'Authentication failure of type "eauth" occurred for user {user}.'
 
 
@@ -50,7 +53,9 @@ def lab() -> Iterator[Deployment]:
     root = Path(tempfile.mkdtemp(prefix="p2pt-")).resolve()
     # bob is not in p2pdist:admins either, but Salt stops him first: the runner
     # never runs for him (its audit log has no entry for him).
-    admins = {"alice": {"paths": [str(root / "srv" / "allowed")]}}
+    admins = {"alice": {"paths": [str(root / "srv" / "allowed")]},
+              # A group entry: the shell user who runs these tests is in its primary group.
+              f"{MY_GROUP}%": {"paths": [str(root / "srv" / "team")]}}
     deployment = Deployment(root, master_opts={"external_auth": EXTERNAL_AUTH},
                             master_p2pdist={"admins": admins})
     try:
@@ -128,3 +133,18 @@ def test_alice_outside_her_paths_is_refused_by_the_runner(lab: Deployment) -> No
     last = audit_entries(lab, "alice")[-1]
     assert last["action"] == "push" and last["result"].startswith("refused: "), last
     assert last["details"]["path"] == str(payload), last
+
+
+def test_a_group_entry_in_admins_lets_its_members_push_from_its_paths_only(lab: Deployment) -> None:
+    # No eauth: the runner's user is the shell user, a member of MY_GROUP on the master.
+    payload = write_random(lab.root / "srv" / "team" / "team.bin", 64 << 10, seed=14)
+    ret = lab.salt_run("p2pdist.push", str(payload), check=True,
+                       kwargs={"tgt": "m1", "dest": "/opt/team", "wait": True})
+    assert ret["result"] is True, ret
+    assert sha256(lab.copy_at("m1", "/opt/team", payload.name)) == sha256(payload)
+    other = write_random(lab.root / "srv" / "elsewhere" / "team2.bin", 64 << 10, seed=15)
+    before = distributions(lab)
+    refused = lab.salt_run("p2pdist.push", str(other), kwargs={"tgt": "m1", "dest": "/opt/team2"})
+    assert refused["result"] is False, refused
+    assert f"group {MY_GROUP} may push only from {lab.root / 'srv' / 'team'}" in refused["error"], refused
+    assert distributions(lab) == before

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 from pathlib import PurePosixPath as P
 
 import pytest
 
-from salt_p2pdist.authz import Admins, Grant, expression, lexical, targets_within
+from salt_p2pdist.authz import Admins, Grant, expression, host_groups, lexical, targets_within
 from salt_p2pdist.errors import Forbidden, InvalidRequest
 
 CONFIG = {
@@ -172,3 +175,20 @@ def test_helpers():
     assert expression("x", "weird") is None
     assert lexical(P("/a/b/../../../c/./d")) == P("/c/d")
     assert lexical(P("a/../../b")) == P("b")
+
+
+def test_host_groups_are_the_users_groups_on_this_host():
+    me = pwd.getpwuid(os.getuid()).pw_name
+    primary = grp.getgrgid(os.getgid()).gr_name
+    assert primary in host_groups(me)
+    assert host_groups(f"sudo_{me}") == host_groups(me)  # Salt's name for a user under sudo
+    assert host_groups("no-such-user-p2pdist") == []
+
+
+def test_a_group_entry_matches_a_member_through_host_groups():
+    me = pwd.getpwuid(os.getuid()).pw_name
+    group = grp.getgrgid(os.getgid()).gr_name
+    admins = Admins.from_config({f"{group}%": {"paths": ["/srv/dist/teamA"]}})
+    admins.check(me, host_groups(me), P("/srv/dist/teamA/x.iso"), "web*", "glob")
+    with pytest.raises(Forbidden, match=f"group {group} may push only from /srv/dist/teamA"):
+        admins.check(me, host_groups(me), P("/etc/shadow"), "web*", "glob")
