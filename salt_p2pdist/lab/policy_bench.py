@@ -1,6 +1,7 @@
 """``python -m salt_p2pdist.lab.policy_bench``: the share policy, measured with real agents.
 
-Real agents and libtorrent on loopback aliases (127.0.0.x): an origin with its
+Real agents and libtorrent on loopback aliases (127.0.0.x), in closed swarms
+(TLS between peers, a certificate per host, as in production): an origin with its
 tracker seeds four files to minions, then stops seeding (keep_swarm), so each
 swarm's only source is a minion under a policy; other minions fetch from it:
 
@@ -29,6 +30,7 @@ from typing import Any
 
 from salt_p2pdist import metainfo
 from salt_p2pdist.agent.client import AgentClient
+from salt_p2pdist.lab import closedswarm
 from salt_p2pdist.testing.agents import stop_agents_under
 
 DEFAULT_OUT = Path("bench/results/policy.json")
@@ -64,9 +66,23 @@ def rate(samples: Samples, total: int, skip: float = 1.0) -> float:
     return statistics.linear_regression([t for t, _ in window], [b for _, b in window]).slope
 
 
-def start(root: Path, name: str, ip: str, extra: list[str] | None = None) -> AgentClient:
-    agent = AgentClient(root / name, name.replace("'", "-prime"),
-                        ["--bt-interface", ip, "--outgoing-interface", ip, *(extra or [])])
+def host_id(name: str) -> str:
+    return name.replace("'", "-prime")
+
+
+def start_origin(root: Path, names: list[str]) -> tuple[AgentClient, str]:
+    """The origin with its tracker and swarm CA, knowing the keys of ``names``; and its URL."""
+    closedswarm.make_keys(root, [host_id(n) for n in names])
+    origin = AgentClient(root / "origin", "origin", ["--bt-interface", "127.0.0.1", "--tracker-port", "0",
+                                                     "--tracker-interface", "127.0.0.1",
+                                                     "--announce-interval", "5",
+                                                     *closedswarm.origin_args(root)])
+    return origin, f"http://127.0.0.1:{origin.ensure()['tracker_port']}/announce"
+
+
+def start(root: Path, name: str, ip: str) -> AgentClient:
+    agent = AgentClient(root / name, host_id(name), ["--bt-interface", ip, "--outgoing-interface", ip,
+                                                     *closedswarm.agent_args(root, host_id(name))])
     agent.ensure()
     return agent
 
@@ -80,10 +96,7 @@ def wait(check: Any, timeout: float, what: str) -> None:
 
 
 def run(root: Path) -> dict[str, Any]:
-    origin = AgentClient(root / "origin", "origin", ["--bt-interface", "127.0.0.1", "--tracker-port", "0",
-                                                     "--tracker-interface", "127.0.0.1",
-                                                     "--announce-interval", "5"])
-    tracker = f"http://127.0.0.1:{origin.ensure()['tracker_port']}/announce"
+    origin, tracker = start_origin(root, [*SOURCES, *FETCHERS])
     agents = {n: start(root, n, ip) for n, (ip, _, _) in {**SOURCES, **FETCHERS}.items()}
     for n, (_, body, _) in {**SOURCES, **FETCHERS}.items():
         if body is not None and n not in LATE:  # before any torrent: classes are set at connect time
@@ -93,7 +106,7 @@ def run(root: Path) -> dict[str, Any]:
         src = root / "src" / swarm / f"{swarm}.bin"
         src.parent.mkdir(parents=True)
         src.write_bytes(os.urandom(size))
-        torrent = metainfo.create_in_subprocess(src, tracker)
+        torrent = metainfo.create_in_subprocess(src, tracker, closedswarm.ca_file(root))
         torrents[swarm], dists[swarm] = base64.b64encode(torrent).decode(), metainfo.describe(torrent).dist_id
         origin.call("POST", "/dists", {"mode": "seed", "torrent": torrents[swarm], "source": str(src),
                                        "targets": [a.host_id for a in agents.values()], "upload_limit": 0})

@@ -1,6 +1,7 @@
 """``python -m salt_p2pdist.lab.wan_total_bench``: a site's WAN cap held as one total.
 
-Real agents, libtorrent and the master's tracker on loopback aliases. Site
+Real agents, libtorrent and the master's tracker on loopback aliases, in
+closed swarms (TLS, per-host certificates, as in production). Site
 paris (S1, S2, S3 and P1) has ``wan_rate`` R; site lyon has F. S1-S3 fetch a
 file from the origin, which then stops seeding, so paris's three seeds are the
 only source. Then, at once, F (lyon, uncapped) and P1 (paris) fetch it:
@@ -28,7 +29,8 @@ from typing import Any
 
 from salt_p2pdist import metainfo
 from salt_p2pdist.agent.client import AgentClient
-from salt_p2pdist.lab.policy_bench import POLL_S, Samples, rate, start, wait
+from salt_p2pdist.lab import closedswarm
+from salt_p2pdist.lab.policy_bench import POLL_S, Samples, rate, start, start_origin, wait
 from salt_p2pdist.testing.agents import stop_agents_under
 
 DEFAULT_OUT = Path("bench/results/wan-total.json")
@@ -41,6 +43,12 @@ SEEDS = {"S1": "127.0.0.41", "S2": "127.0.0.42", "S3": "127.0.0.43"}
 PHASES = {"total": {"F": "127.0.0.49", "P1": "127.0.0.44"},  # fetchers of each phase
           "per-host": {"F2": "127.0.0.50", "P2": "127.0.0.45"}}
 DEADLINE_S = 90.0
+
+
+def whole(samples: Samples) -> float:
+    """Size over time to completion, from the order (a LAN copy may finish before 2 samples)."""
+    done = [t for t, b in samples if b >= SIZE]
+    return SIZE / done[0] if done else 0.0
 
 
 def phase(origin: AgentClient, agents: dict[str, AgentClient], fetchers: dict[str, str],
@@ -69,16 +77,14 @@ def phase(origin: AgentClient, agents: dict[str, AgentClient], fetchers: dict[st
     seeds = {n: agents[n].call("GET", f"/dists/{dist_id}")["uploaded"] for n in SEEDS}
     shares = {n: agents[n].call("GET", "/policy")["in_force"]["wan_rate"] for n in SEEDS}
     return {"fetchers": {n: {"state": st["state"], "bytes_done": st["bytes_done"],
-                             "rate": round(rate(samples[n], SIZE))} for n, st in last.items()},
+                             "rate": round(rate(samples[n], SIZE) or whole(samples[n]))}
+                         for n, st in last.items()},
             "seeds_uploaded": seeds, "seed_wan_rate": shares, "elapsed_s": round(time.monotonic() - t0, 1)}
 
 
 def run(root: Path) -> dict[str, Any]:
-    origin = AgentClient(root / "origin", "origin", ["--bt-interface", "127.0.0.1", "--tracker-port", "0",
-                                                     "--tracker-interface", "127.0.0.1",
-                                                     "--announce-interval", "5"])
-    tracker = f"http://127.0.0.1:{origin.ensure()['tracker_port']}/announce"
     hosts = {**SEEDS, **PHASES["total"], **PHASES["per-host"]}
+    origin, tracker = start_origin(root, list(hosts))
     agents = {n: start(root, n, ip) for n, ip in hosts.items()}
     for n in [*PHASES["total"], *PHASES["per-host"]]:
         if n.startswith("P"):  # paris's LAN fetchers; the seeds get the cap once complete
@@ -89,7 +95,7 @@ def run(root: Path) -> dict[str, Any]:
         src = root / "src" / name / f"{name}.bin"
         src.parent.mkdir(parents=True)
         src.write_bytes(os.urandom(SIZE))
-        raw = metainfo.create_in_subprocess(src, tracker)
+        raw = metainfo.create_in_subprocess(src, tracker, closedswarm.ca_file(root))
         torrent, dist_id = base64.b64encode(raw).decode(), metainfo.describe(raw).dist_id
         origin.call("POST", "/dists", {"mode": "seed", "torrent": torrent, "source": str(src),
                                        "targets": list(hosts), "upload_limit": 0})
