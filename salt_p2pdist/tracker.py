@@ -20,7 +20,7 @@ from salt_p2pdist.bencode import bencode
 from salt_p2pdist.fetchers import WanFetchers
 from salt_p2pdist.handout import ORIGIN_SITE, Peer, select_peers
 from salt_p2pdist.topology import SiteMap
-from salt_p2pdist.wanshare import WanExposure, WanShare
+from salt_p2pdist.wanshare import WanExposure, WanGrants, WanShare
 
 ORIGIN_ID = "origin"
 
@@ -120,6 +120,7 @@ class Tracker:
         self._rng = rng or random.Random()
         self.swarms: dict[bytes, Swarm] = {}
         self.wan = WanExposure(hold=2.5 * interval)  # who shares each site's WAN cap
+        self.wan_grants = WanGrants()
         self._on_wan: tuple[float, dict[str, set[str]]] = (-1.0, {})
 
     def register(self, info_hash20: bytes, allowed: frozenset[str], origin_port: int,
@@ -198,7 +199,7 @@ class Tracker:
         known = [s.peers[host_id].site for s in self.swarms.values() if host_id in s.peers]
         site = known[0] if known else self.sites.site_of(host_id, ip)
         hosts = self._on_wan[1].get(site, set())
-        return WanShare(site, host_id in hosts, len(hosts))
+        return WanShare(site, host_id in hosts, len(hosts), self.wan_grants.grant(site, host_id, hosts, now))
 
     def respond(self, query: str, source_ip: str, origin_ip: str) -> bytes:
         """Bencoded answer to one HTTP announce (a failure reason on refusal)."""

@@ -21,7 +21,8 @@ import libtorrent as lt
 
 from salt_p2pdist.agent.store import write_atomic
 from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.policy import GLOBAL, Limits, PeerClassPlan, Policy, peer_class_plan
+from salt_p2pdist.peerclasses import GLOBAL, PeerClassPlan, peer_class_plan
+from salt_p2pdist.policy import Limits, Policy
 from salt_p2pdist.wanshare import WanShare
 
 log = logging.getLogger(__name__)
@@ -124,5 +125,6 @@ class PolicyEnforcer:
             explained["wan_rate"]["this_host_now"] = share.part(self.policy.wan_rate)
             explained["wan_rate"]["split"] = (
                 f"a total for site {share.site}: {share.hosts} host(s) on the WAN share it"
-                + ("" if share.on_wan else "; this one is not on the WAN (a trickle)"))
+                + ("" if share.on_wan else "; this one is not on the WAN (a trickle)")
+                + ("; waiting for the others to shrink" if share.on_wan and share.fraction <= 0 else ""))
         return {"in_force": explained, "digest": digest(self.body), "site_networks": self.site_networks}

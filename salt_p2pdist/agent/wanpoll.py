@@ -41,7 +41,7 @@ def ask(transfer: Transfer, host_id: str) -> WanShare:
             body = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         raise ValueError(json.loads(exc.read() or b"{}").get("error", str(exc))) from exc
-    return WanShare(str(body["site"]), bool(body["on_wan"]), int(body["hosts"]))
+    return WanShare(str(body["site"]), bool(body["on_wan"]), int(body["hosts"]), float(body["fraction"]))
 
 
 def wan_share_loop(engine: Engine) -> None:

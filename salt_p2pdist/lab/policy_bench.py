@@ -70,13 +70,13 @@ def host_id(name: str) -> str:
     return name.replace("'", "-prime")
 
 
-def start_origin(root: Path, names: list[str]) -> tuple[AgentClient, str]:
+def start_origin(root: Path, names: list[str], extra: list[str] | None = None) -> tuple[AgentClient, str]:
     """The origin with its tracker and swarm CA, knowing the keys of ``names``; and its URL."""
     closedswarm.make_keys(root, [host_id(n) for n in names])
     origin = AgentClient(root / "origin", "origin", ["--bt-interface", "127.0.0.1", "--tracker-port", "0",
                                                      "--tracker-interface", "127.0.0.1",
                                                      "--announce-interval", "5",
-                                                     *closedswarm.origin_args(root)])
+                                                     *closedswarm.origin_args(root), *(extra or [])])
     return origin, f"http://127.0.0.1:{origin.ensure()['tracker_port']}/announce"
 
 

@@ -13,6 +13,9 @@ only source. Then, at once, F (lyon, uncapped) and P1 (paris) fetch it:
 The same run repeats the phase after removing the sites from the tracker (so
 each host applies the whole cap: the per-host behaviour before the total), as
 the baseline: F2 may then receive up to 4 R (three seeds and P2, each capped at R).
+A last phase measures the other way: lyon's seeds L1, L2 (uncapped) serve
+paris's R1 and R2, both WAN fetchers (two per site): what L1 and L2 send is
+what paris receives across its WAN, within R (+10 %).
 """
 
 from __future__ import annotations
@@ -39,9 +42,12 @@ WAN_RATE = 2 * MB
 SIZE = 40 * MiB
 SITES = {"paris": {"networks": ["127.0.0.40/29"]}, "lyon": {"networks": ["127.0.0.48/29"]}}
 PARIS = {"policy": {}, "site": "paris", "site_networks": ["127.0.0.40/29"], "wan_rate": WAN_RATE}
-SEEDS = {"S1": "127.0.0.41", "S2": "127.0.0.42", "S3": "127.0.0.43"}
-PHASES = {"total": {"F": "127.0.0.49", "P1": "127.0.0.44"},  # fetchers of each phase
-          "per-host": {"F2": "127.0.0.50", "P2": "127.0.0.45"}}
+PARIS_SEEDS = {"S1": "127.0.0.41", "S2": "127.0.0.42", "S3": "127.0.0.43"}
+LYON_SEEDS = {"L1": "127.0.0.51", "L2": "127.0.0.52"}
+# name: (seeds, fetchers, the tracker's sites); paris hosts are capped once they fetch.
+PHASES = {"total": (PARIS_SEEDS, {"F": "127.0.0.49", "P1": "127.0.0.44"}, SITES),
+          "per-host": (PARIS_SEEDS, {"F2": "127.0.0.50", "P2": "127.0.0.45"}, {}),
+          "into paris": (LYON_SEEDS, {"R1": "127.0.0.46", "R2": "127.0.0.47"}, SITES)}
 DEADLINE_S = 90.0
 
 
@@ -51,17 +57,20 @@ def whole(samples: Samples) -> float:
     return SIZE / done[0] if done else 0.0
 
 
-def phase(origin: AgentClient, agents: dict[str, AgentClient], fetchers: dict[str, str],
-          torrent: str, dist_id: str, root: Path) -> dict[str, Any]:
-    """S1-S3 fetch from the origin, which steps back; then the fetchers fetch from them."""
-    for n in SEEDS:
+def phase(origin: AgentClient, agents: dict[str, AgentClient], seeds: dict[str, str],
+          fetchers: dict[str, str], torrent: str, dist_id: str, root: Path) -> dict[str, Any]:
+    """The seeds fetch from the origin, which steps back; then the fetchers fetch from them."""
+    for n in seeds:
         agents[n].call("POST", "/dists", {"mode": "fetch", "torrent": torrent, "dest": str(root / n)})
-    for n in SEEDS:
+    for n in seeds:
         wait(lambda n=n: agents[n].call("GET", f"/dists/{dist_id}")["state"] == "seeding", 60,
              f"{n} complete")
-    for n in SEEDS:  # the cap from now on: it would have slowed their fetch from the origin
-        agents[n].call("POST", "/policy", PARIS)
+    for n in seeds:  # the cap from now on: it would have slowed their fetch from the origin
+        if n in PARIS_SEEDS:
+            agents[n].call("POST", "/policy", PARIS)
     origin.call("DELETE", f"/dists/{dist_id}?keep_swarm=1")
+    # What the seeds sent each other while fetching from the origin is not the fetchers'.
+    before = {n: agents[n].call("GET", f"/dists/{dist_id}")["uploaded"] for n in seeds}
     t0 = time.monotonic()
     for n in fetchers:
         agents[n].call("POST", "/dists", {"mode": "fetch", "torrent": torrent, "dest": str(root / n)})
@@ -74,24 +83,28 @@ def phase(origin: AgentClient, agents: dict[str, AgentClient], fetchers: dict[st
         if all(st["state"] == "seeding" for st in last.values()):
             break
         time.sleep(POLL_S)
-    seeds = {n: agents[n].call("GET", f"/dists/{dist_id}")["uploaded"] for n in SEEDS}
-    shares = {n: agents[n].call("GET", "/policy")["in_force"]["wan_rate"] for n in SEEDS}
+    took = max(t for ss in samples.values() for t, _ in ss)
+    uploaded = {n: agents[n].call("GET", f"/dists/{dist_id}")["uploaded"] - before[n] for n in seeds}
     return {"fetchers": {n: {"state": st["state"], "bytes_done": st["bytes_done"],
                              "rate": round(rate(samples[n], SIZE) or whole(samples[n]))}
                          for n, st in last.items()},
-            "seeds_uploaded": seeds, "seed_wan_rate": shares, "elapsed_s": round(time.monotonic() - t0, 1)}
+            "seeds_uploaded": uploaded, "seeds_rate": round(sum(uploaded.values()) / took),
+            "wan_rate_in_force": {n: agents[n].call("GET", "/policy").get("in_force", {}).get("wan_rate")
+                                  for n in [*seeds, *fetchers]},
+            "elapsed_s": round(took, 1)}
 
 
 def run(root: Path) -> dict[str, Any]:
-    hosts = {**SEEDS, **PHASES["total"], **PHASES["per-host"]}
-    origin, tracker = start_origin(root, list(hosts))
+    hosts = {**PARIS_SEEDS, **LYON_SEEDS, **{n: ip for _, f, _ in PHASES.values() for n, ip in f.items()}}
+    # Two WAN fetchers per site: in "into paris", R1 and R2 both fetch across the WAN.
+    origin, tracker = start_origin(root, list(hosts), ["--fetchers-per-site", "2"])
     agents = {n: start(root, n, ip) for n, ip in hosts.items()}
-    for n in [*PHASES["total"], *PHASES["per-host"]]:
-        if n.startswith("P"):  # paris's LAN fetchers; the seeds get the cap once complete
+    for n in hosts:
+        if n[0] in "PR":  # paris's fetchers; paris's seeds get the cap once complete
             agents[n].call("POST", "/policy", PARIS)
     results = {}
-    for name, fetchers in PHASES.items():
-        origin.call("POST", "/topology", {"sites": SITES if name == "total" else {}})
+    for name, (seeds, fetchers, sites) in PHASES.items():
+        origin.call("POST", "/topology", {"sites": sites})
         src = root / "src" / name / f"{name}.bin"
         src.parent.mkdir(parents=True)
         src.write_bytes(os.urandom(SIZE))
@@ -99,16 +112,18 @@ def run(root: Path) -> dict[str, Any]:
         torrent, dist_id = base64.b64encode(raw).decode(), metainfo.describe(raw).dist_id
         origin.call("POST", "/dists", {"mode": "seed", "torrent": torrent, "source": str(src),
                                        "targets": list(hosts), "upload_limit": 0})
-        for n in SEEDS:  # uncapped while they fetch from the origin (outside paris)
-            agents[n].call("POST", "/policy", {**PARIS, "wan_rate": None})
-        results[name] = phase(origin, agents, fetchers, torrent, dist_id, root)
+        for n in seeds:  # uncapped while they fetch from the origin (outside paris)
+            if n in PARIS_SEEDS:
+                agents[n].call("POST", "/policy", {**PARIS, "wan_rate": None})
+        results[name] = phase(origin, agents, seeds, fetchers, torrent, dist_id, root)
     for a in [*agents.values(), origin]:
         a.stop()
     return {"wan_rate": WAN_RATE, "size": SIZE, "phases": results}
 
 
 def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
-    total, base, cap = r["phases"]["total"]["fetchers"], r["phases"]["per-host"]["fetchers"], r["wan_rate"]
+    ph, cap = r["phases"], r["wan_rate"]
+    total, base, into = ph["total"]["fetchers"], ph["per-host"]["fetchers"], ph["into paris"]
     return [
         ("paris -> lyon, total (F)", f"{total['F']['rate'] / MB:.3f} MB/s from 3 seeds",
          f"<= {cap * 1.1 / MB:.1f} MB/s",
@@ -118,6 +133,9 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         ("paris LAN (P1)", f"{total['P1']['rate'] / MB:.1f} MB/s", ">> cap", total["P1"]["rate"] > 5 * cap),
         ("baseline: per-host cap (F2)", f"{base['F2']['rate'] / MB:.3f} MB/s", "(up to 4 x cap)",
          base["F2"]["state"] == "seeding"),
+        ("lyon -> paris, total (R1+R2)", f"{into['seeds_rate'] / MB:.3f} MB/s into 2 fetchers",
+         f"<= {cap * 1.1 / MB:.1f} MB/s",
+         all(f["state"] == "seeding" for f in into["fetchers"].values()) and into["seeds_rate"] <= 1.1 * cap),
     ]
 
 

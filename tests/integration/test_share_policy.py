@@ -106,6 +106,7 @@ def test_a_sites_wan_rate_is_split_among_its_hosts_on_the_wan(deployment: Deploy
     wan = {m: deployment.salt_run("p2pdist.policy", m)[m]["in_force"]["wan_rate"] for m in ("m1", "m2")}
     assert all("a total for site paris" in w.get("split", "") for w in wan.values()), wan
     hosts = {m: int(w["split"].split(": ")[1].split()[0]) for m, w in wan.items()}
-    for m, w in wan.items():
+    for m, w in wan.items():  # an even part at most (less while others still hold more)
         on_wan = "not on the WAN" not in w["split"]
-        assert w["this_host_now"] == (2_000_000 // hosts[m] if on_wan else TRICKLE), w
+        assert (TRICKLE <= w["this_host_now"] <= 2_000_000 // hosts[m] if on_wan
+                else w["this_host_now"] == TRICKLE), w

@@ -5,15 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.policy import (
-    MAX_RATE,
-    ClassSpec,
-    Limits,
-    Policy,
-    Window,
-    parse_rate,
-    peer_class_plan,
-)
+from salt_p2pdist.peerclasses import ClassSpec, peer_class_plan
+from salt_p2pdist.policy import MAX_RATE, Limits, Policy, Window, parse_rate
 
 M = 1_000_000
 # 2026-08-03 is a Monday.

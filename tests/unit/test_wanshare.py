@@ -57,17 +57,18 @@ def branch_downloads(clock) -> Tracker:
     return t
 
 
-def test_part_splits_the_cap_evenly_and_off_wan_hosts_get_a_trickle():
-    assert WanShare("paris", True, 1).part(3_000_000) == 3_000_000
-    assert WanShare("paris", True, 3).part(3_000_000) == 1_000_000
-    assert WanShare("paris", False, 3).part(3_000_000) == TRICKLE
-    assert WanShare("paris", True, 3).part(0) == 0  # no cap stays no cap
+def test_part_is_the_granted_fraction_and_hosts_without_one_get_a_trickle():
+    assert WanShare("paris", True, 1, 1.0).part(3_000_000) == 3_000_000
+    assert WanShare("paris", True, 3, 1 / 3).part(3_000_000) == 1_000_000
+    assert WanShare("paris", False, 3, 0.0).part(3_000_000) == TRICKLE
+    assert WanShare("paris", True, 3, 0.0).part(3_000_000) == TRICKLE  # waiting for room
+    assert WanShare("paris", True, 3, 1 / 3).part(0) == 0  # no cap stays no cap
 
 
 def test_a_downloading_branch_gives_its_whole_cap_to_its_one_fetcher(branch_downloads):
     nyc = shares(branch_downloads, "nyc")
     assert branch_downloads.fetchers(SWARM_A)["nyc"] == ["n1"]
-    assert nyc["n1"] == WanShare("nyc", True, 1)
+    assert nyc["n1"] == WanShare("nyc", True, 1, 1.0)
     assert not nyc["n2"].on_wan and not nyc["n3"].on_wan
     assert sum(s.part(2_000_000) for s in nyc.values() if s.on_wan) == 2_000_000
 
@@ -76,13 +77,14 @@ def test_seeds_serving_another_site_split_its_cap_so_the_total_holds(branch_down
     paris = shares(branch_downloads, "paris")
     assert all(s.on_wan and s.hosts == 3 for s in paris.values())  # all three were handed to n1
     assert sum(s.part(3_000_000) for s in paris.values()) == 3_000_000
+    assert {s.fraction for s in paris.values()} == {1 / 3}
 
 
 def test_a_host_in_two_swarms_is_counted_once(branch_downloads):
     for h in ("p1", "n1"):
         ann(branch_downloads, h, 0 if h == "p1" else SIZE, swarm=SWARM_B)
     assert shares(branch_downloads, "paris")["p1"].hosts == 3
-    assert shares(branch_downloads, "nyc")["n1"] == WanShare("nyc", True, 1)
+    assert shares(branch_downloads, "nyc")["n1"] == WanShare("nyc", True, 1, 1.0)
 
 
 def test_nobody_is_on_the_wan_once_the_swarm_is_complete(branch_downloads, clock):
@@ -114,7 +116,7 @@ def test_a_host_that_left_the_swarm_leaves_the_wan(branch_downloads, clock):
 
 
 def test_a_host_in_no_swarm_is_placed_by_its_address(clock):
-    assert make(clock).wan_share("p9", "10.20.0.9") == WanShare("paris", False, 0)
+    assert make(clock).wan_share("p9", "10.20.0.9") == WanShare("paris", False, 0, 0.0)
 
 
 def test_with_a_secret_only_a_certified_host_learns_its_share(clock):
@@ -124,3 +126,32 @@ def test_with_a_secret_only_a_certified_host_learns_its_share(clock):
     with pytest.raises(TrackerError, match="without a valid token"):
         t.wan_share("p1", HOSTS["p1"], SWARM_A, "forged")
     assert t.wan_share("p1", HOSTS["p1"], SWARM_A, announce_token(secret, SWARM_A, "p1")).site == "paris"
+
+
+def test_a_newcomer_gets_only_what_the_others_parts_leave_until_they_shrink(clock):
+    """Parts granted never add up to more than the cap, even before hosts ask again."""
+    t = make(clock)
+    ann(t, "n1", 0)
+    ann(t, "p1", SIZE)  # paris's fetcher: the only paris host on the WAN
+    assert t.wan_share("p1", HOSTS["p1"]).fraction == 1.0
+    clock.now += 1
+    ann(t, "p2", SIZE)  # a second fetcher (the first one looks stalled, or per_site=2)...
+    t.swarms[SWARM_A].fetchers.by_site["paris"].append("p2")
+    ann(t, "p2", SIZE)  # ...matched with n1: two paris hosts on the WAN
+    clock.now += 1
+    p2 = t.wan_share("p2", HOSTS["p2"])
+    assert (p2.hosts, p2.fraction) == (2, 0.0)  # p1 still holds the whole cap
+    assert t.wan_share("p1", HOSTS["p1"]).fraction == 0.5  # p1 asks again: it shrinks
+    assert t.wan_share("p2", HOSTS["p2"]).fraction == 0.5  # now there is room
+
+
+def test_a_part_not_renewed_within_the_lease_is_free_again(clock):
+    t = make(clock)
+    ann(t, "n1", 0)
+    ann(t, "p1", SIZE)
+    assert t.wan_share("p1", HOSTS["p1"]).fraction == 1.0
+    t.wan_grants.held["paris"]["p1"] = (1.0, clock.now - 20)  # p1 stopped asking 20 s ago
+    t.swarms[SWARM_A].fetchers.by_site["paris"].append("p2")
+    ann(t, "p2", SIZE)
+    clock.now += 1
+    assert t.wan_share("p2", HOSTS["p2"]).fraction == 0.5  # even share, p1's lease lapsed
