@@ -37,7 +37,7 @@ MAX_RATE = 2**31 - 1  # libtorrent's rate settings are C ints
 MIN_SEND_CAP = 10_000  # bytes/s; see _send_cap
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = datetime.weekday()
 _KEYS = {"upload", "upload_rate", "download_rate", "windows"}
-_WINDOW_KEYS = {"days", "start", "end", "upload", "upload_rate", "download_rate"}
+_WINDOW_KEYS = {"days", "start", "end", "upload", "upload_rate", "download_rate", "wan_rate"}
 _RATE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]i?)?(bits?|bps|b)?(?:/s)?", re.IGNORECASE)
 _PREFIX = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "ki": 2**10, "mi": 2**20, "gi": 2**30}
 _HINT = "bytes/s, or a string like 2MB, 500KiB, 10Mbit"
@@ -139,6 +139,7 @@ class Window:
     upload: UploadMode | None = None  # None: keep the base setting
     upload_rate: int | None = None
     download_rate: int | None = None
+    wan_rate: int | None = None  # the site's WAN total in this window: same pillar on the site
 
     def covers(self, now: datetime) -> bool:
         t, day = now.hour * 60 + now.minute, now.weekday()
@@ -168,7 +169,8 @@ class Window:
         if ("start" in raw) != ("end" in raw):
             problems.append("give both start and end, or neither for whole days")
         parsers: dict[str, Any] = {"days": _days, "start": _minutes, "end": _minutes,
-                                   "upload": _upload, "upload_rate": _send_cap, "download_rate": parse_rate}
+                                   "upload": _upload, "upload_rate": _send_cap, "download_rate": parse_rate,
+                                   "wan_rate": _send_cap}
         for key, parse in parsers.items():
             if key in raw:
                 try:
@@ -253,7 +255,7 @@ class Policy:
             if not w.covers(now):
                 continue
             pairs = (("upload_mode", w.upload), ("upload_rate", w.upload_rate),
-                     ("download_rate", w.download_rate))
+                     ("download_rate", w.download_rate), ("wan_rate", w.wan_rate))
             changes: dict[str, Any] = {k: v for k, v in pairs if v is not None}
             limits = replace(limits, **changes)
             sources.update(dict.fromkeys(changes, w.label))

@@ -75,7 +75,7 @@ class PolicyEnforcer:
         return limits
 
     def wants_wan_share(self) -> bool:
-        return self.policy is not None and self.policy.wan_rate > 0
+        return self.policy is not None and self.policy.effective(datetime.now()).wan_rate > 0
 
     def set_wan_share(self, share: WanShare) -> None:
         adopted: WanShare | None = share
@@ -120,9 +120,10 @@ class PolicyEnforcer:
         if self.policy is None:
             return {"policy": "default: upload to every peer, no caps", "digest": ""}
         explained = self.policy.explain(now)
-        if self.wan_share is not None and self.policy.wan_rate > 0:
+        total = explained["wan_rate"]["value"]  # the site's cap in force now (windows too)
+        if self.wan_share is not None and total > 0:
             share = self.wan_share
-            explained["wan_rate"]["this_host_now"] = share.part(self.policy.wan_rate)
+            explained["wan_rate"]["this_host_now"] = share.part(total)
             explained["wan_rate"]["split"] = (
                 f"a total for site {share.site}: {share.hosts} host(s) on the WAN share it"
                 + ("" if share.on_wan else "; this one is not on the WAN (a trickle)")

@@ -142,6 +142,21 @@ def test_rates_apply_only_inside_a_window():
     assert p.sources(at(MON, "20:00"))["upload_rate"] == "pillar p2pdist:policy:upload_rate"
 
 
+def test_a_window_may_set_the_sites_wan_cap_for_business_hours():
+    office = {"days": ["mon-fri"], "start": "08:00", "end": "18:00", "wan_rate": "2MB"}
+    p = Policy.from_pillar({"windows": [office]}, site_wan_rate="10MB", site="paris")
+    assert p.effective(at(MON, "09:00")).wan_rate == 2_000_000
+    assert p.sources(at(MON, "09:00"))["wan_rate"] == "window mon-fri 08:00-18:00"
+    assert p.effective(at(MON, "19:00")).wan_rate == 10_000_000
+    assert p.sources(at(MON, "19:00"))["wan_rate"] == "p2pdist:sites:paris:wan_rate"
+    # Without a site cap, the window alone caps the WAN in business hours.
+    alone = Policy.from_pillar({"windows": [office]})
+    assert (alone.effective(at(MON, "09:00")).wan_rate, alone.effective(at(SAT, "09:00")).wan_rate) \
+        == (2_000_000, 0)
+    with pytest.raises(InvalidRequest, match="wan_rate"):
+        Policy.from_pillar({"windows": [{**office, "wan_rate": -1}]})
+
+
 def test_window_spanning_midnight_belongs_to_the_day_it_starts():
     p = Policy.from_pillar({"windows": [{"days": ["fri"], "start": "22:00", "end": "06:00",
                                          "upload_rate": M}]})
