@@ -44,23 +44,36 @@ def ask(transfer: Transfer, host_id: str) -> WanShare:
     return WanShare(str(body["site"]), bool(body["on_wan"]), int(body["hosts"]), float(body["fraction"]))
 
 
-def wan_share_loop(engine: Engine) -> None:
-    last, connected, failing = 0.0, frozenset[str](), False
-    while not engine._stop.wait(1.0):
+class SharePoller:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.last, self.connected, self.failing = 0.0, frozenset[str](), False
+
+    def step(self) -> None:
+        engine = self.engine
         if not engine.policy.wants_wan_share():
-            continue
+            return
         with_peers = [t for t in list(engine.transfers.values())
                       if t.record.get("tracker") and t.handle.status().num_peers > 0]
         now_connected = frozenset(t.dist_id for t in with_peers)
-        due = time.monotonic() - last >= POLL_S or not now_connected <= connected
-        connected = now_connected
+        due = time.monotonic() - self.last >= POLL_S or not now_connected <= self.connected
+        self.connected = now_connected
         if not with_peers or not due:
-            continue
-        last = time.monotonic()
+            return
+        self.last = time.monotonic()
         try:
             engine.policy.set_wan_share(ask(with_peers[0], engine.cfg.host_id))
-            failing = False
+            self.failing = False
         except (OSError, ValueError, KeyError) as exc:
-            if not failing:  # once per outage, not every POLL_S
+            if not self.failing:  # once per outage, not every POLL_S
                 log.warning("no WAN share from the master's tracker, keeping the last one: %s", exc)
-            failing = True
+            self.failing = True
+
+
+def wan_share_loop(engine: Engine) -> None:
+    poller = SharePoller(engine)
+    while not engine._stop.wait(1.0):
+        try:
+            poller.step()
+        except Exception:  # a transfer removed mid-step, a libtorrent hiccup: try again next second
+            log.exception("asking for the WAN share failed")
