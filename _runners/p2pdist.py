@@ -18,6 +18,7 @@ try:
     from salt_p2pdist import metainfo, orders, signature
     from salt_p2pdist import origin as origin_side
     from salt_p2pdist import status as status_view
+    from salt_p2pdist import watch as watch_view
     from salt_p2pdist.agent.client import AgentClient
     from salt_p2pdist.audit import AuditLog
     from salt_p2pdist.authz import Admins, host_groups, targets_within
@@ -140,7 +141,7 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         catalog.add_distribution(dist_id=meta.dist_id, name=source.name, source=str(source),
                                  dest=dest, torrent=torrent, total_bytes=meta.total_size,
                                  num_pieces=meta.num_pieces, user=user, targets=targets)
-        torrent_url = _publish_torrent(cfg, source.name, torrent)
+        torrent_url = origin_side.publish_torrent(cfg, source.name, torrent)
         all_targets = catalog.targets(meta.dist_id)
         origin.call("POST", "/dists", orders.seed_order(
             meta, torrent, source=source, targets=all_targets, upload_limit=cfg.origin_upload_rate))
@@ -162,7 +163,7 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
     if answers["refused"]:
         __context__["retcode"] = result["retcode"] = 1
     if wait:
-        result["summary"] = _follow(cfg, meta.dist_id, timeout)
+        result["summary"] = watch_view.follow(catalog, origin, meta.dist_id, timeout, _emit)
         if result["summary"]["state"] != "complete":
             __context__["retcode"] = result["retcode"] = 1
             result["result"] = False
@@ -201,49 +202,9 @@ def _send_topology(cfg: MasterSettings, origin: AgentClient, catalog: Catalog) -
     origin.call("POST", "/topology", {"sites": cfg.sites or {}, "overrides": catalog.site_overrides()})
 
 
-def _publish_torrent(cfg: MasterSettings, name: str, torrent: bytes) -> str:
-    """Write <name>.torrent where the master's file server serves it to states."""
-    if not cfg.torrent_dir:
-        return ""
-    from salt_p2pdist.agent.store import write_atomic
-
-    path = Path(cfg.torrent_dir) / f"{name}.torrent"
-    write_atomic(path, torrent)
-    return f"salt://{path.parent.name}/{path.name}"
-
-
-def _origin_status(cfg: MasterSettings, dist_id: str) -> dict[str, Any] | None:
-    try:
-        return dict(_origin(cfg).call("GET", f"/dists/{dist_id}", timeout=5))
-    except P2PDistError:
-        return None
-
-
-def _view(cfg: MasterSettings, catalog: Catalog, dist_id: str) -> dict[str, Any] | None:
-    dist = catalog.distribution(dist_id)
-    if dist is None:
-        return None
-    return status_view.distribution_view(dist, catalog.host_rows(dist_id), time.time(),
-                                         _origin_status(cfg, dist_id))
-
-
-def _follow(cfg: MasterSettings, dist_id: str, timeout: int) -> dict[str, Any]:
-    catalog = _catalog(cfg)
-    deadline = time.monotonic() + timeout
-    while True:
-        view = _view(cfg, catalog, dist_id)
-        assert view is not None
-        d = view["distribution"]
-        got = sum(h["bytes_done"] or 0 for h in view["minions"].values())
-        whole = max(1, d["bytes"] * d["targets"])
-        bar = "#" * int(30 * got / whole)
-        line = (f"[{bar:<30}] {d['name']}: {d['done']}/{d['targets']} done, {d['failed']} failed, "
-                f"{d['throughput'] / 2**20:.1f} MiB/s, eta {d['eta_s']} s")
-        if "__jid_event__" in globals():
-            __jid_event__.fire_event({"message": line}, "progress")
-        if d["state"] not in ("active", "pending") or time.monotonic() > deadline:
-            return d
-        time.sleep(1)
+def _emit(line: str) -> None:
+    if "__jid_event__" in globals():  # salt-run prints progress events as they come
+        __jid_event__.fire_event({"message": line}, "progress")
 
 
 def status(id: str = "", watch: bool = False, timeout: int = 3600) -> Any:  # noqa: A002
@@ -266,8 +227,8 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600) -> Any:  # no
     structured = __opts__.get("output") in ("json", "yaml")
     if id:
         if watch and catalog.distribution(id) is not None:
-            _follow(cfg, id, timeout)
-        view = _view(cfg, catalog, id)
+            watch_view.follow(catalog, _origin(cfg), id, timeout, _emit)
+        view = watch_view.view(catalog, _origin(cfg), id)
         if view is None:
             return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
         return view if structured else status_view.site_lines(view)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from salt_p2pdist import orders
@@ -27,6 +28,17 @@ _last_check = 0.0
 
 def origin_client(cfg: MasterSettings, opts: dict[str, Any]) -> AgentClient:
     return AgentClient(cfg.state_dir / "origin", "origin", cfg.origin_args(opts))
+
+
+def publish_torrent(cfg: MasterSettings, name: str, torrent: bytes) -> str:
+    """Write <name>.torrent where the master's file server serves it to states; its salt:// URL."""
+    if not cfg.torrent_dir:
+        return ""
+    from salt_p2pdist.agent.store import write_atomic
+
+    path = Path(cfg.torrent_dir) / f"{name}.torrent"
+    write_atomic(path, torrent)
+    return f"salt://{path.parent.name}/{path.name}"
 
 
 def catalog_of(cfg: MasterSettings) -> Catalog:
