@@ -23,18 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def remove_quietly(engine: Engine, transfer: Transfer) -> None:
-    """Remove a torrent that is added again at once, without a "stopped" announce.
-
-    The tracker would drop the host, and if a neighbour announced before the
-    host is back, hand it the site's WAN-fetcher role: a second copy would
-    then cross the WAN (seen in the locality test). The resume data, saved
-    before, keeps the trackers for the new handle.
-    """
-    transfer.handle.replace_trackers([])
-    engine._wait(transfer.dist_id, "removed", lambda: engine.session.remove_torrent(transfer.handle))
-
-
 def finish(engine: Engine, transfer: Transfer) -> None:
     """Worker thread: save resume data, remove, move into dest, add again as a seed."""
     dist_id, record = transfer.dist_id, transfer.record
@@ -43,7 +31,7 @@ def finish(engine: Engine, transfer: Transfer) -> None:
         resume = engine._wait(dist_id, "resume", lambda: transfer.handle.save_resume_data(
             lt.torrent_handle.flush_disk_cache | lt.torrent_handle.save_info_dict))
         with engine.lock:
-            remove_quietly(engine, transfer)
+            engine._wait(dist_id, "removed", lambda: engine.session.remove_torrent(transfer.handle))
             dest = Path(record["dest"])
             placement.place(engine.cfg.staging_dir / dist_id, dest, transfer.files,
                             force=record["force"])
@@ -82,7 +70,7 @@ def forget_bans(engine: Engine, transfer: Transfer) -> None:
             record["failed_bytes"] = status_of(transfer)["failed_bytes"]
             if transfer.ledger is not None:
                 record["ledger"] = dict(transfer.ledger.totals)
-            remove_quietly(engine, transfer)
+            engine._wait(dist_id, "removed", lambda: engine.session.remove_torrent(transfer.handle))
             engine.store.save(dist_id, record)
             engine.store.save_resume(dist_id, resume)
             engine.transfers[dist_id] = engine.start(record, resume)
