@@ -141,7 +141,7 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         catalog.add_distribution(dist_id=meta.dist_id, name=source.name, source=str(source),
                                  dest=dest, torrent=torrent, total_bytes=meta.total_size,
                                  num_pieces=meta.num_pieces, user=user, targets=targets)
-        torrent_url = origin_side.publish_torrent(cfg, source.name, torrent)
+        torrent_url = origin_side.publish_torrent(cfg, meta.dist_id, source.name, torrent)
         all_targets = catalog.targets(meta.dist_id)
         origin.call("POST", "/dists", orders.seed_order(
             meta, torrent, source=source, targets=all_targets, upload_limit=cfg.origin_upload_rate))

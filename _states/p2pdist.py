@@ -4,12 +4,12 @@
 
     app-2.3:
       p2pdist.present:
-        - torrent: salt://p2pdist/app-2.3.tar.torrent   # written by salt-run p2pdist.push
+        - torrent: salt://p2pdist/3f9a0c1d2e4b5a69/app-2.3.tar.torrent  # printed by the push
         - dest: /opt/dist
 
     old-app:
       p2pdist.absent:
-        - torrent: salt://p2pdist/app-2.2.tar.torrent
+        - torrent: salt://p2pdist/0b1c2d3e4f5a6b7c/app-2.2.tar.torrent
         - dest: /opt/dist
 
 The content is moved peer to peer exactly as with ``salt-run p2pdist.push``;

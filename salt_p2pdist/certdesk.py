@@ -29,6 +29,11 @@ def issue_certificate(tracker: Tracker, ca: swarmca.SwarmCA, body: dict[str, Any
     swarm = tracker.swarms.get(info_hash20)
     if swarm is None or not swarm.torrent_name:
         raise TrackerError("unknown torrent: not distributed by this master")
+    if any(other.torrent_name == swarm.torrent_name for h, other in tracker.swarms.items()
+           if h != info_hash20):
+        # libtorrent admits by torrent name: such a certificate would fit both swarms.
+        raise TrackerError("this distribution shares its torrent name with another one: "
+                           "push it again with this p2pdist version (names are unique per content)")
     if not tracker.may_join(swarm, minion):
         raise TrackerError(f"{minion} is not a target of this distribution")
     if abs(now - when) > swarmca.REQUEST_MAX_AGE_S:

@@ -11,11 +11,13 @@ recognise content it already has.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from salt_p2pdist.errors import InvalidRequest, TransferError
 
@@ -42,8 +44,11 @@ class TorrentMeta:
     dist_id: str  # first 16 hex digits of the v2 info hash
     info_hash: str  # full SHA-256 info hash, hex
     name: str  # what appears at the destination: the pushed file or directory's name
-    torrent_name: str  # the torrent's own root name (differs for a one-file directory)
-    files: tuple[tuple[str, int, str], ...]  # (path inside the torrent, size, pieces root hex)
+    # The torrent's own name: unique per content ("p2pdist-<digest>", see
+    # bind_name); closed-swarm certificates name it, so one distribution's
+    # certificate fits no other. Differs from ``name`` in every p2pdist torrent.
+    torrent_name: str
+    files: tuple[tuple[str, int, str], ...]  # (path relative to dest, size, pieces root hex)
     total_size: int
     piece_size: int
     num_pieces: int
@@ -51,6 +56,9 @@ class TorrentMeta:
     wrapped: bool  # a one-file directory that libtorrent turned into a single-file torrent
     tracker: str
     ssl: bool = False  # a closed swarm: peers need a certificate from the embedded CA
+    # libtorrent file index -> path relative to the save path (dest): where
+    # each file of a name-bound torrent lives on disk (see bind_name).
+    renames: tuple[tuple[int, str], ...] = ()
 
 
 def describe(torrent: bytes) -> TorrentMeta:
@@ -65,11 +73,16 @@ def describe(torrent: bytes) -> TorrentMeta:
     if ti is None or not ti.info_hashes().has_v2():
         raise InvalidRequest("not a v2 (SHA-256) torrent; create it with salt-run p2pdist.push")
     fs = ti.layout()
-    files = []
+    bound = _bound_name(ti.info_section())
+    files, renames = [], []
     for i in range(fs.num_files()):
         if fs.file_flags(i) & lt.file_storage.flag_pad_file:
             continue
-        files.append((fs.file_path(i), fs.file_size(i), str(fs.root(i))))
+        path = fs.file_path(i).replace("\\", "/")
+        if bound is not None:  # strip the unique torrent name: <name>[/...] at dest
+            path = bound[0] if not bound[1] else path.split("/", 1)[-1]
+            renames.append((i, path))
+        files.append((path, fs.file_size(i), str(fs.root(i))))
     v2 = str(ti.info_hashes().v2)
     trackers = list(atp.trackers)
     # libtorrent 2.1 moves the comment out of torrent_info into the params.
@@ -77,20 +90,66 @@ def describe(torrent: bytes) -> TorrentMeta:
     return TorrentMeta(
         dist_id=v2[:16],
         info_hash=v2,
-        name=_content_name(comment, ti.name()),
+        name=bound[0] if bound is not None else _content_name(comment, ti.name()),
         torrent_name=ti.name(),
         files=tuple(files),
         total_size=sum(size for _, size, _ in files),
         piece_size=ti.piece_length(),
         num_pieces=ti.num_pieces(),
         # num_files() counts the tail pad file a v2 single-file torrent may have.
-        single_file=len(files) == 1 and files[0][0] == ti.name(),
+        single_file=(not bound[1]) if bound is not None else len(files) == 1 and files[0][0] == ti.name(),
         # A trailing "/" on the pushed name marks a directory: a directory
         # holding one file must not land at dest as that file.
-        wrapped=len(files) == 1 and files[0][0] == ti.name() and comment.endswith("/"),
+        wrapped=(bound is None and len(files) == 1 and files[0][0] == ti.name()
+                 and comment.endswith("/")),
         tracker=trackers[0] if trackers else "",
         ssl=bool(ti.ssl_cert()),
+        renames=tuple(renames),
     )
+
+
+NAME_KEY = b"p2pdist-name"  # in the info dict: the pushed name, "/"-terminated for a directory
+UNIQUE_PREFIX = "p2pdist-"
+
+
+def bind_name(torrent: dict[bytes, Any], name: str, is_dir: bool) -> None:
+    """Give a freshly made torrent a name unique to its content (in place).
+
+    libtorrent admits a peer to an SSL torrent when its certificate names the
+    torrent's name, and the master seeds every closed swarm on one port: with
+    the user's file name as torrent name, a certificate for one
+    ``payload.bin`` fitted every other ``payload.bin``. The name becomes
+    ``p2pdist-<digest of the original info dict>``: deterministic (the same
+    content, name and CA give the same torrent and id again) and unique per
+    content. The user's name moves into the info dict (covered by the info
+    hash), the file tree keeps the content under it, so a one-file directory
+    keeps its directory; agents map the files back with ``renames``.
+    """
+    import libtorrent as lt
+
+    info = torrent[b"info"]
+    unique = UNIQUE_PREFIX + hashlib.sha256(bytes(lt.bencode(info))).hexdigest()[:40]
+    tree = info[b"file tree"]
+    # A single file stays a single-file torrent named <unique> (libtorrent
+    # names such a torrent after its one file), a directory goes one level down.
+    info[b"file tree"] = {name.encode(): tree} if is_dir else {unique.encode(): next(iter(tree.values()))}
+    info[b"name"] = unique.encode()
+    info[NAME_KEY] = (name + ("/" if is_dir else "")).encode()
+
+
+def _bound_name(info_section: bytes) -> tuple[str, bool] | None:
+    """(pushed name, is a directory) of a name-bound torrent; None for other torrents."""
+    import libtorrent as lt
+
+    info: Any = lt.bdecode(info_section)
+    raw = info.get(NAME_KEY) if isinstance(info, dict) else None
+    if not isinstance(raw, bytes):
+        return None
+    text = raw.decode("utf-8", "replace")
+    name = text.removesuffix("/")
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise InvalidRequest(f"refused: torrent names its content {text!r}, not a plain name")
+    return name, text.endswith("/")
 
 
 NAME_TAG = "p2pdist-name:"
@@ -128,7 +187,9 @@ def create(source: Path, tracker: str, root_cert: str = "") -> bytes:
     # The piece callback lets other threads of this worker breathe; the GIL
     # is otherwise held for the whole hash run.
     lt.set_piece_hashes(ct, str(source.parent), lambda _piece: None)
-    return bytes(lt.bencode(ct.generate()))
+    torrent = ct.generate()
+    bind_name(torrent, source.name, source.is_dir())
+    return bytes(lt.bencode(torrent))
 
 
 def create_in_subprocess(source: Path, tracker: str, ca_file: Path | None = None,

@@ -30,15 +30,21 @@ def origin_client(cfg: MasterSettings, opts: dict[str, Any]) -> AgentClient:
     return AgentClient(cfg.state_dir / "origin", "origin", cfg.origin_args(opts))
 
 
-def publish_torrent(cfg: MasterSettings, name: str, torrent: bytes) -> str:
-    """Write <name>.torrent where the master's file server serves it to states; its salt:// URL."""
+def publish_torrent(cfg: MasterSettings, dist_id: str, name: str, torrent: bytes) -> str:
+    """Write <id>/<name>.torrent where the master's file server serves it to states; its salt:// URL.
+
+    One folder per distribution: pushing other content under the same name
+    gets another id and another URL, so a state naming a URL never switches
+    content behind the admin's back.
+    """
     if not cfg.torrent_dir:
         return ""
     from salt_p2pdist.agent.store import write_atomic
 
-    path = Path(cfg.torrent_dir) / f"{name}.torrent"
+    path = Path(cfg.torrent_dir) / dist_id / f"{name}.torrent"
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, torrent)
-    return f"salt://{path.parent.name}/{path.name}"
+    return f"salt://{Path(cfg.torrent_dir).name}/{dist_id}/{path.name}"
 
 
 def catalog_of(cfg: MasterSettings) -> Catalog:

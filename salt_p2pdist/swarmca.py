@@ -85,7 +85,14 @@ class SwarmCA:
         os.replace(tmp, self.dir / "ca.pem")
 
     def issue(self, public_key_pem: bytes, *, torrent_name: str, holder: str) -> bytes:
-        """A certificate for one holder in one torrent (libtorrent matches the CN to its name)."""
+        """A certificate for one holder in one torrent.
+
+        libtorrent admits a peer whose certificate's SubjectAltName DNS entry
+        equals the torrent's name (or is ``*``): the SAN is exactly that name,
+        which p2pdist makes unique per content (metainfo.bind_name). Never ``*``.
+        """
+        if not torrent_name or "*" in torrent_name:
+            raise ValueError(f"no certificate for torrent name {torrent_name!r}: one distribution only")
         ca_key = _ec_private((self.dir / "ca.key").read_bytes())
         ca = x509.load_pem_x509_certificate(self.cert_pem)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, torrent_name),
@@ -96,6 +103,8 @@ class SwarmCA:
                 .serial_number(x509.random_serial_number())
                 .not_valid_before(now - datetime.timedelta(days=1))
                 .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
+                .add_extension(x509.SubjectAlternativeName([x509.DNSName(torrent_name)]),
+                               critical=False)
                 .sign(ca_key, hashes.SHA256()))
         return cert.public_bytes(serialization.Encoding.PEM)
 

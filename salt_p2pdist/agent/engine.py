@@ -138,7 +138,10 @@ class Engine:
             # A closed swarm is announced only once certified (see certify.py).
             closed = bool(atp.ti and atp.ti.ssl_cert()) and not record.get("tls_cert")
             atp.trackers = [] if closed else [announce_url(record, self.cfg.host_id)]
-        transfer = Transfer(record=record, meta=describe(base64.b64decode(record["torrent"])),
+        meta = describe(base64.b64decode(record["torrent"]))
+        # Files sit at dest under the pushed name, not the torrent's unique name.
+        atp.renamed_files = dict(meta.renames)
+        transfer = Transfer(record=record, meta=meta,
                             handle=self.session.add_torrent(atp), ledger=self._ledger(record))
         if record.get("upload_limit"):  # a per-torrent limit binds LAN peers too
             transfer.handle.set_upload_limit(int(record["upload_limit"]))

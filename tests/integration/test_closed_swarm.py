@@ -46,7 +46,7 @@ def test_an_outsider_with_the_torrent_gets_nothing(deployment: Deployment, srv: 
                               kwargs={"tgt": "m1,m3", "tgt_type": "list", "dest": "/opt/closed"})
     assert ret["result"] is True, ret
     torrent = (Path(deployment.master_opts["file_roots"]["base"][0]) / "p2pdist"
-               / "closed.bin.torrent").read_bytes()
+               / ret["id"] / "closed.bin.torrent").read_bytes()
     ses = lt.session(lt.session_params({
         "listen_interfaces": f"{OUTSIDER_IP}:0,{OUTSIDER_IP}:0s", "outgoing_interfaces": OUTSIDER_IP,
         "enable_dht": False, "enable_lsd": False, "allow_multiple_connections_per_ip": True,

@@ -22,7 +22,7 @@ def test_state_present_after_origin_stopped_seeding(deployment: Deployment, srv:
                               kwargs={"tgt": "m1,m2", "tgt_type": "list", "dest": "/opt/kit",
                                       "wait": True})
     assert ret["result"] is True, ret
-    assert ret["torrent"] == "salt://p2pdist/kit.bin.torrent"
+    assert ret["torrent"] == f"salt://p2pdist/{ret['id']}/kit.bin.torrent"
     assert deployment.salt_run("p2pdist.stop_seeding", ret["id"])["result"] is True
 
     write_sls(deployment, "kit", {"kit": {"p2pdist.present": [

@@ -69,7 +69,7 @@ def test_foreign_unsigned_and_tampered_torrents_are_refused(signed: dict, tmp_pa
 def _desk(signed: dict, minion_pub: Path) -> tuple[Tracker, bytes]:
     tracker = Tracker(secret=b"s" * 32)
     info_hash20 = bytes.fromhex(metainfo.describe(signed["torrent"]).info_hash)[:20]
-    tracker.register(info_hash20, frozenset({"m1"}), 0, "pkg.bin")
+    tracker.register(info_hash20, frozenset({"m1"}), 0, metainfo.describe(signed["torrent"]).torrent_name)
     return tracker, info_hash20
 
 
@@ -88,7 +88,11 @@ def test_a_target_signing_with_its_salt_key_gets_a_certificate_for_this_torrent(
     answer = issue_certificate(tracker, signed["ca"], _request(signed, key),
                                key_of=lambda m: pub.read_bytes() if m == "m1" else None, now=time.time())
     cert = x509.load_pem_x509_certificate(answer["cert"].encode())
-    assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "pkg.bin"
+    # libtorrent matches the SAN to the torrent name, unique to this content; never "*".
+    name = metainfo.describe(signed["torrent"]).torrent_name
+    assert name.startswith("p2pdist-")
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == [name]
     assert cert.issuer == x509.load_pem_x509_certificate(signed["ca"].cert_pem).subject
     assert answer["auth"] == announce_token(b"s" * 32, info_hash20, "m1")
 
@@ -105,6 +109,10 @@ def test_the_desk_refuses_outsiders_forgeries_and_stale_requests(signed: dict, t
     for body, reason in cases:
         with pytest.raises(TrackerError, match=reason):
             issue_certificate(tracker, signed["ca"], body, key_of=keys.get, now=time.time())
+    # Another swarm under the same torrent name: a certificate would fit both.
+    tracker.register(b"\x07" * 20, frozenset({"m1"}), 0, metainfo.describe(signed["torrent"]).torrent_name)
+    with pytest.raises(TrackerError, match="shares its torrent name"):
+        issue_certificate(tracker, signed["ca"], _request(signed, key), key_of=keys.get, now=time.time())
 
 
 def test_announces_need_the_token_when_the_tracker_has_a_secret() -> None:
@@ -116,3 +124,8 @@ def test_announces_need_the_token_when_the_tracker_has_a_secret() -> None:
         tracker.announce(parse_announce(query, "10.0.0.1"), "10.0.0.254")
     good = query + "&auth=" + announce_token(b"k" * 32, ih, "m1")
     assert tracker.announce(parse_announce(good, "10.0.0.1"), "10.0.0.254") == []
+
+
+def test_no_certificate_for_every_torrent(signed: dict) -> None:
+    with pytest.raises(ValueError, match="one distribution only"):
+        signed["ca"].issue(swarmca.public_pem(swarmca.new_key()), torrent_name="*", holder="m1")

@@ -61,7 +61,8 @@ def test_single_file(tmp_path, write_file):
     src = write_file(tmp_path / "app.tar", 100 * KiB + 7)
     data = metainfo.create(src, TRACKER)
     meta = metainfo.describe(data)
-    assert meta.name == meta.torrent_name == "app.tar"
+    assert meta.name == "app.tar"
+    assert meta.torrent_name.startswith("p2pdist-") and len(meta.torrent_name) > 40
     assert meta.single_file
     assert meta.files == (("app.tar", src.stat().st_size, merkle.pieces_root(src)),)
     assert meta.total_size == 100 * KiB + 7
@@ -82,7 +83,7 @@ def test_directory(tmp_path, write_file):
     write_file(src / "sub" / "b.bin", 5, seed=2)
     write_file(src / "sub" / "deeper" / "c.bin", 70000, seed=3)
     meta = metainfo.describe(metainfo.create(src, ""))
-    assert meta.name == meta.torrent_name == "bundle"
+    assert meta.name == "bundle" and meta.torrent_name.startswith("p2pdist-")
     assert not meta.single_file
     assert meta.tracker == ""
     assert sorted(meta.files) == sorted(
@@ -107,13 +108,14 @@ def test_directory_with_one_file_keeps_its_name(tmp_path, write_file, size):
     f = write_file(src / "app.bin", size)
     meta = metainfo.describe(metainfo.create(src, TRACKER))
     assert meta.name == "release"
-    assert meta.torrent_name == "app.bin"
-    assert meta.single_file
+    assert not meta.single_file and not meta.wrapped  # the directory level is in the torrent
     assert placement.dest_files(meta) == [("release/app.bin", size, merkle.pieces_root(f))]
-    # libtorrent keeps the file at <save_path>/<torrent name>
-    assert placement.save_path(tmp_path / "dest", meta) == tmp_path / "dest" / "release"
-    # the master seeds a pushed directory from its parent
-    assert placement.save_path(src.parent, meta) / meta.torrent_name == f
+    assert placement.save_path(tmp_path / "dest", meta) == tmp_path / "dest"
+    # the master seeds a pushed directory from its parent: libtorrent's file is renamed there
+    ((index, path),) = meta.renames
+    assert lt.torrent_info(lt.bdecode(metainfo.create(src, TRACKER))).layout().file_path(index) \
+        == f"{meta.torrent_name}/release/app.bin"
+    assert placement.save_path(src.parent, meta) / path == f
 
 
 def test_directory_with_one_file_in_a_subdirectory(tmp_path, write_file):
@@ -169,8 +171,9 @@ def test_describe_ignores_a_hostile_name_tag(tmp_path, write_file):
     d = lt.bdecode(metainfo.create(src.parent, ""))
     d[b"comment"] = b"p2pdist-name:../../etc"
     meta = metainfo.describe(lt.bencode(d))
-    assert meta.name == "f"
-    assert placement.dest_files(meta) == [("f", 100, merkle.pieces_root(src))]
+    # The comment (outside the info hash) is not read: the name is in the info dict.
+    assert meta.name == "d"
+    assert placement.dest_files(meta) == [("d/f", 100, merkle.pieces_root(src))]
 
 
 # -- in a worker process ---------------------------------------------------
@@ -190,3 +193,26 @@ def test_create_in_subprocess_reports_the_workers_error(tmp_path):
         metainfo.create_in_subprocess(tmp_path / "empty", TRACKER, timeout=60)
     with pytest.raises(TransferError, match="creating the torrent"):
         metainfo.create_in_subprocess(tmp_path / "missing", TRACKER, timeout=60)
+
+
+# -- one torrent name per content -----------------------------------------
+
+def test_torrent_name_is_unique_per_content_and_deterministic(tmp_path, write_file):
+    """Certificates name the torrent: two contents pushed under one name must differ."""
+    a = write_file(tmp_path / "a" / "payload.bin", 50000, seed=1)
+    b = write_file(tmp_path / "b" / "payload.bin", 50000, seed=2)
+    again = write_file(tmp_path / "c" / "payload.bin", 50000, seed=1)
+    ma, mb, mc = (metainfo.describe(metainfo.create(p, TRACKER)) for p in (a, b, again))
+    assert ma.name == mb.name == "payload.bin"
+    assert ma.torrent_name != mb.torrent_name and ma.dist_id != mb.dist_id
+    assert (mc.torrent_name, mc.dist_id) == (ma.torrent_name, ma.dist_id)
+    assert placement.dest_files(ma) == placement.dest_files(mc) == [
+        ("payload.bin", 50000, merkle.pieces_root(a))]
+
+
+def test_a_bound_name_that_is_a_path_is_refused(tmp_path, write_file):
+    src = write_file(tmp_path / "f.bin", 5000)
+    torrent = lt.bdecode(metainfo.create(src, TRACKER))
+    torrent[b"info"][metainfo.NAME_KEY] = b"../x"
+    with pytest.raises(InvalidRequest, match="not a plain name"):
+        metainfo.describe(lt.bencode(torrent))
