@@ -23,12 +23,12 @@ KEEPALIVE_NAME = "p2pdist_agent"
 KEEPALIVE_S = 300
 
 try:
-    from salt_p2pdist import lifecycle
+    from salt_p2pdist import admission, lifecycle
     from salt_p2pdist.agent.client import AgentClient
     from salt_p2pdist.config import MinionSettings
-    from salt_p2pdist.errors import P2PDistError
+    from salt_p2pdist.errors import Forbidden, P2PDistError
     from salt_p2pdist.policy import Policy
-    from salt_p2pdist.signature import check_torrent
+    from salt_p2pdist.signature import admitted, check_torrent
     from salt_p2pdist.topology import SiteMap
 
     HAS_LIBS = True
@@ -139,8 +139,15 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
     """
     try:
         # Only torrents this minion's master signed; the tracker is the signed one.
-        meta, roots = check_torrent(base64.b64decode(torrent),
-                                    Path(__opts__["pki_dir"]) / "minion_master.pub")
+        data = base64.b64decode(torrent)
+        meta, roots = check_torrent(data, Path(__opts__["pki_dir"]) / "minion_master.pub")
+        # Only hosts the master admitted (push targets, allow=): checked before
+        # anything is written; the master's tracker would refuse a certificate too.
+        try:
+            admission.check(__opts__["id"], admitted(data), meta.dist_id)
+        except Forbidden as exc:
+            refused(meta.dist_id, "p2pdist.fetch", str(exc))
+            raise
         cfg = MinionSettings.from_opts(__opts__)
         order = {"mode": "fetch", "torrent": torrent, "dest": cfg.resolve_dest(dest),
                  "allowed_dest": [cfg.resolve_dest(r) for r in roots],
@@ -156,6 +163,19 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
         return _error(exc)
     # The site grain goes back to the master: it overrides the address match.
     return {"result": True, **result, "site": order["site"]}
+
+
+def refused(dist_id: str, route: str, reason: str) -> None:
+    """Log a refused distribution here and tell the master, which writes it into its audit log.
+
+    Called by ``fetch`` and the ``p2pdist.present`` state, not meant for the CLI.
+    """
+    log.error("p2pdist: refused %s (%s): %s", dist_id, route, reason)
+    try:
+        __salt__["event.fire_master"](admission.refusal_event(dist_id, route, reason),
+                                      admission.REFUSED_TAG_PREFIX + __opts__["id"])
+    except Exception as exc:  # the refusal stands even if the master is unreachable
+        log.error("p2pdist: could not report the refusal to the master: %s", exc)
 
 
 def status(dist_id: str = "") -> Any:

@@ -19,6 +19,7 @@ TAG_PREFIX = "p2pdist/report/"
 
 try:
     from salt_p2pdist import origin
+    from salt_p2pdist.admission import refusals_from_events
     from salt_p2pdist.audit import AuditLog
     from salt_p2pdist.config import MasterSettings
     from salt_p2pdist.reports import policy_changes_from_events, rows_from_events
@@ -51,6 +52,17 @@ def _audit_policy_changes(events: list[dict[str, Any]]) -> None:
         audit.record("policy", "pillar p2pdist:policy", result=change.pop("result"), **change)
 
 
+def _audit_refusals(events: list[dict[str, Any]]) -> None:
+    """A minion that refused a distribution it was not admitted to: into the audit log."""
+    refusals = refusals_from_events(events)
+    if not refusals:
+        return
+    audit = AuditLog(MasterSettings.from_opts(__opts__).state_dir / "audit.log")
+    for refusal in refusals:
+        audit.record("admission", refusal.pop("minion"), result=f"refused: {refusal.pop('reason')}",
+                     **refusal)
+
+
 def event_return(events: list[dict[str, Any]]) -> None:
     """Master side: store the latest report of each minion, one transaction per batch.
 
@@ -59,6 +71,7 @@ def event_return(events: list[dict[str, Any]]) -> None:
     gets again the orders it missed while it was offline.
     """
     _audit_policy_changes(events)
+    _audit_refusals(events)
     rows = rows_from_events(events, TAG_PREFIX)
     started = [str(e["tag"]).split("/")[2] for e in events
                if str(e.get("tag", "")).startswith("salt/minion/")

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
 
 try:
-    from salt_p2pdist import metainfo, orders, signature
+    from salt_p2pdist import admission, metainfo, orders, signature
     from salt_p2pdist import origin as origin_side
     from salt_p2pdist import status as status_view
     from salt_p2pdist import watch as watch_view
@@ -92,7 +92,8 @@ def _resolve(tgt: str, tgt_type: str) -> list[str]:
 
 
 def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force: bool = False,
-         wait: bool = False, timeout: int = 3600) -> dict[str, Any]:
+         wait: bool = False, timeout: int = 3600, allow: str = "", allow_type: str = "glob"
+         ) -> dict[str, Any]:
     """
     Distribute a file or directory from the master to the targeted minions.
 
@@ -105,6 +106,11 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         Absolute directory on the minions; the content appears at dest/<name>.
     force
         Replace an existing, different file at the destination.
+    allow / allow_type
+        Minions that may fetch the content later through a ``p2pdist.present``
+        state (they get no order now), as a Salt target expression. Resolved
+        now: a minion accepted later is not admitted until the next push.
+        Everyone else, targeted neither way, is refused.
     wait
         Follow progress until every target is done or failed, then summarise.
 
@@ -113,9 +119,11 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
     .. code-block:: bash
 
         salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='G@role:web' tgt_type=compound dest=/opt/dist
+        salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='web1' allow='web*' dest=/opt/dist
     """
     user = _user()
-    audit = {"path": path, "tgt": tgt, "tgt_type": tgt_type, "dest": dest}
+    audit = {"path": path, "tgt": tgt, "tgt_type": tgt_type, "dest": dest,
+             **({"allow": allow, "allow_type": allow_type} if allow else {})}
     try:
         cfg = _settings()
         source = orders.check_source(path)
@@ -127,24 +135,36 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
             return _fail(f"target {tgt!r} ({tgt_type}) matches no minion; nothing was distributed. "
                          "Check it with: salt --preview-target ...")
         _authorize(cfg, user, source.resolve(), tgt, tgt_type, targets)
+        allowed = _resolve(allow, allow_type) if allow else []
+        if allow and not allowed:
+            return _fail(f"allow {allow!r} ({allow_type}) matches no minion; nothing was distributed. "
+                         "Check it with: salt --preview-target ...")
+        if allow:  # allowing is granting: the same p2pdist:admins rules apply
+            _authorize(cfg, user, source.resolve(), allow, allow_type, allowed)
         origin = _origin(cfg)
         origin.ensure()
         tracker = cfg.tracker_url(__opts__)
         # A closed swarm: the torrent carries the master's swarm CA, and the
         # master's signature so minions refuse torrents from anyone else.
         ca = SwarmCA(cfg.ca_dir)
-        torrent = signature.sign_torrent(
-            metainfo.create_in_subprocess(source, tracker, ca.dir / "ca.pem"),
-            Path(__opts__["pki_dir"]) / "master.pem", cfg.allowed_dest)
-        meta = metainfo.describe(torrent)
+        unsigned = metainfo.create_in_subprocess(source, tracker, ca.dir / "ca.pem")
+        meta = metainfo.describe(unsigned)
         catalog = _catalog(cfg)
+        # Earlier pushes of the same content stay admitted (same id, same swarm).
+        admitted = admission.admitted_list(
+            [*targets, *catalog.targets(meta.dist_id)], [*allowed, *catalog.allowed(meta.dist_id)],
+            targets_only=cfg.targets_only)
+        torrent = signature.sign_torrent(unsigned, Path(__opts__["pki_dir"]) / "master.pem",
+                                         cfg.allowed_dest, admitted)
         catalog.add_distribution(dist_id=meta.dist_id, name=source.name, source=str(source),
                                  dest=dest, torrent=torrent, total_bytes=meta.total_size,
-                                 num_pieces=meta.num_pieces, user=user, targets=targets)
+                                 num_pieces=meta.num_pieces, user=user, targets=targets,
+                                 allowed=allowed, rule=f"{allow} ({allow_type})")
         torrent_url = origin_side.publish_torrent(cfg, meta.dist_id, source.name, torrent)
-        all_targets = catalog.targets(meta.dist_id)
+        # The tracker certifies exactly the admitted hosts.
+        swarm_hosts = sorted({*catalog.targets(meta.dist_id), *catalog.allowed(meta.dist_id)})
         origin.call("POST", "/dists", orders.seed_order(
-            meta, torrent, source=source, targets=all_targets, upload_limit=cfg.origin_upload_rate))
+            meta, torrent, source=source, targets=swarm_hosts, upload_limit=cfg.origin_upload_rate))
         _send_topology(cfg, origin, catalog)
         order = orders.fetch_order(meta, torrent, dest=dest, force=force,
                                    tracker=tracker, sites=cfg.sites)
@@ -155,11 +175,11 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         _audit("push", user, f"refused: {exc}", **audit)
         return _fail(f"p2pdist.push refused: {exc}")
     _audit("push", user, "ok" if not answers["refused"] else "partly refused", id=meta.dist_id,
-           minions=len(targets), refused=sorted(answers["refused"]), **audit)
+           minions=len(targets), allowed=allowed, refused=sorted(answers["refused"]), **audit)
     log.info("p2pdist: %s pushed %s (%s) to %d minions", user, source, meta.dist_id, len(targets))
     result = {"result": not answers["refused"], "id": meta.dist_id, "name": source.name,
               "dest": dest, "bytes": meta.total_size, "pieces": meta.num_pieces,
-              "targets": targets, "torrent": torrent_url, **answers}
+              "targets": targets, "allowed": allowed, "torrent": torrent_url, **answers}
     if answers["refused"]:
         __context__["retcode"] = result["retcode"] = 1
     if wait:

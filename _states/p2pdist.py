@@ -13,7 +13,8 @@
         - dest: /opt/dist
 
 The content is moved peer to peer exactly as with ``salt-run p2pdist.push``;
-the state only fetches what the master already distributes (R1).
+the state only fetches what the master already distributes (R1), on minions
+the push admitted: its targets and those its ``allow=`` expression matched.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from typing import Any
 __virtualname__ = "p2pdist"
 
 try:
-    from salt_p2pdist import lifecycle, placement
+    from salt_p2pdist import admission, lifecycle, placement
     from salt_p2pdist.config import MinionSettings
-    from salt_p2pdist.errors import P2PDistError
+    from salt_p2pdist.errors import Forbidden, P2PDistError
     from salt_p2pdist.metainfo import describe
+    from salt_p2pdist.signature import admitted, check_torrent
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover
@@ -64,6 +66,14 @@ def present(name: str, torrent: str, dest: str, force: bool = False, timeout: in
     try:
         data = _load(torrent)
         meta = describe(data)
+        # Before anything else (also with test=True): only the master's
+        # torrents, and only if the master admitted this minion.
+        check_torrent(data, Path(__opts__["pki_dir"]) / "minion_master.pub")
+        try:
+            admission.check(__opts__["id"], admitted(data), meta.dist_id)
+        except Forbidden as exc:
+            __salt__["p2pdist.refused"](meta.dist_id, "p2pdist.present", str(exc))
+            raise
         files = placement.dest_files(meta)
         local_dest = Path(MinionSettings.from_opts(__opts__).resolve_dest(dest))
         verdict = placement.check_destination(local_dest, files, force=force)

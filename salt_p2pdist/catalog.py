@@ -36,6 +36,16 @@ CREATE TABLE IF NOT EXISTS reports (
 SCHEMA += """
 CREATE TABLE IF NOT EXISTS site_grains (minion TEXT PRIMARY KEY, site TEXT NOT NULL) WITHOUT ROWID;
 """
+# Minions a push's allow= expression matched (admission.py): admitted, never ordered.
+SCHEMA += """
+CREATE TABLE IF NOT EXISTS allowed (
+    dist_id TEXT NOT NULL, minion TEXT NOT NULL, rule TEXT NOT NULL, added REAL NOT NULL,
+    PRIMARY KEY (dist_id, minion)) WITHOUT ROWID;
+"""
+# The hosts status shows: every target, and every allowed minion once it reported.
+HOSTS = ("(SELECT dist_id, minion FROM targets UNION"
+         " SELECT a.dist_id, a.minion FROM allowed a JOIN reports r"
+         " ON r.dist_id=a.dist_id AND r.minion=a.minion)")
 REPORT_FIELDS = ("state", "pieces", "bytes_done", "down_rate", "up_rate", "peers",
                  "downloaded", "uploaded", "eta_s", "error",
                  "site", "from_site", "from_remote", "from_origin")
@@ -93,18 +103,24 @@ class Catalog:
         self.db.close()
 
     def add_distribution(self, *, dist_id: str, name: str, source: str, dest: str, torrent: bytes,
-                         total_bytes: int, num_pieces: int, user: str, targets: Iterable[str]) -> None:
-        """Record a push; pushing the same content again adds targets."""
+                         total_bytes: int, num_pieces: int, user: str, targets: Iterable[str],
+                         allowed: Iterable[str] = (), rule: str = "") -> None:
+        """Record a push; pushing the same content again adds targets and allowed minions.
+
+        The torrent is replaced: each push signs the admitted minions into it.
+        """
         now = time.time()
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(
                 "INSERT INTO dists (id, name, source, dest, torrent, total_bytes, num_pieces, created,"
                 " created_by) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
-                " source=excluded.source, dest=excluded.dest, cancelled=0",
+                " source=excluded.source, dest=excluded.dest, torrent=excluded.torrent, cancelled=0",
                 (dist_id, name, source, dest, torrent, total_bytes, num_pieces, now, user))
             self.db.executemany("INSERT OR IGNORE INTO targets VALUES (?,?,?)",
                                 [(dist_id, m, now) for m in targets])
+            self.db.executemany("INSERT OR IGNORE INTO allowed VALUES (?,?,?,?)",
+                                [(dist_id, m, rule, now) for m in allowed])
 
     def distribution(self, dist_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT * FROM dists WHERE id=?", (dist_id,)).fetchone()
@@ -119,18 +135,26 @@ class Catalog:
         return [r[0] for r in self.db.execute(
             "SELECT minion FROM targets WHERE dist_id=? ORDER BY minion", (dist_id,))]
 
+    def allowed(self, dist_id: str) -> dict[str, str]:
+        """Minions admitted by an allow= expression -> that expression."""
+        return dict(self.db.execute(
+            "SELECT minion, rule FROM allowed WHERE dist_id=? ORDER BY minion", (dist_id,)).fetchall())
+
     def host_rows(self, dist_id: str) -> list[dict[str, Any]]:
-        """Every target with its latest report (NULLs when nothing heard yet)."""
+        """Every target, and every allowed minion that reported, with its latest report.
+
+        NULLs when nothing was heard yet from a target.
+        """
         return [dict(r) for r in self.db.execute(
-            "SELECT t.minion, r.* FROM targets t LEFT JOIN reports r"
+            f"SELECT t.minion, r.* FROM {HOSTS} t LEFT JOIN reports r"
             " ON r.dist_id=t.dist_id AND r.minion=t.minion WHERE t.dist_id=? ORDER BY t.minion",
             (dist_id,))]
 
     def state_counts(self) -> dict[str, dict[str, int]]:
-        """Per distribution: how many targets are in each reported state."""
+        """Per distribution: how many hosts (as in host_rows) are in each reported state."""
         out: dict[str, dict[str, int]] = {}
         for dist_id, state, n in self.db.execute(
-                "SELECT t.dist_id, COALESCE(r.state, 'pending'), COUNT(*) FROM targets t"
+                f"SELECT t.dist_id, COALESCE(r.state, 'pending'), COUNT(*) FROM {HOSTS} t"
                 " LEFT JOIN reports r ON r.dist_id=t.dist_id AND r.minion=t.minion"
                 " GROUP BY 1, 2"):
             out.setdefault(dist_id, {})[state] = n

@@ -39,9 +39,9 @@ class MasterSettings:
     # Restart the origin agent from the event stream when it died. Off when a
     # service manager supervises it (or in benchmarks of the report path).
     supervise_origin: bool = True
-    # Swarms admit push targets only; by default accepted minions may also
-    # join (a p2pdist.present state applied to a minion that was not targeted).
-    targets_only: bool = False
+    # Swarms admit push targets and the minions a push's allow= matched
+    # (admission.py). False reopens them to every accepted minion (not advised).
+    targets_only: bool = True
     admins: dict[str, Any] | None = None  # who may push what; see salt_p2pdist.authz
     # Where pushes may land on minions; enforced by the runner and, symlinks
     # resolved, by each minion (the roots travel signed in the torrent).
@@ -76,7 +76,8 @@ class MasterSettings:
                 "--bt-interface", self.bt_interface, "--bt-port", str(self.bt_port),
                 "--tracker-port", str(self.tracker_port),
                 "--announce-interval", str(self.announce_interval),
-                *(["--targets-only"] if self.targets_only else [])]
+                "--audit-log", str(self.state_dir / "audit.log"),
+                *([] if self.targets_only else ["--admit-minions"])]
 
 
 @dataclass(frozen=True, kw_only=True)

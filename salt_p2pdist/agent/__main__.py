@@ -36,14 +36,17 @@ def parse_args(argv: list[str]) -> AgentConfig:
     p.add_argument("--stall-after", type=float, default=60.0)
     p.add_argument("--salt-key", type=Path)
     p.add_argument("--ca-dir", type=Path)
-    p.add_argument("--targets-only", action="store_true", help="admit only push targets to swarms")
+    p.add_argument("--admit-minions", action="store_true",
+                   help="admit every accepted minion to every swarm, not only the admitted ones")
+    p.add_argument("--audit-log", type=Path)
     a = p.parse_args(argv)
     cfg = AgentConfig(state_dir=a.state_dir.resolve(), host_id=a.host_id, bt_interface=a.bt_interface,
                       bt_port=a.bt_port, outgoing_interface=a.outgoing_interface,
                       tracker_port=a.tracker_port, tracker_interface=a.tracker_interface,
                       announce_interval=a.announce_interval, known_hosts_dir=a.known_hosts_dir,
                       fetchers_per_site=a.fetchers_per_site, stall_after=a.stall_after,
-                      salt_key=a.salt_key, ca_dir=a.ca_dir, admit_minions=not a.targets_only)
+                      salt_key=a.salt_key, ca_dir=a.ca_dir, admit_minions=a.admit_minions,
+                      audit_log=a.audit_log)
     cfg.validate()
     return cfg
 

@@ -24,7 +24,9 @@ class AgentConfig:
     stall_after: float = 60.0  # tracker: seconds without progress before a fetcher is replaced
     salt_key: Path | None = None  # minion: its Salt private key, signs certificate requests
     ca_dir: Path | None = None  # master: the swarm CA, issues certificates to targets
-    admit_minions: bool = True  # master: accepted minions may join swarms they were not pushed to
+    # master: every accepted minion may join every swarm (p2pdist:targets_only false)
+    admit_minions: bool = False
+    audit_log: Path | None = None  # master: certificates issued and refused are recorded here
 
     def validate(self) -> None:
         problems = []

@@ -7,6 +7,7 @@ swarm CA, and remembers swarms it no longer seeds (see kept.py).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -15,14 +16,17 @@ from typing import TYPE_CHECKING, Any
 from salt_p2pdist import swarmca
 from salt_p2pdist.agent.kept import KeptSwarms
 from salt_p2pdist.agent.server import TrackerServer
+from salt_p2pdist.audit import AuditLog
 from salt_p2pdist.certdesk import issue_certificate
-from salt_p2pdist.tracker import Tracker
+from salt_p2pdist.tracker import Tracker, TrackerError
 
 if TYPE_CHECKING:
     from salt_p2pdist.agent.config import AgentConfig
     from salt_p2pdist.agent.engine import Engine
     from salt_p2pdist.agent.transfer import Transfer
     from salt_p2pdist.topology import SiteMap
+
+log = logging.getLogger(__name__)
 
 
 def _secret(path: Path) -> bytes:
@@ -38,8 +42,8 @@ class TrackerSide:
     def __init__(self, cfg: AgentConfig, engine: Engine, sites: SiteMap):
         self.cfg, self.engine = cfg, engine
         self.ca = swarmca.SwarmCA(cfg.ca_dir) if cfg.ca_dir else None
-        # Accepted minions that were not push targets may join (p2pdist.present
-        # states) unless the master confines swarms to push targets.
+        # Swarms admit the hosts each push admitted (admission.py); with
+        # p2pdist:targets_only false, every accepted minion.
         admit = self._known_host if cfg.admit_minions else (lambda _host: False)
         self.tracker = Tracker(interval=cfg.announce_interval, known_host=admit,
                                sites=sites, fetchers_per_site=cfg.fetchers_per_site,
@@ -64,8 +68,25 @@ class TrackerSide:
             and self.cfg.known_hosts_dir else None
 
     def _certify(self, body: dict[str, Any]) -> dict[str, str]:
+        """Issue or refuse, and either way write it into the master's audit log."""
         assert self.ca is not None
-        return issue_certificate(self.tracker, self.ca, body, key_of=self._salt_key, now=time.time())
+        who = str(body.get("minion", "?"))[:256] if isinstance(body, dict) else "?"
+        dist_id = str(body.get("info_hash", ""))[:16] if isinstance(body, dict) else ""
+        try:
+            answer = issue_certificate(self.tracker, self.ca, body, key_of=self._salt_key, now=time.time())
+        except TrackerError as exc:
+            self._audit(who, f"refused: {exc}", dist_id)
+            raise
+        self._audit(who, "issued", dist_id)
+        return answer
+
+    def _audit(self, minion: str, result: str, dist_id: str) -> None:
+        if self.cfg.audit_log is None:
+            return
+        try:
+            AuditLog(self.cfg.audit_log).record("certificate", minion, result=result, id=dist_id)
+        except OSError as exc:  # the answer must still go out
+            log.error("cannot write the audit log %s: %s", self.cfg.audit_log, exc)
 
     def register(self, t: Transfer) -> None:
         """A distribution the origin seeds becomes a swarm; a closed one gets the origin's certificate."""

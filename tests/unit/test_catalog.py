@@ -150,3 +150,15 @@ def test_a_changed_schema_is_applied_to_an_existing_catalog(tmp_path, monkeypatc
     c = Catalog(tmp_path / "c.db")
     assert c.db.execute("SELECT name FROM sqlite_master WHERE name='extra'").fetchone()
     c.close()
+
+
+def test_allowed_minions_are_recorded_and_shown_once_they_report(cat):
+    push(cat, targets=["m1"], allowed=["m3", "m4"], rule="m3,m4 (list)", torrent=b"first")
+    push(cat, targets=["m1"], allowed=["m5"], rule="m5 (glob)", torrent=b"second")
+    assert cat.allowed("d1") == {"m3": "m3,m4 (list)", "m4": "m3,m4 (list)", "m5": "m5 (glob)"}
+    assert cat.distribution("d1")["torrent"] == b"second"  # re-signed with everyone admitted
+    assert cat.targets("d1") == ["m1"]  # allowed minions get no order
+    assert [r["minion"] for r in cat.host_rows("d1")] == ["m1"]
+    cat.record_reports([("d1", "m3", 2.0, {"state": "done"}), ("d1", "stranger", 2.0, {"state": "done"})])
+    assert [r["minion"] for r in cat.host_rows("d1")] == ["m1", "m3"]
+    assert cat.state_counts() == {"d1": {"pending": 1, "done": 1}}

@@ -38,7 +38,7 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     master_key, master_pub = salt_keypair(d, "master")
     torrent = metainfo.create(d / "pkg.bin", "http://127.0.0.1:6970/announce", ca.cert_pem.decode())
     return {"dir": d, "ca": ca, "master_pub": master_pub,
-            "torrent": signature.sign_torrent(torrent, master_key, ["/srv/p2pdist"]),
+            "torrent": signature.sign_torrent(torrent, master_key, ["/srv/p2pdist"], ["m1", "m2"]),
             "unsigned": torrent}
 
 
@@ -64,6 +64,12 @@ def test_foreign_unsigned_and_tampered_torrents_are_refused(signed: dict, tmp_pa
     widened = signed["torrent"].replace(b"12:/srv/p2pdist", b"12:/etc/p2pdist")
     with pytest.raises(InvalidRequest, match="not issued by this minion's master"):
         signature.check_torrent(widened, signed["master_pub"])
+    # So are the admitted minions: a minion cannot write itself in.
+    assert signature.admitted(signed["torrent"]) == ["m1", "m2"]
+    self_admitted = signed["torrent"].replace(b"2:m2", b"2:m3")
+    assert signature.admitted(self_admitted) == ["m1", "m3"]
+    with pytest.raises(InvalidRequest, match="not issued by this minion's master"):
+        signature.check_torrent(self_admitted, signed["master_pub"])
 
 
 def _desk(signed: dict, minion_pub: Path) -> tuple[Tracker, bytes]:

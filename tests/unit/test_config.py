@@ -22,7 +22,8 @@ def test_master_defaults():
         "--known-hosts-dir", "/etc/salt/pki/master/minions",
         "--ca-dir", "/var/cache/salt/master/p2pdist/ca", "--fetchers-per-site", "1",
         "--stall-after", "60", "--bt-interface", "0.0.0.0", "--bt-port", "0",
-                               "--tracker-port", "6970", "--announce-interval", "30"]
+                               "--tracker-port", "6970", "--announce-interval", "30",
+        "--audit-log", "/var/cache/salt/master/p2pdist/audit.log"]
 
 
 def test_master_settings_and_state_dir_override():
@@ -93,13 +94,14 @@ def test_settings_are_frozen():
         s.bt_port = 1  # type: ignore[misc]
 
 
-def test_targets_only_reaches_the_origin_agent():
+def test_swarms_are_closed_by_default_and_targets_only_false_reopens_them():
     from salt_p2pdist.agent.__main__ import parse_args
 
-    strict = MasterSettings.from_opts({**OPTS, "p2pdist": {"targets_only": True}})
-    args = strict.origin_args(PKI)
-    assert args[-1] == "--targets-only"
-    cfg = parse_args(["--state-dir", "/tmp/x", "--host-id", "origin", *args])
+    default = MasterSettings.from_opts(OPTS)
+    assert default.targets_only is True
+    cfg = parse_args(["--state-dir", "/tmp/x", "--host-id", "origin", *default.origin_args(PKI)])
     assert cfg.admit_minions is False
+    assert cfg.audit_log == default.state_dir / "audit.log"  # the desk records every certificate
+    open_ = MasterSettings.from_opts({**OPTS, "p2pdist": {"targets_only": False}})
     assert parse_args(["--state-dir", "/tmp/x", "--host-id", "origin",
-                       *MasterSettings.from_opts(OPTS).origin_args(PKI)]).admit_minions is True
+                       *open_.origin_args(PKI)]).admit_minions is True
