@@ -20,7 +20,7 @@ def test_state_present_after_origin_stopped_seeding(deployment: Deployment, srv:
     payload = write_random(srv / "kit.bin", 6 << 20, seed=11)
     ret = deployment.salt_run("p2pdist.push", str(payload), timeout=300,
                               kwargs={"tgt": "m1,m2", "tgt_type": "list", "dest": "/opt/kit",
-                                      "wait": True})
+                                      "allow": "m3", "allow_type": "list", "wait": True})
     assert ret["result"] is True, ret
     assert ret["torrent"] == f"salt://p2pdist/{ret['id']}/kit.bin.torrent"
     assert deployment.salt_run("p2pdist.stop_seeding", ret["id"])["result"] is True
