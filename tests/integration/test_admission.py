@@ -81,9 +81,8 @@ def try_download(deployment: Deployment, ses: Any, torrent: bytes, save: Path,
 
 def master_torrent(deployment: Deployment, ret: dict[str, Any]) -> bytes:
     """The torrent file the push published for states (any minion can read it)."""
-    assert ret["torrent"] == f"salt://p2pdist/{ret['id']}/{ret['name']}.torrent"
     root = Path(deployment.master_opts["file_roots"]["base"][0])
-    return (root / "p2pdist" / ret["id"] / f"{ret['name']}.torrent").read_bytes()
+    return (root / str(ret["torrent"]).removeprefix("salt://")).read_bytes()
 
 
 def salt_call(deployment: Deployment, minion: str, *argv: str) -> Any:
@@ -187,7 +186,6 @@ def test_a_certificate_for_one_distribution_gets_nothing_of_another_with_the_sam
     ret_b = deployment.salt_run("p2pdist.push", str(b), timeout=300, kwargs={
         "tgt": "m3", "tgt_type": "list", "dest": "/opt/admB", "wait": True})
     assert ret_a["result"] is True and ret_b["result"] is True, (ret_a, ret_b)
-    assert ret_a["id"] != ret_b["id"] and ret_a["torrent"] != ret_b["torrent"]
     assert sha256(deployment.copy_at("m3", "/opt/admB", "payload.bin")) == sha256(b)
 
     # m1's certificate and key from distribution A, as its agent holds them.
@@ -203,3 +201,10 @@ def test_a_certificate_for_one_distribution_gets_nothing_of_another_with_the_sam
     st = stolen.status()
     assert (st.total_payload_download, st.num_pieces) == (0, 0), "A's certificate fetched B"
     assert control.status().total_payload_download > 0
+
+    # Each distribution has its own torrent URL: B did not replace A's.
+    assert ret_a["id"] != ret_b["id"]
+    assert ret_a["torrent"] == f"salt://p2pdist/{ret_a['id']}/payload.bin.torrent"
+    assert ret_b["torrent"] == f"salt://p2pdist/{ret_b['id']}/payload.bin.torrent"
+    assert lt.torrent_info(master_torrent(deployment, ret_a)).info_hashes().v2 != \
+        lt.torrent_info(master_torrent(deployment, ret_b)).info_hashes().v2
