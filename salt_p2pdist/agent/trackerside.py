@@ -96,6 +96,7 @@ class TrackerSide:
             t.record["tls_cert"] = self.ca.issue(swarmca.public_pem(self.engine.certs.key),
                                                  torrent_name=t.meta.torrent_name,
                                                  holder="origin").decode()
+            self._audit("origin", "issued", t.dist_id)
             self.engine.store.save(t.dist_id, t.record)
             self.engine.certs.apply(t)
         port = self.engine.ssl_port if t.meta.ssl else self.engine.listen_port
