@@ -77,6 +77,9 @@ class Certifier:
                 answer = self.request(transfer)
             except OSError as exc:  # the master is unreachable for now: not a failure
                 log.warning("%s: no certificate from the master yet: %s", transfer.dist_id, exc)
+            except mastertls.UntrustedTracker as exc:  # not our master: nothing was sent
+                transfer.error = f"no certificate: {exc}"
+                log.warning("%s: %s", transfer.dist_id, transfer.error)
             except ValueError as exc:  # the master said no: shown in status, asked again
                 transfer.error = f"the master refused a certificate: {exc}"
                 log.warning("%s: %s", transfer.dist_id, transfer.error)

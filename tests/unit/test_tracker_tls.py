@@ -25,9 +25,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from salt_p2pdist import metainfo, swarmca
 from salt_p2pdist.agent import mastertls
+from salt_p2pdist.agent.certify import Certifier
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.agent.trackerside import server_tls
+from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.certdesk import UsedRequests, issue_certificate
 from salt_p2pdist.tracker import Tracker
 
@@ -129,14 +131,19 @@ def test_wan_share_answers_only_a_host_showing_its_own_certificate(site: Site) -
     assert "site" in json.loads(site.get("/wan?minion=m1", source=M1_IP, host="m1"))
 
 
-def test_a_replayed_certificate_request_is_refused(site: Site, tmp_path: Path) -> None:
+def _salt_key(directory: Path) -> tuple[Path, bytes]:
+    """m1's Salt key file and its public half (PEM)."""
     salt_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    key = tmp_path / "m1.pem"
+    key = directory / "m1.pem"
     key.write_bytes(salt_key.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.TraditionalOpenSSL,
                                            serialization.NoEncryption()))
-    salt_pub = salt_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key, salt_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_a_replayed_certificate_request_is_refused(site: Site, tmp_path: Path) -> None:
+    key, salt_pub = _salt_key(tmp_path)
     used = UsedRequests()
     server = _serve(tmp_path, site.ca, site.tracker, lambda body: issue_certificate(
         site.tracker, site.ca, body, key_of={"m1": salt_pub}.get, now=time.time(), used=used))
@@ -204,9 +211,15 @@ def test_an_agent_refuses_a_tracker_whose_certificate_is_not_from_its_masters_ca
         kind, message = _libtorrent_announce(redirected, tmp_path / "lt", site.client("m1") or ())
         assert kind == "tracker_error_alert", message
         assert heard.swarms[site.info_hash20].peers == {}  # no announce reached it
-        ctx = mastertls.client_context(site.ca.cert_pem.decode())
+        # The agent's certificate request, with the CA it takes from the torrent.
+        ses = lt.session(lt.session_params({"listen_interfaces": f"{M1_IP}:0", "enable_dht": False}))
+        atp = lt.load_torrent_buffer(redirected)
+        atp.save_path, atp.trackers = str(tmp_path / "agent"), []
+        transfer = Transfer(record={"tracker": f"https://127.0.0.1:{port}/announce"},
+                            meta=metainfo.describe(redirected), handle=ses.add_torrent(atp))
+        certifier = Certifier(tmp_path / "agent-state", "m1", _salt_key(tmp_path)[0])
         with pytest.raises(mastertls.UntrustedTracker, match="not from this master's swarm CA"):
-            mastertls.call(f"https://127.0.0.1:{port}/cert", ctx, data=b"{}", timeout=5)
+            certifier.request(transfer)
     finally:
         rogue.shutdown()
         rogue.server_close()
