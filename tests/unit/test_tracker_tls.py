@@ -168,7 +168,7 @@ def _libtorrent_announce(torrent: bytes, save: Path, cert: tuple[Path, Path]) ->
     """Add ``torrent`` to a fresh session at M1_IP with ``cert``; (first tracker alert, message)."""
     ses = lt.session(lt.session_params({
         "listen_interfaces": f"{M1_IP}:0,{M1_IP}:0s", "outgoing_interfaces": M1_IP,
-        "enable_dht": False, "enable_lsd": False,
+        "enable_dht": False, "enable_lsd": False, "stop_tracker_timeout": 1,
         "alert_mask": int(lt.alert_category.tracker | lt.alert_category.error)}))
     atp = lt.load_torrent_buffer(torrent)
     atp.save_path = str(save)
