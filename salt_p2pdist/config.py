@@ -62,14 +62,20 @@ class MasterSettings:
         """The swarm CA (closed swarms); its key never leaves the master."""
         return self.state_dir / "ca"
 
-    def tracker_url(self, opts: dict[str, Any]) -> str:
+    def tracker_name(self, opts: dict[str, Any]) -> str:
+        """The host minions reach the tracker at (its TLS certificate names it)."""
         host = self.tracker_host or str(opts.get("interface") or "")
         if host in ("", "0.0.0.0", "::"):
             host = socket.gethostbyname(socket.getfqdn())
-        return f"http://{host}:{self.tracker_port}/announce"
+        return host
+
+    def tracker_url(self, opts: dict[str, Any]) -> str:
+        # https: the tracker speaks TLS with a certificate from the swarm CA.
+        return f"https://{self.tracker_name(opts)}:{self.tracker_port}/announce"
 
     def origin_args(self, opts: dict[str, Any]) -> list[str]:
         return ["--known-hosts-dir", str(Path(opts["pki_dir"]) / "minions"),
+                "--tracker-name", self.tracker_name(opts),
                 "--ca-dir", str(self.ca_dir),
                 "--fetchers-per-site", str(self.wan_fetchers_per_site),
                 "--stall-after", str(self.stall_after),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from salt_p2pdist.errors import InvalidRequest
 
@@ -105,6 +106,33 @@ class SwarmCA:
                 .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
                 .add_extension(x509.SubjectAlternativeName([x509.DNSName(torrent_name)]),
                                critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    def issue_server(self, public_key_pem: bytes, names: list[str]) -> bytes:
+        """The tracker's TLS certificate: agents and libtorrent check it against this CA.
+
+        ``names`` are the host names and addresses minions use to reach the
+        master (the tracker URL's host). Its subject names no torrent, so it
+        is no peer certificate in any swarm.
+        """
+        ca_key = _ec_private((self.dir / "ca.key").read_bytes())
+        ca = x509.load_pem_x509_certificate(self.cert_pem)
+        sans: list[x509.GeneralName] = []
+        for name in dict.fromkeys(names):
+            try:
+                sans.append(x509.IPAddress(ipaddress.ip_address(name)))
+            except ValueError:
+                sans.append(x509.DNSName(name))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "p2pdist tracker")]))
+                .issuer_name(ca.subject).public_key(_ec_public(public_key_pem))
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
+                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
                 .sign(ca_key, hashes.SHA256()))
         return cert.public_bytes(serialization.Encoding.PEM)
 

@@ -2,17 +2,18 @@
 
 The origin's HTTP server feeds raw query strings in and writes the returned
 bytes out. Only swarms the master registered are served (private torrents
-from this master), and only hosts the master ordered may join them.
+from this master), and only hosts the master ordered may join them. In a
+closed swarm a host proves who it is with the TLS client certificate the
+master issued it for that swarm (libtorrent presents it to an https
+tracker); its address is the connection's, never what the announce claims.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
@@ -34,7 +35,29 @@ class Announce:
     left: int
     event: str
     numwant: int
-    auth: str = ""  # the announce token the master issued with the host's certificate
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Whom a verified TLS client certificate names: one host, for one torrent name."""
+
+    host_id: str
+    torrent_name: str
+
+
+def holder_of(peercert: Mapping[str, object] | None) -> Holder | None:
+    """The holder in ``ssl.SSLSocket.getpeercert()`` (None: no verified certificate).
+
+    Certificates from :meth:`SwarmCA.issue` carry the torrent name as CN and
+    the host id as OU.
+    """
+    fields: dict[str, str] = {}
+    subject = peercert.get("subject", ()) if peercert else ()
+    for rdn in subject if isinstance(subject, tuple) else ():
+        for key, value in rdn:
+            fields.setdefault(key, value)
+    host, name = fields.get("organizationalUnitName", ""), fields.get("commonName", "")
+    return Holder(host, name) if host and name else None
 
 
 @dataclass
@@ -79,15 +102,9 @@ def parse_announce(query: str, source_ip: str) -> Announce:
             left=int(one("left", "0")),
             event=one("event", ""),
             numwant=max(0, min(int(one("numwant", "50")), 200)),
-            auth=one("auth", ""),
         )
     except ValueError as exc:
         raise TrackerError(f"bad announce: {exc}") from exc
-
-
-def announce_token(secret: bytes, info_hash20: bytes, host_id: str) -> str:
-    """Proof that the master certified ``host_id`` for this swarm (an HMAC, nothing stored)."""
-    return hmac.new(secret, info_hash20 + b"\0" + host_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def compact(peers: list[Peer]) -> bytes:
@@ -104,16 +121,16 @@ class Tracker:
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
                  known_host: Callable[[str], bool] = lambda _host: False,
                  sites: SiteMap | None = None, fetchers_per_site: int = 1,
-                 stall_after: float = 60.0, secret: bytes | None = None):
+                 stall_after: float = 60.0, require_cert: bool = False):
         # known_host admits hosts the master knows (accepted minion keys) that
         # were not push targets: a p2pdist.present state applied from the master.
         self.known_host = known_host
         self.sites = sites or SiteMap()
         self.fetchers_per_site = fetchers_per_site
         self.stall_after = stall_after
-        # With a secret, an announce must carry the token issued with the
-        # host's certificate: a bare minion id proves nothing.
-        self.secret = secret
+        # Closed swarms: an announce must come with the host's certificate for
+        # that swarm (a bare minion id, or any copied string, proves nothing).
+        self.require_cert = require_cert
         self.interval = interval
         self.peer_ttl = peer_ttl
         self._clock = clock
@@ -140,21 +157,20 @@ class Tracker:
         self.swarms.pop(info_hash20, None)
         self.wan.forget(info_hash20)
 
-    def announce(self, a: Announce, origin_ip: str) -> list[Peer]:
+    def announce(self, a: Announce, origin_ip: str, holder: Holder | None = None) -> list[Peer]:
         """Record the announce and return the peers to hand out.
 
         ``origin_ip`` is the tracker's own address as the client reached it,
         which is the address at which that client can reach the origin too.
+        ``holder`` is whom the connection's verified client certificate names.
         """
         swarm = self.swarms.get(a.info_hash20)
         if swarm is None:
             raise TrackerError("unknown torrent: not distributed by this master")
         if not self.may_join(swarm, a.host_id):
             raise TrackerError(f"{a.host_id} is not a target of this distribution")
-        if self.secret is not None and not hmac.compare_digest(
-                a.auth, announce_token(self.secret, a.info_hash20, a.host_id)):
-            raise TrackerError(f"announce for {a.host_id} without a valid token: "
-                               "a host must be certified by the master first")
+        if self.require_cert:
+            self._check_holder(holder, a.host_id, swarm.torrent_name)
         now = self._clock()
         for host in [h for h, p in swarm.peers.items() if now - p.last_seen >= self.peer_ttl]:
             self._drop(swarm, host)
@@ -175,6 +191,16 @@ class Tracker:
         return handed
 
     @staticmethod
+    def _check_holder(holder: Holder | None, host_id: str, torrent_name: str) -> None:
+        if holder is None:
+            raise TrackerError(f"announce for {host_id} without a certificate from this master: "
+                               "a host must be certified by the master first")
+        if holder.host_id != host_id:
+            raise TrackerError(f"{holder.host_id}'s certificate cannot announce for {host_id}")
+        if holder.torrent_name != torrent_name:
+            raise TrackerError(f"{host_id}'s certificate is for another swarm")
+
+    @staticmethod
     def _drop(swarm: Swarm, host_id: str) -> None:
         swarm.peers.pop(host_id, None)
         swarm.fetchers.forget(host_id)
@@ -184,15 +210,16 @@ class Tracker:
         swarm = self.swarms.get(info_hash20)
         return {s: list(h) for s, h in swarm.fetchers.by_site.items() if h} if swarm else {}
 
-    def wan_share(self, host_id: str, ip: str, info_hash20: bytes = b"", auth: str = "") -> WanShare:
+    def wan_share(self, host_id: str, ip: str, holder: Holder | None = None) -> WanShare:
         """How many hosts of ``host_id``'s site trade across the WAN now (for its WAN cap).
 
-        With a secret, only a certified host may ask: it proves it with the
-        announce token of one of its swarms.
+        In closed swarms only a certified host may ask, with its certificate
+        for one of its swarms.
         """
-        if self.secret is not None and not hmac.compare_digest(
-                auth, announce_token(self.secret, info_hash20, host_id)):
-            raise TrackerError(f"WAN share for {host_id} without a valid token")
+        if self.require_cert and not (holder and holder.host_id == host_id and any(
+                s.torrent_name == holder.torrent_name and self.may_join(s, host_id)
+                for s in self.swarms.values())):
+            raise TrackerError(f"WAN share for {host_id} without {host_id}'s certificate for a swarm")
         now = self._clock()
         if now - self._on_wan[0] >= 1.0:  # polled by every capped host: compute once a second
             self._on_wan = (now, self.wan.on_wan({k: s.peers for k, s in self.swarms.items()}, now))
@@ -201,10 +228,10 @@ class Tracker:
         hosts = self._on_wan[1].get(site, set())
         return WanShare(site, host_id in hosts, len(hosts), self.wan_grants.grant(site, host_id, hosts, now))
 
-    def respond(self, query: str, source_ip: str, origin_ip: str) -> bytes:
+    def respond(self, query: str, source_ip: str, origin_ip: str, holder: Holder | None = None) -> bytes:
         """Bencoded answer to one HTTP announce (a failure reason on refusal)."""
         try:
-            peers = self.announce(parse_announce(query, source_ip), origin_ip)
+            peers = self.announce(parse_announce(query, source_ip), origin_ip, holder)
         except TrackerError as exc:
             return bencode({"failure reason": str(exc)})
         return bencode({

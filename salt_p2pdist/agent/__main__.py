@@ -30,6 +30,8 @@ def parse_args(argv: list[str]) -> AgentConfig:
     p.add_argument("--outgoing-interface", default="")
     p.add_argument("--tracker-port", type=int)
     p.add_argument("--tracker-interface", default="0.0.0.0")
+    p.add_argument("--tracker-name", action="append", default=[],
+                   help="a host name or address minions use to reach the tracker (repeatable)")
     p.add_argument("--announce-interval", type=int, default=30)
     p.add_argument("--known-hosts-dir", type=Path)
     p.add_argument("--fetchers-per-site", type=int, default=1)
@@ -43,6 +45,7 @@ def parse_args(argv: list[str]) -> AgentConfig:
     cfg = AgentConfig(state_dir=a.state_dir.resolve(), host_id=a.host_id, bt_interface=a.bt_interface,
                       bt_port=a.bt_port, outgoing_interface=a.outgoing_interface,
                       tracker_port=a.tracker_port, tracker_interface=a.tracker_interface,
+                      tracker_names=tuple(a.tracker_name),
                       announce_interval=a.announce_interval, known_hosts_dir=a.known_hosts_dir,
                       fetchers_per_site=a.fetchers_per_site, stall_after=a.stall_after,
                       salt_key=a.salt_key, ca_dir=a.ca_dir, admit_minions=a.admit_minions,

@@ -1,10 +1,12 @@
 """Getting and applying this host's certificate for each closed swarm.
 
-A fetching host asks the master's tracker (``POST /cert``) for a certificate
-for its own TLS key, signing the request with its Salt key. Until it has one
-it does not announce: it would get peers it cannot talk to. The certificate
-and the announce token are kept in the order record, so a restart needs no
-new request (libtorrent does not persist certificates).
+A fetching host asks the master's tracker (``POST /cert``, over TLS checked
+against the torrent's swarm CA) for a certificate for its own TLS key,
+signing the request with its Salt key. Until it has one it does not
+announce: the tracker would refuse it. libtorrent shows the certificate to
+the (https) tracker with each announce, which is how the tracker knows the
+host. The certificate is kept in the order record, so a restart needs no new
+request (libtorrent does not persist certificates).
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ import json
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from salt_p2pdist import swarmca
+from salt_p2pdist.agent import mastertls
 from salt_p2pdist.agent.transfer import Transfer
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,7 @@ RETRY_S = 10.0
 
 def announce_url(record: dict[str, Any], host_id: str) -> str:
     sep = "&" if "?" in record["tracker"] else "?"
-    url = f"{record['tracker']}{sep}minion={host_id}"
-    return url + (f"&auth={record['auth']}" if record.get("auth") else "")
+    return f"{record['tracker']}{sep}minion={host_id}"
 
 
 def cert_url(tracker: str) -> str:
@@ -56,7 +56,7 @@ class Certifier:
         return True
 
     def request(self, transfer: Transfer) -> dict[str, Any]:
-        """Ask the tracker; the answer has ``cert`` and ``auth``. Raises OSError or ValueError."""
+        """Ask the tracker; the answer has ``cert``. Raises OSError or ValueError."""
         if self.salt_key is None:
             raise ValueError("no Salt key configured to sign certificate requests")
         when = int(time.time())
@@ -65,14 +65,9 @@ class Certifier:
         body = json.dumps({"info_hash": transfer.meta.info_hash, "minion": self.host_id,
                            "time": when, "tls_key": swarmca.public_pem(self.key).decode(),
                            "signature": swarmca.sign(self.salt_key, payload)}).encode()
-        req = urllib.request.Request(cert_url(transfer.record["tracker"]), data=body,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=15) as resp:
-                answer = json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            raise ValueError(json.loads(exc.read() or b"{}").get("error", str(exc))) from exc
-        return dict(answer)
+        url = cert_url(transfer.record["tracker"])
+        ctx = mastertls.client_context(mastertls.swarm_ca(transfer)) if url.startswith("https:") else None
+        return dict(mastertls.call(url, ctx, data=body, timeout=15))
 
     def obtain(self, transfer: Transfer, on_ready: Callable[[Transfer], None],
                active: Callable[[Transfer], bool], stop: threading.Event) -> None:
@@ -82,11 +77,15 @@ class Certifier:
                 answer = self.request(transfer)
             except OSError as exc:  # the master is unreachable for now: not a failure
                 log.warning("%s: no certificate from the master yet: %s", transfer.dist_id, exc)
+            except mastertls.UntrustedTracker as exc:  # not our master: nothing was sent
+                transfer.error = f"no certificate: {exc}"
+                log.warning("%s: %s", transfer.dist_id, transfer.error)
             except ValueError as exc:  # the master said no: shown in status, asked again
                 transfer.error = f"the master refused a certificate: {exc}"
                 log.warning("%s: %s", transfer.dist_id, transfer.error)
             else:
-                transfer.record.update(tls_cert=answer["cert"], auth=answer["auth"])
+                transfer.record["tls_cert"] = answer["cert"]
+                transfer.record.pop("auth", None)  # the bearer token of earlier versions
                 transfer.error = ""
                 on_ready(transfer)
                 return

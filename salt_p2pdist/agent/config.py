@@ -18,6 +18,9 @@ class AgentConfig:
     api_port: int = 0  # loopback API; 0: any free port, published in agent.json
     tracker_port: int | None = None  # set on the master: also serve the swarm tracker
     tracker_interface: str = "0.0.0.0"
+    # Names and addresses minions use to reach the tracker (its TLS certificate
+    # lists them); the interface, this host's name and loopback are added.
+    tracker_names: tuple[str, ...] = ()
     announce_interval: int = 30  # seconds between announces (tracker answer)
     known_hosts_dir: Path | None = None  # the master's accepted minion keys (pki_dir/minions)
     fetchers_per_site: int = 1  # tracker: WAN fetchers per site and swarm

@@ -2,6 +2,8 @@
 
 The API binds 127.0.0.1 only and requires the token from ``agent.json``
 (readable by the agent's own user), so only local admins' tools reach it.
+The tracker speaks TLS when the master has a swarm CA: its certificate is
+from that CA, and a host's client certificate says who is announcing.
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import ssl
+import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from salt_p2pdist.errors import InvalidRequest, NotFound, P2PDistError
-from salt_p2pdist.tracker import Tracker, TrackerError
+from salt_p2pdist.tracker import Holder, Tracker, TrackerError, holder_of
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-P2PDist-Token"
@@ -77,6 +81,12 @@ class TrackerHandler(BaseHTTPRequestHandler):
     def log_message(self, fmt: str, *args: Any) -> None:
         log.debug(fmt, *args)
 
+    def _holder(self) -> Holder | None:
+        """Whom the client's verified certificate names (None over plain HTTP or without one)."""
+        if not isinstance(self.connection, ssl.SSLSocket):
+            return None
+        return holder_of(self.connection.getpeercert())
+
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/wan":
@@ -88,7 +98,8 @@ class TrackerHandler(BaseHTTPRequestHandler):
         # The address the client used to reach us is where it can reach the origin.
         local_ip = self.connection.getsockname()[0]
         with self.server.lock:
-            body = self.server.tracker.respond(url.query, self.client_address[0], local_ip)
+            body = self.server.tracker.respond(url.query, self.client_address[0], local_ip,
+                                               self._holder())
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
@@ -97,13 +108,12 @@ class TrackerHandler(BaseHTTPRequestHandler):
 
 
     def _wan_share(self, query: str) -> None:
-        """``/wan?minion=&info_hash=&auth=``: the caller's part of its site's WAN cap."""
+        """``/wan?minion=``: the caller's part of its site's WAN cap."""
         q = {k: v[0] for k, v in parse_qs(query).items()}
         try:
             with self.server.lock:
-                share = self.server.tracker.wan_share(
-                    q.get("minion", ""), self.client_address[0],
-                    bytes.fromhex(q.get("info_hash", ""))[:20], q.get("auth", ""))
+                share = self.server.tracker.wan_share(q.get("minion", ""), self.client_address[0],
+                                                      self._holder())
             code, body = 200, share.to_dict()
         except (TrackerError, ValueError) as exc:
             code, body = 403, {"error": str(exc)}
@@ -131,15 +141,35 @@ class TrackerHandler(BaseHTTPRequestHandler):
         self._json(code, body)
 
 
+HANDSHAKE_TIMEOUT_S = 15
+
+
 class TrackerServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # announce bursts when a push reaches many hosts
 
     def __init__(self, interface: str, port: int, tracker: Tracker,
-                 certs: Callable[[dict[str, Any]], dict[str, str]] | None = None):
-        import threading
-
+                 certs: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+                 tls: ssl.SSLContext | None = None):
         super().__init__((interface, port), TrackerHandler)
         self.tracker = tracker
         self.certs = certs
+        self.tls = tls
         self.lock = threading.Lock()
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # The TLS handshake runs here, in the request's own thread: a client
+        # that stalls in it does not hold up the accept loop.
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(HANDSHAKE_TIMEOUT_S)
+        try:
+            wrapped = self.tls.wrap_socket(request, server_side=True)  # detaches ``request``
+        except OSError as exc:  # no TLS, a certificate from another CA, a timeout
+            log.debug("TLS handshake with %s failed: %s", client_address, exc)
+            return
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:
+            wrapped.close()

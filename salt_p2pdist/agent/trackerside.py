@@ -2,13 +2,17 @@
 
 Only the origin agent (on the master) has one. It registers each seeded
 distribution as a swarm, issues certificates for closed swarms from the
-swarm CA, and remembers swarms it no longer seeds (see kept.py).
+swarm CA, and remembers swarms it no longer seeds (see kept.py). With a swarm
+CA the tracker, ``/cert`` and ``/wan`` speak TLS only, with a server
+certificate from that CA: every torrent carries the CA, so agents and
+libtorrent can check that they talk to their master.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import socket
+import ssl
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from salt_p2pdist import swarmca
 from salt_p2pdist.agent.kept import KeptSwarms
 from salt_p2pdist.agent.server import TrackerServer
+from salt_p2pdist.agent.store import write_atomic
 from salt_p2pdist.audit import AuditLog
-from salt_p2pdist.certdesk import issue_certificate
+from salt_p2pdist.certdesk import UsedRequests, issue_certificate
 from salt_p2pdist.tracker import Tracker, TrackerError
 
 if TYPE_CHECKING:
@@ -29,13 +34,30 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _secret(path: Path) -> bytes:
-    """The tracker's token key, kept across restarts so issued tokens stay valid."""
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(32))
-    return path.read_bytes()
+def tracker_names(cfg: AgentConfig) -> list[str]:
+    """What the tracker's certificate is for: the configured names, the interface, this host."""
+    names = [*cfg.tracker_names, "127.0.0.1", "localhost"]
+    if cfg.tracker_interface not in ("", "0.0.0.0", "::"):
+        names.append(cfg.tracker_interface)
+    try:
+        fqdn = socket.getfqdn()
+        names += [fqdn, socket.gethostbyname(fqdn)]
+    except OSError:  # no resolvable name: the configured names must do
+        pass
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def server_tls(cfg: AgentConfig, ca: swarmca.SwarmCA, key_file: Path) -> ssl.SSLContext:
+    """The tracker's TLS: a server certificate from the swarm CA, client certificates optional
+    (``/cert`` is asked before a host has one) and, when shown, checked against the CA."""
+    cert_file = cfg.state_dir / "tracker.pem"  # public; made again at each start for the current names
+    write_atomic(cert_file, ca.issue_server(swarmca.public_pem(key_file.read_bytes()), tracker_names(cfg)))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert_file, key_file)
+    ctx.load_verify_locations(cadata=ca.cert_pem.decode())
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    return ctx
 
 
 class TrackerSide:
@@ -47,12 +69,13 @@ class TrackerSide:
         admit = self._known_host if cfg.admit_minions else (lambda _host: False)
         self.tracker = Tracker(interval=cfg.announce_interval, known_host=admit,
                                sites=sites, fetchers_per_site=cfg.fetchers_per_site,
-                               stall_after=cfg.stall_after,
-                               secret=_secret(cfg.state_dir / "tracker.secret") if self.ca else None)
+                               stall_after=cfg.stall_after, require_cert=self.ca is not None)
+        self.used_requests = UsedRequests()
         self.kept = KeptSwarms(cfg.state_dir / "kept_swarms.json")
         assert cfg.tracker_port is not None
+        tls = server_tls(cfg, self.ca, cfg.state_dir / "tls.key") if self.ca else None
         self.server = TrackerServer(cfg.tracker_interface, cfg.tracker_port, self.tracker,
-                                    self._certify if self.ca else None)
+                                    self._certify if self.ca else None, tls)
         for t in engine.transfers.values():  # swarms survive restarts
             self.register(t)
         for kept in self.kept.load().values():
@@ -73,7 +96,8 @@ class TrackerSide:
         who = str(body.get("minion", "?"))[:256] if isinstance(body, dict) else "?"
         dist_id = str(body.get("info_hash", ""))[:16] if isinstance(body, dict) else ""
         try:
-            answer = issue_certificate(self.tracker, self.ca, body, key_of=self._salt_key, now=time.time())
+            answer = issue_certificate(self.tracker, self.ca, body, key_of=self._salt_key, now=time.time(),
+                                       used=self.used_requests)
         except TrackerError as exc:
             self._audit(who, f"refused: {exc}", dist_id)
             raise

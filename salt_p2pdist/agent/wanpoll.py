@@ -5,19 +5,22 @@ its transfers has peers: every ``POLL_S`` seconds, and at once when a transfer
 gets its first peers (the announce that gave a fetcher remote peers also made
 it one of the site's hosts on the WAN). Until the first answer, and while the
 tracker cannot be reached, the host keeps what it had (at first, the whole cap:
-the per-host limit, so a master that is down does not stop a site).
+the per-host limit, so a master that is down does not stop a site). The
+host shows its certificate for the transfer's swarm: the tracker answers
+only certified hosts, about themselves.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import ssl
 import time
-import urllib.error
-import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
+from salt_p2pdist.agent import mastertls
+from salt_p2pdist.agent.store import write_atomic
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.wanshare import WanShare
 
@@ -30,17 +33,12 @@ POLL_S = 5.0
 
 def share_url(transfer: Transfer, host_id: str) -> str:
     parts = urlsplit(transfer.record["tracker"])
-    query = {"minion": host_id, "info_hash": transfer.meta.info_hash, "auth": transfer.record.get("auth", "")}
-    return f"{parts.scheme}://{parts.netloc}/wan?{urlencode(query)}"
+    return f"{parts.scheme}://{parts.netloc}/wan?{urlencode({'minion': host_id})}"
 
 
-def ask(transfer: Transfer, host_id: str) -> WanShare:
+def ask(transfer: Transfer, host_id: str, ctx: ssl.SSLContext | None) -> WanShare:
     """One question to the tracker. Raises OSError or ValueError."""
-    try:
-        with urllib.request.urlopen(share_url(transfer, host_id), timeout=5) as resp:
-            body = json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        raise ValueError(json.loads(exc.read() or b"{}").get("error", str(exc))) from exc
+    body = mastertls.call(share_url(transfer, host_id), ctx, timeout=5)
     return WanShare(str(body["site"]), bool(body["on_wan"]), int(body["hosts"]), float(body["fraction"]))
 
 
@@ -48,6 +46,19 @@ class SharePoller:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.last, self.connected, self.failing = 0.0, frozenset[str](), False
+        self._tls: tuple[str, ssl.SSLContext | None] = ("", None)  # dist_id whose certificate it shows
+
+    def context(self, transfer: Transfer) -> ssl.SSLContext | None:
+        """TLS that checks the master and shows this host's certificate for ``transfer``'s swarm."""
+        if not transfer.record["tracker"].startswith("https:"):
+            return None
+        if self._tls[0] != transfer.dist_id:
+            state_dir: Path = self.engine.cfg.state_dir
+            cert_file = state_dir / "wan-client.pem"  # public data; ssl loads certificates from files
+            write_atomic(cert_file, str(transfer.record.get("tls_cert") or "").encode())
+            client = (cert_file, state_dir / "tls.key") if transfer.record.get("tls_cert") else None
+            self._tls = (transfer.dist_id, mastertls.client_context(mastertls.swarm_ca(transfer), client))
+        return self._tls[1]
 
     def step(self) -> None:
         engine = self.engine
@@ -62,7 +73,7 @@ class SharePoller:
             return
         self.last = time.monotonic()
         try:
-            engine.policy.set_wan_share(ask(with_peers[0], engine.cfg.host_id))
+            engine.policy.set_wan_share(ask(with_peers[0], engine.cfg.host_id, self.context(with_peers[0])))
             self.failing = False
         except (OSError, ValueError, KeyError) as exc:
             if not self.failing:  # once per outage, not every POLL_S

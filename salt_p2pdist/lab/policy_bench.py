@@ -77,7 +77,7 @@ def start_origin(root: Path, names: list[str], extra: list[str] | None = None) -
                                                      "--tracker-interface", "127.0.0.1",
                                                      "--announce-interval", "5",
                                                      *closedswarm.origin_args(root), *(extra or [])])
-    return origin, f"http://127.0.0.1:{origin.ensure()['tracker_port']}/announce"
+    return origin, f"https://127.0.0.1:{origin.ensure()['tracker_port']}/announce"
 
 
 def start(root: Path, name: str, ip: str) -> AgentClient:

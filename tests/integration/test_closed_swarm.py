@@ -7,7 +7,9 @@ minion can read it from the master's file server) that can reach every peer.
 from __future__ import annotations
 
 import json
+import ssl
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import quote_from_bytes
@@ -33,10 +35,13 @@ def endpoints(deployment: Deployment) -> list[tuple[str, int]]:
     return [*found, ("127.0.0.1", info["bt_port"]), ("127.0.0.1", info["ssl_port"])]
 
 
-def announce(deployment: Deployment, info_hash20: bytes, minion: str) -> bytes:
-    url = (f"http://127.0.0.1:{deployment.tracker_port}/announce?info_hash="
-           f"{quote_from_bytes(info_hash20)}&port=6881&left=1&minion={minion}")
-    with urllib.request.urlopen(url, timeout=10) as resp:
+def announce(deployment: Deployment, info_hash20: bytes, minion: str, ca_pem: str,
+             scheme: str = "https") -> bytes:
+    """An announce without a certificate, checking the tracker against the swarm CA."""
+    url = (f"{scheme}://127.0.0.1:{deployment.tracker_port}/announce?info_hash="
+           f"{quote_from_bytes(info_hash20)}&port=6881&left=1&minion={minion}&auth={'0' * 32}")
+    ctx = ssl.create_default_context(cadata=ca_pem) if scheme == "https" else None
+    with urllib.request.urlopen(url, timeout=10, context=ctx) as resp:
         return bytes(resp.read())
 
 
@@ -70,8 +75,15 @@ def test_an_outsider_with_the_torrent_gets_nothing(deployment: Deployment, srv: 
     st = outsider.status()
     assert (st.total_payload_download, st.num_pieces) == (0, 0), "the outsider got data"
 
-    # The tracker does not introduce anyone to a host that claims a target's name
-    # (no token from a certificate), nor to a minion that was not targeted.
-    info_hash20 = lt.torrent_info(torrent).info_hashes().v2.to_bytes()[:20]
-    assert b"without a valid token" in announce(deployment, info_hash20, "m1")
-    assert b"not a target" in announce(deployment, info_hash20, "intruder")
+    # The tracker speaks TLS only, with a certificate from the swarm CA the torrent
+    # carries; it introduces no one to a host that claims a target's name without
+    # that target's certificate, nor to a minion that was not targeted.
+    info = lt.torrent_info(torrent)
+    info_hash20, ca_pem = info.info_hashes().v2.to_bytes()[:20], info.ssl_cert()
+    assert b"without a certificate" in announce(deployment, info_hash20, "m1", ca_pem)
+    assert b"not a target" in announce(deployment, info_hash20, "intruder", ca_pem)
+    try:
+        announce(deployment, info_hash20, "m1", ca_pem, scheme="http")
+        raise AssertionError("the tracker answered in the clear")
+    except (urllib.error.URLError, ConnectionError, OSError):
+        pass

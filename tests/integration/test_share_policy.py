@@ -101,8 +101,8 @@ def test_a_sites_wan_rate_is_split_among_its_hosts_on_the_wan(deployment: Deploy
     assert ret["result"] is True, ret
     for m in ("m1", "m2", "m3", "m4"):
         assert sha256(deployment.copy_at(m, "/opt/capped", "capped.bin")) == sha256(payload)
-    # Each paris host asked the master's tracker (closed swarm: with its announce
-    # token) for its part: the site's hosts on the WAN split the 2 MB/s.
+    # Each paris host asked the master's tracker (closed swarm: over TLS, showing its
+    # certificate) for its part: the site's hosts on the WAN split the 2 MB/s.
     wan = {m: deployment.salt_run("p2pdist.policy", m)[m]["in_force"]["wan_rate"] for m in ("m1", "m2")}
     assert all("a total for site paris" in w.get("split", "") for w in wan.values()), wan
     hosts = {m: int(w["split"].split(": ")[1].split()[0]) for m, w in wan.items()}

@@ -1,4 +1,4 @@
-"""Swarm CA, torrent signatures, the certificate desk and announce tokens."""
+"""Swarm CA, torrent signatures, the certificate desk and who may announce."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from salt_p2pdist import metainfo, signature, swarmca
-from salt_p2pdist.certdesk import issue_certificate
+from salt_p2pdist.certdesk import UsedRequests, issue_certificate
 from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.tracker import Tracker, TrackerError, announce_token, parse_announce
+from salt_p2pdist.tracker import Holder, Tracker, TrackerError, parse_announce
 
 
 def salt_keypair(directory: Path, name: str) -> tuple[Path, Path]:
@@ -73,7 +73,7 @@ def test_foreign_unsigned_and_tampered_torrents_are_refused(signed: dict, tmp_pa
 
 
 def _desk(signed: dict, minion_pub: Path) -> tuple[Tracker, bytes]:
-    tracker = Tracker(secret=b"s" * 32)
+    tracker = Tracker(require_cert=True)
     info_hash20 = bytes.fromhex(metainfo.describe(signed["torrent"]).info_hash)[:20]
     tracker.register(info_hash20, frozenset({"m1"}), 0, metainfo.describe(signed["torrent"]).torrent_name)
     return tracker, info_hash20
@@ -90,9 +90,10 @@ def _request(signed: dict, minion_key: Path, minion: str = "m1", when: float | N
 def test_a_target_signing_with_its_salt_key_gets_a_certificate_for_this_torrent(
         signed: dict, tmp_path: Path) -> None:
     key, pub = salt_keypair(tmp_path, "m1")
-    tracker, info_hash20 = _desk(signed, pub)
+    tracker, _ = _desk(signed, pub)
     answer = issue_certificate(tracker, signed["ca"], _request(signed, key),
-                               key_of=lambda m: pub.read_bytes() if m == "m1" else None, now=time.time())
+                               key_of=lambda m: pub.read_bytes() if m == "m1" else None, now=time.time(),
+                               used=UsedRequests())
     cert = x509.load_pem_x509_certificate(answer["cert"].encode())
     # libtorrent matches the SAN to the torrent name, unique to this content; never "*".
     name = metainfo.describe(signed["torrent"]).torrent_name
@@ -100,7 +101,8 @@ def test_a_target_signing_with_its_salt_key_gets_a_certificate_for_this_torrent(
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == [name]
     assert cert.issuer == x509.load_pem_x509_certificate(signed["ca"].cert_pem).subject
-    assert answer["auth"] == announce_token(b"s" * 32, info_hash20, "m1")
+    assert cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "m1"
+    assert set(answer) == {"cert"}  # no bearer token: announces are authenticated by the certificate
 
 
 def test_the_desk_refuses_outsiders_forgeries_and_stale_requests(signed: dict, tmp_path: Path) -> None:
@@ -114,22 +116,44 @@ def test_the_desk_refuses_outsiders_forgeries_and_stale_requests(signed: dict, t
              ({"minion": "m1"}, "malformed")]
     for body, reason in cases:
         with pytest.raises(TrackerError, match=reason):
-            issue_certificate(tracker, signed["ca"], body, key_of=keys.get, now=time.time())
+            issue_certificate(tracker, signed["ca"], body, key_of=keys.get, now=time.time(),
+                              used=UsedRequests())
     # Another swarm under the same torrent name: a certificate would fit both.
     tracker.register(b"\x07" * 20, frozenset({"m1"}), 0, metainfo.describe(signed["torrent"]).torrent_name)
     with pytest.raises(TrackerError, match="shares its torrent name"):
-        issue_certificate(tracker, signed["ca"], _request(signed, key), key_of=keys.get, now=time.time())
+        issue_certificate(tracker, signed["ca"], _request(signed, key), key_of=keys.get, now=time.time(),
+                          used=UsedRequests())
 
 
-def test_announces_need_the_token_when_the_tracker_has_a_secret() -> None:
-    tracker = Tracker(secret=b"k" * 32)
-    ih = b"\x02" * 20
-    tracker.register(ih, frozenset({"m1"}), 0, "pkg.bin")
+def test_a_certificate_request_is_good_once(signed: dict, tmp_path: Path) -> None:
+    """A replay within the 5 minutes (even with the signature re-encoded) gets nothing."""
+    key, pub = salt_keypair(tmp_path, "m1")
+    tracker, _ = _desk(signed, pub)
+    used, keys = UsedRequests(), {"m1": pub.read_bytes()}
+    body = _request(signed, key)
+    desk = {"key_of": keys.get, "used": used}
+    assert "cert" in issue_certificate(tracker, signed["ca"], body, now=time.time(), **desk)
+    for replay in (body, {**body, "signature": body["signature"] + "\n"}):
+        with pytest.raises(TrackerError, match="presented before"):
+            issue_certificate(tracker, signed["ca"], replay, now=time.time() + 60, **desk)
+    # A new request (new time, new signature) from the same host is served.
+    fresh = _request(signed, key, when=time.time() + 1)
+    assert "cert" in issue_certificate(tracker, signed["ca"], fresh, now=time.time(), **desk)
+
+
+def test_announces_need_the_hosts_certificate_for_that_swarm() -> None:
+    tracker = Tracker(require_cert=True)
+    tracker.register(b"\x02" * 20, frozenset({"m1", "m3"}), 0, "pkg.bin")
     query = "info_hash=" + "%02" * 20 + "&port=6881&left=5&minion=m1"
-    with pytest.raises(TrackerError, match="without a valid token"):
-        tracker.announce(parse_announce(query, "10.0.0.1"), "10.0.0.254")
-    good = query + "&auth=" + announce_token(b"k" * 32, ih, "m1")
-    assert tracker.announce(parse_announce(good, "10.0.0.1"), "10.0.0.254") == []
+    refusals = [(None, "without a certificate"),
+                (Holder("m3", "pkg.bin"), "m3's certificate cannot announce for m1"),
+                (Holder("m1", "other.bin"), "for another swarm")]
+    for holder, reason in refusals:
+        with pytest.raises(TrackerError, match=reason):
+            tracker.announce(parse_announce(query, "10.0.0.1"), "10.0.0.254", holder)
+    assert tracker.swarms[b"\x02" * 20].peers == {}
+    assert tracker.announce(parse_announce(query, "10.0.0.1"), "10.0.0.254", Holder("m1", "pkg.bin")) == []
+    assert tracker.swarms[b"\x02" * 20].peers["m1"].ip == "10.0.0.1"
 
 
 def test_no_certificate_for_every_torrent(signed: dict) -> None:

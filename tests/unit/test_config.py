@@ -18,8 +18,8 @@ def test_master_defaults():
     assert s.state_dir == Path("/var/cache/salt/master/p2pdist")
     assert (s.tracker_port, s.tracker_host, s.bt_interface, s.bt_port) == (6970, "", "0.0.0.0", 0)
     assert (s.origin_upload_rate, s.announce_interval) == (0, 30)
-    assert s.origin_args(PKI) == [
-        "--known-hosts-dir", "/etc/salt/pki/master/minions",
+    assert s.origin_args({**PKI, "interface": "10.0.0.1"}) == [
+        "--known-hosts-dir", "/etc/salt/pki/master/minions", "--tracker-name", "10.0.0.1",
         "--ca-dir", "/var/cache/salt/master/p2pdist/ca", "--fetchers-per-site", "1",
         "--stall-after", "60", "--bt-interface", "0.0.0.0", "--bt-port", "0",
                                "--tracker-port", "6970", "--announce-interval", "30",
@@ -59,16 +59,16 @@ def test_master_torrent_dir_defaults_to_the_first_file_root():
 
 def test_tracker_url_prefers_tracker_host_then_interface():
     with_host = MasterSettings.from_opts({**OPTS, "p2pdist": {"tracker_host": "master.lan"}})
-    assert with_host.tracker_url({"interface": "10.0.0.1"}) == "http://master.lan:6970/announce"
+    assert with_host.tracker_url({"interface": "10.0.0.1"}) == "https://master.lan:6970/announce"
     plain = MasterSettings.from_opts({**OPTS, "p2pdist": {"tracker_port": 7001}})
-    assert plain.tracker_url({"interface": "10.0.0.1"}) == "http://10.0.0.1:7001/announce"
+    assert plain.tracker_url({"interface": "10.0.0.1"}) == "https://10.0.0.1:7001/announce"
 
 
 @pytest.mark.parametrize("interface", ["0.0.0.0", "::", "", None])
 def test_tracker_url_never_advertises_a_wildcard(interface):
     url = MasterSettings.from_opts(OPTS).tracker_url({"interface": interface})
-    host = url.removeprefix("http://").removesuffix(":6970/announce")
-    assert url.startswith("http://") and url.endswith(":6970/announce")
+    host = url.removeprefix("https://").removesuffix(":6970/announce")
+    assert url.startswith("https://") and url.endswith(":6970/announce")
     assert host and host not in ("0.0.0.0", "::")
 
 

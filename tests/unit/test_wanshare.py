@@ -7,7 +7,7 @@ import random
 import pytest
 
 from salt_p2pdist.topology import SiteMap
-from salt_p2pdist.tracker import Tracker, TrackerError, announce_token, parse_announce
+from salt_p2pdist.tracker import Holder, Tracker, TrackerError, parse_announce
 from salt_p2pdist.wanshare import TRICKLE, WanShare
 
 SITES = {"paris": {"networks": ["10.20.0.0/16"]}, "nyc": {"networks": ["10.30.0.0/16"]}}
@@ -28,18 +28,18 @@ def clock() -> Clock:
     return Clock()
 
 
-def make(clock: Clock, secret: bytes | None = None) -> Tracker:
+def make(clock: Clock, require_cert: bool = False) -> Tracker:
     t = Tracker(interval=30, clock=clock, rng=random.Random(1), sites=SiteMap.from_config(SITES),
-                secret=secret)
+                require_cert=require_cert)
     for swarm in (SWARM_A, SWARM_B):
-        t.register(swarm, frozenset(HOSTS), origin_port=0)  # the origin no longer seeds
+        t.register(swarm, frozenset(HOSTS), origin_port=0,  # the origin no longer seeds
+                   torrent_name=swarm.decode())
     return t
 
 
-def ann(t: Tracker, host: str, left: int, swarm: bytes = SWARM_A, secret: bytes | None = None) -> None:
-    auth = announce_token(secret, swarm, host) if secret else ""
-    q = (f"info_hash={swarm.decode()}&port=6881&left={left}&minion={host}&auth={auth}")
-    t.announce(parse_announce(q, HOSTS[host]), "10.0.0.1")
+def ann(t: Tracker, host: str, left: int, swarm: bytes = SWARM_A) -> None:
+    q = (f"info_hash={swarm.decode()}&port=6881&left={left}&minion={host}")
+    t.announce(parse_announce(q, HOSTS[host]), "10.0.0.1", Holder(host, swarm.decode()))
 
 
 def shares(t: Tracker, site: str) -> dict[str, WanShare]:
@@ -119,13 +119,13 @@ def test_a_host_in_no_swarm_is_placed_by_its_address(clock):
     assert make(clock).wan_share("p9", "10.20.0.9") == WanShare("paris", False, 0, 0.0)
 
 
-def test_with_a_secret_only_a_certified_host_learns_its_share(clock):
-    secret = b"s" * 32
-    t = make(clock, secret)
-    ann(t, "p1", 0, secret=secret)
-    with pytest.raises(TrackerError, match="without a valid token"):
-        t.wan_share("p1", HOSTS["p1"], SWARM_A, "forged")
-    assert t.wan_share("p1", HOSTS["p1"], SWARM_A, announce_token(secret, SWARM_A, "p1")).site == "paris"
+def test_in_closed_swarms_only_a_certified_host_learns_its_own_share(clock):
+    t = make(clock, require_cert=True)
+    ann(t, "p1", 0)
+    for holder in (None, Holder("p2", SWARM_A.decode()), Holder("p1", "another swarm")):
+        with pytest.raises(TrackerError, match="without p1's certificate"):
+            t.wan_share("p1", HOSTS["p1"], holder)
+    assert t.wan_share("p1", HOSTS["p1"], Holder("p1", SWARM_A.decode())).site == "paris"
 
 
 def test_a_newcomer_gets_only_what_the_others_parts_leave_until_they_shrink(clock):
