@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
 
 try:
-    from salt_p2pdist import metainfo, orders, signature
+    from salt_p2pdist import metainfo, orders, reports, signature
     from salt_p2pdist import origin as origin_side
     from salt_p2pdist import status as status_view
     from salt_p2pdist import watch as watch_view
@@ -64,8 +64,12 @@ def _audit(action: str, user: str, result: str, **details: Any) -> None:
 
 
 def _authorize(cfg: MasterSettings, user: str, source: Path, tgt: str, tgt_type: str,
-               targets: list[str]) -> None:
-    """p2pdist:admins, on top of Salt's own ACLs: which user may push what to whom."""
+               targets: list[str]) -> bool:
+    """p2pdist:admins, on top of Salt's own ACLs: which user may push what to whom.
+
+    True if the user may push to any minion (then a re-push also re-orders
+    the distribution's earlier targets, see status.to_order).
+    """
     admins = Admins.from_config(cfg.admins)
     groups = host_groups(user) if admins.grants else []
     admins.check(user, groups, source, tgt, tgt_type)
@@ -74,6 +78,7 @@ def _authorize(cfg: MasterSettings, user: str, source: Path, tgt: str, tgt_type:
     if allowed is not None and not targets_within(
             set(targets), [set(_resolve(expr, "compound")) for expr in allowed]):
         raise Forbidden(f"{user} may push only to {', '.join(allowed)}; {tgt!r} reaches other minions")
+    return allowed is None
 
 
 def _fail(message: str) -> dict[str, Any]:
@@ -126,7 +131,7 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         if not targets:
             return _fail(f"target {tgt!r} ({tgt_type}) matches no minion; nothing was distributed. "
                          "Check it with: salt --preview-target ...")
-        _authorize(cfg, user, source.resolve(), tgt, tgt_type, targets)
+        unrestricted = _authorize(cfg, user, source.resolve(), tgt, tgt_type, targets)
         origin = _origin(cfg)
         origin.ensure()
         tracker = cfg.tracker_url(__opts__)
@@ -138,16 +143,21 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
             Path(__opts__["pki_dir"]) / "master.pem", cfg.allowed_dest)
         meta = metainfo.describe(torrent)
         catalog = _catalog(cfg)
-        catalog.add_distribution(dist_id=meta.dist_id, name=source.name, source=str(source),
-                                 dest=dest, torrent=torrent, total_bytes=meta.total_size,
-                                 num_pieces=meta.num_pieces, user=user, targets=targets)
+        existing = catalog.distribution(meta.dist_id)
+        orders.check_same_dest(existing, dest)  # before anything is recorded
+        # A re-push also orders every earlier target that does not hold the copy.
+        earlier = catalog.host_rows(meta.dist_id) if existing and not existing["cancelled"] else []
+        targets = status_view.to_order(targets, earlier if unrestricted else [])
+        order_id = catalog.add_distribution(
+            dist_id=meta.dist_id, name=source.name, source=str(source), dest=dest, torrent=torrent,
+            total_bytes=meta.total_size, num_pieces=meta.num_pieces, user=user, targets=targets)
         torrent_url = origin_side.publish_torrent(cfg, source.name, torrent)
         all_targets = catalog.targets(meta.dist_id)
         origin.call("POST", "/dists", orders.seed_order(
             meta, torrent, source=source, targets=all_targets, upload_limit=cfg.origin_upload_rate))
         _send_topology(cfg, origin, catalog)
         order = orders.fetch_order(meta, torrent, dest=dest, force=force,
-                                   tracker=tracker, sites=cfg.sites)
+                                   tracker=tracker, sites=cfg.sites, order_id=order_id)
         answers = _order(targets, order, catalog, meta.dist_id)
         if answers.pop("site_grains") != {}:
             _send_topology(cfg, origin, catalog)
@@ -177,9 +187,10 @@ def _order(targets: list[str], order: dict[str, Any], catalog: Catalog, dist_id:
            ) -> dict[str, Any]:
     """Publish the order and collect each minion's answer.
 
-    A minion that refuses (a file in the way, a bad dest) is recorded as
-    failed with its reason at once; one that does not answer stays pending
-    (offline, or slow), and ``p2pdist.status`` shows it so.
+    Every answer is recorded at once, stamped with the minion's time: a
+    refusal (a file in the way, a bad dest) as failed with its reason, an
+    acceptance as the state it reports. One that does not answer stays
+    pending (offline, or slow), and ``p2pdist.status`` shows it so.
     """
     import salt.client
 
@@ -187,9 +198,8 @@ def _order(targets: list[str], order: dict[str, Any], catalog: Catalog, dist_id:
     returns = client.cmd(targets, "p2pdist.fetch", kwarg=order, tgt_type="list",
                          timeout=ORDER_TIMEOUT_S)
     accepted, refused, grains, silent = orders.classify_answers(targets, returns)
-    now = time.time()
-    catalog.record_reports((dist_id, m, now, {"state": "failed", "error": err})
-                           for m, err in refused.items())
+    catalog.record_reports(reports.rows_from_answers(dist_id, order.get("order_id", ""), returns,
+                                                     refused, time.time()))
     known = catalog.site_overrides()
     changed = {m: s for m, s in grains.items() if known.get(m, "") != s}
     catalog.set_site_overrides(changed)
@@ -298,7 +308,7 @@ def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
     if catalog.distribution(id) is None:
         return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
     targets = catalog.targets(id)
-    catalog.cancel(id)
+    catalog.cancel(id)  # first: a minion that starts now is not ordered again
     import salt.client
 
     ret = salt.client.get_local_client(mopts=__opts__).cmd(
@@ -307,5 +317,16 @@ def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
         _origin(cfg).call("DELETE", f"/dists/{id}")
     except P2PDistError as exc:
         log.warning("p2pdist: origin did not drop %s: %s", id, exc)
-    _audit("cancel", _user(), "ok", id=id, purge=purge, minions=len(targets))
-    return {"result": True, "id": id, "minions": ret}
+    # Already gone from a minion counts as done; one that did not answer still holds it.
+    _accepted, refused, _grains, silent = orders.classify_answers(targets, ret)
+    ok = not refused and not silent
+    _audit("cancel", _user(), "ok" if ok else "partly done", id=id, purge=purge,
+           minions=len(targets), refused=sorted(refused), no_answer=sorted(silent))
+    result = {"result": ok, "id": id, "minions": ret, "refused": refused,
+              "no_answer": sorted(silent)}
+    if not ok:
+        __context__["retcode"] = result["retcode"] = 1
+        result["error"] = (f"{', '.join(sorted([*refused, *silent]))} did not remove {id}; "
+                           "they may still hold and share it. Run this cancel again once they "
+                           "are back (see the per-minion answers)")
+    return result

@@ -75,6 +75,7 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "error": error,
         "banned": list(t.record.get("banned") or []),  # peers blocked for corrupt data
         "reused": int(t.record.get("reused") or 0),  # bytes taken from copies already here
+        "order_id": t.record.get("order_id", ""),  # the master's order this answers
         **(t.ledger.totals if t.ledger else {}),
         **({"site": t.ledger.own_site} if t.ledger and t.ledger.own_site else {}),
     }

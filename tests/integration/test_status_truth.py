@@ -82,7 +82,8 @@ def test_a_repush_after_cancel_reaches_a_minion_that_was_offline(deployment: Dep
                             dest="/opt/truth-again")
         assert second["id"] == first["id"] and second["no_answer"] == ["m4"], second
         # m1..m3 fetch again; m4 stays pending (ordered, not answered), never done.
-        wait_for("m1..m3 done", lambda: view(deployment, second["id"])["distribution"]["done"] == 3)
+        wait_for("m1..m3 seeding", lambda: [s for m, s in sorted(host_states(
+            deployment, second["id"]).items()) if m != "m4"] == ["seeding"] * 3)
         v = view(deployment, second["id"])
         assert v["minions"]["m4"]["state"] == "pending", v["minions"]["m4"]
         assert v["distribution"]["state"] == "active", v["distribution"]
@@ -104,6 +105,11 @@ def test_a_forced_repush_is_judged_on_its_own_answers(deployment: Deployment, sr
     first, code = run(deployment, "p2pdist.push", str(payload), tgt="m1,m2", tgt_type="list",
                       dest="/opt/truth-force")
     assert code != 0 and list(first["refused"]) == ["m1"], first
+    # m1 reports every 10 s, as a minion with a longer report_interval would: the
+    # forced push's wait must not judge m1 by its refusal of the first push.
+    deployment.salt("m1", "schedule.delete", "p2pdist_report")
+    deployment.salt("m1", "schedule.add", "p2pdist_report", kwargs={
+        "function": "p2pdist.report", "seconds": 10, "returner": "p2pdist", "return_job": False})
     second, code = run(deployment, "p2pdist.push", str(payload), tgt="m1,m2", tgt_type="list",
                        dest="/opt/truth-force", force=True, wait=True)
     assert second["summary"]["state"] == "complete", second
