@@ -113,6 +113,10 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
     wait
         Follow progress until every target is done or failed, then summarise.
 
+    Pushing the same content again also re-orders every earlier target that
+    does not hold a verified copy (failed, removed, never answered); the same
+    content to another dest is refused until it is cancelled.
+
     CLI Example:
 
     .. code-block:: bash
@@ -273,7 +277,7 @@ def stop_seeding(id: str) -> dict[str, Any]:  # noqa: A002
     """
     The master stops serving a distribution; the minions go on sharing it among
     themselves and the tracker keeps introducing them. Frees the HQ uplink once
-    full copies are out.
+    full copies are out. Asking again changes nothing (the swarm stays).
 
     CLI Example:
 
@@ -295,7 +299,10 @@ def stop_seeding(id: str) -> dict[str, Any]:  # noqa: A002
 def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
     """
     Cancel a distribution: every target stops and drops partial data; the master
-    stops seeding. Completed copies at dest stay unless ``purge=True``.
+    stops seeding. Completed copies at dest stay unless ``purge=True``. A
+    minion that no longer holds it counts as done; one that does not answer
+    is named in ``no_answer`` and the exit code is 1: run the cancel again
+    once it is back.
 
     CLI Example:
 
