@@ -139,8 +139,8 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
     ``tracker`` is ignored (kept for orders from older masters): the tracker
     named in the signed torrent is the one used. ``order_id`` names the
     master's order; this minion's reports carry it back. The answer's ``ts``
-    is this minion's time after taking the order: the master orders the answer
-    and the scheduled reports by it.
+    is this minion's time after taking the order (the agent's ``as_of`` in the
+    answer is what the master orders answers and reports by).
     """
     try:
         # Only torrents this minion's master signed; the tracker is the signed one.
@@ -199,9 +199,8 @@ def report() -> dict[str, Any]:
     try:
         agent.ensure()  # the schedule also supervises the agent: restart it if it died
         policy_error = _sync_policy(agent)  # pillar changes reach the session on the fly
-        # Stamped before reading: what the agent says is at least this recent, so
-        # an order's answer (stamped after taking it) is never replaced by an
-        # older view of the agent.
+        # Each distribution's state carries the agent's own stamp (as_of), which
+        # the master orders reports and answers by; this one is for older agents.
         ts = time.time()
         dists = agent.call("GET", "/dists")
     except P2PDistError as exc:
@@ -291,7 +290,7 @@ def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:
         return {"result": True, "dist_id": dist_id, "comment": "not held on this minion"}
     except P2PDistError as exc:
         return _error(exc)
-    report = {"minion": __opts__["id"], "ts": time.time(), "dists": {dist_id: {
+    report = {"minion": __opts__["id"], "ts": removed.get("as_of") or time.time(), "dists": {dist_id: {
         "state": lifecycle.REMOVED, "order_id": removed.get("order_id", "")}}}
     __salt__["event.fire_master"](report, REPORT_TAG_PREFIX + __opts__["id"])
     return {"result": True, **removed}

@@ -40,8 +40,20 @@ def rows_from_events(events: Iterable[dict[str, Any]], tag_prefix: str) -> list[
         site = str(data.get("site") or "")
         for dist_id, fields in data["dists"].items():
             if isinstance(fields, dict):
-                rows.append((str(dist_id), minion, ts, {"site": site, **fields} if site else fields))
+                rows.append((str(dist_id), minion, _as_of(fields, ts),
+                             {"site": site, **fields} if site else fields))
     return rows
+
+
+def _as_of(fields: Mapping[str, Any], default: float) -> float:
+    """When the agent read this distribution's state (its ``as_of``), else ``default``.
+
+    The agent stamps each state it hands out under its lock, so a host's
+    reports and answers are ordered by when their facts were true, not by
+    when the minion's processes got around to sending them.
+    """
+    value = fields.get("as_of")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
 def rows_from_answers(dist_id: str, order_id: str, returns: Mapping[str, Any],
@@ -52,13 +64,14 @@ def rows_from_answers(dist_id: str, order_id: str, returns: Mapping[str, Any],
     failure with its reason; both are about ``order_id``. Each is stamped with
     the minion's own time of answering (``now``, the master's, only for
     answers without one), so a report the minion sent later wins and an
-    earlier one does not overwrite the answer.
+    earlier one does not overwrite the answer. The agent's ``as_of`` is
+    preferred to the module's ``ts``.
     """
     rows: list[Row] = []
     for minion, ret in returns.items():
         answer = ret if isinstance(ret, dict) else {}
         try:
-            ts = float(answer.get("ts") or now)
+            ts = _as_of(answer, float(answer.get("ts") or now))
         except (TypeError, ValueError):
             ts = now
         if minion in refused:

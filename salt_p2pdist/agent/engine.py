@@ -11,6 +11,7 @@ import base64
 import logging
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -205,7 +206,7 @@ class Engine:
             self.store.forget(dist_id)
             return {"dist_id": dist_id, "state": lifecycle.CANCELLED,
                     "removed_data": remove_data or record["phase"] == "staging",
-                    "order_id": record.get("order_id", "")}
+                    "order_id": record.get("order_id", ""), "as_of": time.time()}
 
     def status(self, dist_id: str | None = None) -> dict[str, Any]:
         with self.lock:

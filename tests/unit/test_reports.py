@@ -88,3 +88,13 @@ def test_answers_to_an_order_become_rows_stamped_with_the_minions_time():
     assert rows["m2"] == ("d1", 8.0, {"state": "failed", "error": "refusing to overwrite",
                                       "order_id": "o2"})
     assert rows["m3"][1] == 99.0 and rows["m3"][2]["state"] == "failed"  # no time of its own
+
+
+def test_the_agents_stamp_orders_reports_and_answers():
+    event = {"tag": "p2pdist/report/m1", "data": {"id": "m1", "data": {
+        "minion": "m1", "ts": 50.0, "dists": {"d1": {"state": "seeding", "as_of": 42.5},
+                                             "d2": {"state": "queued", "as_of": True}}}}}
+    rows = {d: ts for d, _m, ts, _f in rows_from_events([event], "p2pdist/report/")}
+    assert rows == {"d1": 42.5, "d2": 50.0}  # a stamp that is not a time is ignored
+    answer = {"m1": {"result": True, "state": "queued", "ts": 9.0, "as_of": 8.5}}
+    assert rows_from_answers("d1", "o1", answer, {}, 99.0)[0][2] == 8.5
