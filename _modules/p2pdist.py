@@ -26,8 +26,9 @@ try:
     from salt_p2pdist import admission, lifecycle
     from salt_p2pdist.agent.client import AgentClient
     from salt_p2pdist.config import MinionSettings
-    from salt_p2pdist.errors import Forbidden, P2PDistError
+    from salt_p2pdist.errors import Forbidden, NotFound, P2PDistError
     from salt_p2pdist.policy import Policy
+    from salt_p2pdist.reports import REPORT_TAG_PREFIX
     from salt_p2pdist.signature import admitted, check_torrent
     from salt_p2pdist.topology import SiteMap
 
@@ -123,7 +124,8 @@ def _ensure_reporting() -> None:
 
 
 def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
-          dist_id: str = "", sites: dict[str, Any] | None = None, **_: Any) -> dict[str, Any]:
+          dist_id: str = "", sites: dict[str, Any] | None = None, order_id: str = "",
+          **_: Any) -> dict[str, Any]:
     """
     Fetch a distribution ordered by the master (normally published by
     ``salt-run p2pdist.push``, not typed by hand).
@@ -135,7 +137,10 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
         salt 'web1' p2pdist.fetch torrent=<base64> dest=/opt/dist
 
     ``tracker`` is ignored (kept for orders from older masters): the tracker
-    named in the signed torrent is the one used.
+    named in the signed torrent is the one used. ``order_id`` names the
+    master's order; this minion's reports carry it back. The answer's ``ts``
+    is this minion's time after taking the order (the agent's ``as_of`` in the
+    answer is what the master orders answers and reports by).
     """
     try:
         # Only torrents this minion's master signed; the tracker is the signed one.
@@ -152,7 +157,7 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
         order = {"mode": "fetch", "torrent": torrent, "dest": cfg.resolve_dest(dest),
                  "allowed_dest": [cfg.resolve_dest(r) for r in roots],
                  "tracker": meta.tracker, "force": force, "sites": sites or {},
-                 "site": __salt__["grains.get"]("p2pdist:site", "")}
+                 "site": __salt__["grains.get"]("p2pdist:site", ""), "order_id": order_id}
         agent = _agent()
         agent.ensure()
         _sync_policy(agent)
@@ -160,9 +165,9 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
         _ensure_reporting()
     except (P2PDistError, binascii.Error) as exc:
         log.error("p2pdist: refused %s: %s", dist_id, exc)
-        return _error(exc)
+        return {**_error(exc), "ts": time.time()}
     # The site grain goes back to the master: it overrides the address match.
-    return {"result": True, **result, "site": order["site"]}
+    return {"result": True, **result, "site": order["site"], "ts": time.time()}
 
 
 def refused(dist_id: str, route: str, reason: str) -> None:
@@ -214,6 +219,9 @@ def report() -> dict[str, Any]:
     try:
         agent.ensure()  # the schedule also supervises the agent: restart it if it died
         policy_error = _sync_policy(agent)  # pillar changes reach the session on the fly
+        # Each distribution's state carries the agent's own stamp (as_of), which
+        # the master orders reports and answers by; this one is for older agents.
+        ts = time.time()
         dists = agent.call("GET", "/dists")
     except P2PDistError as exc:
         return {"minion": __opts__["id"], "ts": time.time(), "dists": {}, "error": str(exc)}
@@ -221,7 +229,7 @@ def report() -> dict[str, Any]:
         __salt__["schedule.delete"](SCHEDULE_NAME, persist=True)
     # Each distribution's report names the host's site as the master's map
     # (sent with the order) places it, so no site of its own is added here.
-    return {"minion": __opts__["id"], "ts": time.time(), "dists": dists,
+    return {"minion": __opts__["id"], "ts": ts, "dists": dists,
             **({"policy_error": policy_error} if policy_error else {})}
 
 
@@ -277,6 +285,8 @@ def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:
     """
     Stop sharing a distribution and delete its partial data; with
     ``purge=True`` also delete the completed copy at its destination.
+    Removing what this minion does not hold succeeds. The master learns of
+    the removal at once (its status shows ``removed``).
 
     CLI Example:
 
@@ -284,14 +294,26 @@ def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:
 
         salt 'web1' p2pdist.remove 3f9a0c1d2e4b5a69 purge=True
     """
+    dist_id = str(dist_id)  # the CLI reads an all-digit id as a number
+    if not dist_id.isalnum():
+        return _error(P2PDistError(f"{dist_id!r} is not a distribution id (16 hex digits, "
+                                   "as salt-run p2pdist.status lists them)"))
     agent = _agent()
-    if not agent.alive():
-        return {"result": True, "dist_id": dist_id, "comment": "agent not running; nothing held"}
     try:
-        return {"result": True, **agent.call("DELETE", f"/dists/{dist_id}?remove_data="
-                                             f"{'1' if purge else '0'}")}
+        # A stopped agent may still hold it on disk and would resume it: start it.
+        if (MinionSettings.from_opts(__opts__).state_dir / "dists" / dist_id).exists():
+            agent.ensure()
+        elif not agent.alive():
+            return {"result": True, "dist_id": dist_id, "comment": "not held on this minion"}
+        removed = agent.call("DELETE", f"/dists/{dist_id}?remove_data={'1' if purge else '0'}")
+    except NotFound:
+        return {"result": True, "dist_id": dist_id, "comment": "not held on this minion"}
     except P2PDistError as exc:
         return _error(exc)
+    report = {"minion": __opts__["id"], "ts": removed.get("as_of") or time.time(), "dists": {dist_id: {
+        "state": lifecycle.REMOVED, "order_id": removed.get("order_id", "")}}}
+    __salt__["event.fire_master"](report, REPORT_TAG_PREFIX + __opts__["id"])
+    return {"result": True, **removed}
 
 
 def stop_agent() -> dict[str, Any]:

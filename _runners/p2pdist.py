@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
 
 try:
-    from salt_p2pdist import admission, metainfo, orders, signature
+    from salt_p2pdist import admission, metainfo, orders, reports, signature
     from salt_p2pdist import origin as origin_side
     from salt_p2pdist import status as status_view
     from salt_p2pdist import watch as watch_view
@@ -64,8 +64,12 @@ def _audit(action: str, user: str, result: str, **details: Any) -> None:
 
 
 def _authorize(cfg: MasterSettings, user: str, source: Path, tgt: str, tgt_type: str,
-               targets: list[str]) -> None:
-    """p2pdist:admins, on top of Salt's own ACLs: which user may push what to whom."""
+               targets: list[str]) -> bool:
+    """p2pdist:admins, on top of Salt's own ACLs: which user may push what to whom.
+
+    True if the user may push to any minion (then a re-push also re-orders
+    the distribution's earlier targets, see status.to_order).
+    """
     admins = Admins.from_config(cfg.admins)
     groups = host_groups(user) if admins.grants else []
     admins.check(user, groups, source, tgt, tgt_type)
@@ -74,6 +78,7 @@ def _authorize(cfg: MasterSettings, user: str, source: Path, tgt: str, tgt_type:
     if allowed is not None and not targets_within(
             set(targets), [set(_resolve(expr, "compound")) for expr in allowed]):
         raise Forbidden(f"{user} may push only to {', '.join(allowed)}; {tgt!r} reaches other minions")
+    return allowed is None
 
 
 def _fail(message: str) -> dict[str, Any]:
@@ -114,6 +119,10 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
     wait
         Follow progress until every target is done or failed, then summarise.
 
+    Pushing the same content again also re-orders every earlier target that
+    does not hold a verified copy (failed, removed, never answered); the same
+    content to another dest is refused until it is cancelled.
+
     CLI Example:
 
     .. code-block:: bash
@@ -134,7 +143,7 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         if not targets:
             return _fail(f"target {tgt!r} ({tgt_type}) matches no minion; nothing was distributed. "
                          "Check it with: salt --preview-target ...")
-        _authorize(cfg, user, source.resolve(), tgt, tgt_type, targets)
+        unrestricted = _authorize(cfg, user, source.resolve(), tgt, tgt_type, targets)
         allowed = _resolve(allow, allow_type) if allow else []
         if allow and not allowed:
             return _fail(f"allow {allow!r} ({allow_type}) matches no minion; nothing was distributed. "
@@ -150,16 +159,21 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         unsigned = metainfo.create_in_subprocess(source, tracker, ca.dir / "ca.pem")
         meta = metainfo.describe(unsigned)
         catalog = _catalog(cfg)
+        existing = catalog.distribution(meta.dist_id)
+        orders.check_same_dest(existing, dest)  # before anything is recorded
+        # A re-push also orders every earlier target that does not hold the copy.
+        earlier = catalog.host_rows(meta.dist_id) if existing and not existing["cancelled"] else []
+        targets = status_view.to_order(targets, earlier if unrestricted else [])
         # Earlier pushes of the same content stay admitted (same id, same swarm).
         admitted = admission.admitted_list(
             [*targets, *catalog.targets(meta.dist_id)], [*allowed, *catalog.allowed(meta.dist_id)],
             targets_only=cfg.targets_only)
         torrent = signature.sign_torrent(unsigned, Path(__opts__["pki_dir"]) / "master.pem",
                                          cfg.allowed_dest, admitted)
-        catalog.add_distribution(dist_id=meta.dist_id, name=source.name, source=str(source),
-                                 dest=dest, torrent=torrent, total_bytes=meta.total_size,
-                                 num_pieces=meta.num_pieces, user=user, targets=targets,
-                                 allowed=allowed, rule=f"{allow} ({allow_type})")
+        order_id = catalog.add_distribution(
+            dist_id=meta.dist_id, name=source.name, source=str(source), dest=dest, torrent=torrent,
+            total_bytes=meta.total_size, num_pieces=meta.num_pieces, user=user, targets=targets,
+            allowed=allowed, rule=f"{allow} ({allow_type})")
         torrent_url = origin_side.publish_torrent(cfg, meta.dist_id, source.name, torrent)
         # The tracker certifies exactly the admitted hosts.
         swarm_hosts = sorted({*catalog.targets(meta.dist_id), *catalog.allowed(meta.dist_id)})
@@ -167,7 +181,7 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
             meta, torrent, source=source, targets=swarm_hosts, upload_limit=cfg.origin_upload_rate))
         _send_topology(cfg, origin, catalog)
         order = orders.fetch_order(meta, torrent, dest=dest, force=force,
-                                   tracker=tracker, sites=cfg.sites)
+                                   tracker=tracker, sites=cfg.sites, order_id=order_id)
         answers = _order(targets, order, catalog, meta.dist_id)
         if answers.pop("site_grains") != {}:
             _send_topology(cfg, origin, catalog)
@@ -197,9 +211,10 @@ def _order(targets: list[str], order: dict[str, Any], catalog: Catalog, dist_id:
            ) -> dict[str, Any]:
     """Publish the order and collect each minion's answer.
 
-    A minion that refuses (a file in the way, a bad dest) is recorded as
-    failed with its reason at once; one that does not answer stays pending
-    (offline, or slow), and ``p2pdist.status`` shows it so.
+    Every answer is recorded at once, stamped with the minion's time: a
+    refusal (a file in the way, a bad dest) as failed with its reason, an
+    acceptance as the state it reports. One that does not answer stays
+    pending (offline, or slow), and ``p2pdist.status`` shows it so.
     """
     import salt.client
 
@@ -207,9 +222,8 @@ def _order(targets: list[str], order: dict[str, Any], catalog: Catalog, dist_id:
     returns = client.cmd(targets, "p2pdist.fetch", kwarg=order, tgt_type="list",
                          timeout=ORDER_TIMEOUT_S)
     accepted, refused, grains, silent = orders.classify_answers(targets, returns)
-    now = time.time()
-    catalog.record_reports((dist_id, m, now, {"state": "failed", "error": err})
-                           for m, err in refused.items())
+    catalog.record_reports(reports.rows_from_answers(dist_id, order.get("order_id", ""), returns,
+                                                     refused, time.time()))
     known = catalog.site_overrides()
     changed = {m: s for m, s in grains.items() if known.get(m, "") != s}
     catalog.set_site_overrides(changed)
@@ -283,7 +297,7 @@ def stop_seeding(id: str) -> dict[str, Any]:  # noqa: A002
     """
     The master stops serving a distribution; the minions go on sharing it among
     themselves and the tracker keeps introducing them. Frees the HQ uplink once
-    full copies are out.
+    full copies are out. Asking again changes nothing (the swarm stays).
 
     CLI Example:
 
@@ -305,7 +319,10 @@ def stop_seeding(id: str) -> dict[str, Any]:  # noqa: A002
 def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
     """
     Cancel a distribution: every target stops and drops partial data; the master
-    stops seeding. Completed copies at dest stay unless ``purge=True``.
+    stops seeding. Completed copies at dest stay unless ``purge=True``. A
+    minion that no longer holds it counts as done; one that does not answer
+    is named in ``no_answer`` and the exit code is 1: run the cancel again
+    once it is back.
 
     CLI Example:
 
@@ -318,7 +335,7 @@ def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
     if catalog.distribution(id) is None:
         return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
     targets = catalog.targets(id)
-    catalog.cancel(id)
+    catalog.cancel(id)  # first: a minion that starts now is not ordered again
     import salt.client
 
     ret = salt.client.get_local_client(mopts=__opts__).cmd(
@@ -327,5 +344,16 @@ def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
         _origin(cfg).call("DELETE", f"/dists/{id}")
     except P2PDistError as exc:
         log.warning("p2pdist: origin did not drop %s: %s", id, exc)
-    _audit("cancel", _user(), "ok", id=id, purge=purge, minions=len(targets))
-    return {"result": True, "id": id, "minions": ret}
+    # Already gone from a minion counts as done; one that did not answer still holds it.
+    _accepted, refused, _grains, silent = orders.classify_answers(targets, ret)
+    ok = not refused and not silent
+    _audit("cancel", _user(), "ok" if ok else "partly done", id=id, purge=purge,
+           minions=len(targets), refused=sorted(refused), no_answer=sorted(silent))
+    result = {"result": ok, "id": id, "minions": ret, "refused": refused,
+              "no_answer": sorted(silent)}
+    if not ok:
+        __context__["retcode"] = result["retcode"] = 1
+        result["error"] = (f"{', '.join(sorted([*refused, *silent]))} did not remove {id}; "
+                           "they may still hold and share it. Run this cancel again once they "
+                           "are back (see the per-minion answers)")
+    return result

@@ -18,27 +18,29 @@ SEEDING: Final = "seeding"  # complete at dest and sharing with peers
 DONE: Final = "done"  # complete at dest, no longer sharing
 FAILED: Final = "failed"
 CANCELLED: Final = "cancelled"
+REMOVED: Final = "removed"  # the host removed its copy (p2pdist.remove, p2pdist.absent)
 
 ALL_STATES: Final = (
-    PENDING, QUEUED, CHECKING, DOWNLOADING, FINISHING, SEEDING, DONE, FAILED, CANCELLED,
+    PENDING, QUEUED, CHECKING, DOWNLOADING, FINISHING, SEEDING, DONE, FAILED, CANCELLED, REMOVED,
 )
 COMPLETE_STATES: Final = frozenset({SEEDING, DONE})
-TERMINAL_STATES: Final = frozenset({SEEDING, DONE, FAILED, CANCELLED})
+TERMINAL_STATES: Final = frozenset({SEEDING, DONE, FAILED, CANCELLED, REMOVED})
 
 _ACTIVE = frozenset({QUEUED, CHECKING, DOWNLOADING, FINISHING})
 
 # Which state may follow which. A failed transfer can be ordered again, and a
 # complete one can be re-verified (checking) after a restart or a re-push.
 TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    PENDING: frozenset({QUEUED, CHECKING, DOWNLOADING, SEEDING, DONE, FAILED, CANCELLED}),
+    PENDING: frozenset({QUEUED, CHECKING, DOWNLOADING, SEEDING, DONE, FAILED, CANCELLED, REMOVED}),
     QUEUED: frozenset({CHECKING, DOWNLOADING, FAILED, CANCELLED}),
     CHECKING: frozenset({DOWNLOADING, FINISHING, SEEDING, DONE, FAILED, CANCELLED}),
     DOWNLOADING: frozenset({CHECKING, FINISHING, FAILED, CANCELLED}),
     FINISHING: frozenset({SEEDING, DONE, FAILED, CANCELLED}),
-    SEEDING: frozenset({DONE, CHECKING, CANCELLED, FAILED}),
-    DONE: frozenset({SEEDING, CHECKING, CANCELLED}),
-    FAILED: frozenset({QUEUED, CHECKING, DOWNLOADING, CANCELLED}),
+    SEEDING: frozenset({DONE, CHECKING, CANCELLED, FAILED, REMOVED}),
+    DONE: frozenset({SEEDING, CHECKING, CANCELLED, REMOVED}),
+    FAILED: frozenset({QUEUED, CHECKING, DOWNLOADING, CANCELLED, REMOVED}),
     CANCELLED: frozenset({QUEUED, CHECKING}),
+    REMOVED: frozenset({QUEUED, CHECKING, DOWNLOADING, SEEDING, CANCELLED}),
 }
 
 
@@ -55,13 +57,3 @@ def is_active(state: str) -> bool:
 def is_complete(state: str) -> bool:
     return state in COMPLETE_STATES
 
-
-def summarize(states: list[str]) -> str:
-    """The state of a whole distribution from its hosts' states."""
-    if not states:
-        return PENDING
-    if all(s == CANCELLED for s in states):
-        return CANCELLED
-    if all(s in TERMINAL_STATES for s in states):
-        return "complete" if all(s in COMPLETE_STATES for s in states) else "finished-with-errors"
-    return "active"

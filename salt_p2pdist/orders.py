@@ -6,7 +6,7 @@ import base64
 from pathlib import Path, PurePath
 from typing import Any
 
-from salt_p2pdist.errors import InvalidRequest, NotFound
+from salt_p2pdist.errors import Conflict, InvalidRequest, NotFound
 from salt_p2pdist.metainfo import TorrentMeta
 
 
@@ -61,10 +61,25 @@ def classify_answers(targets: list[str], returns: dict[str, Any]
 
 
 def fetch_order(meta: TorrentMeta, torrent: bytes, *, dest: str, force: bool,
-                tracker: str, sites: dict[str, Any] | None = None) -> dict[str, Any]:
+                tracker: str, sites: dict[str, Any] | None = None, order_id: str = "") -> dict[str, Any]:
     """What a minion's ``p2pdist.fetch`` receives (over Salt's encrypted channel)."""
     return {"dist_id": meta.dist_id, "torrent": base64.b64encode(torrent).decode(),
-            "dest": dest, "force": force, "tracker": tracker, "sites": sites or {}}
+            "dest": dest, "force": force, "tracker": tracker, "sites": sites or {},
+            **({"order_id": order_id} if order_id else {})}
+
+
+def check_same_dest(existing: dict[str, Any] | None, dest: str) -> None:
+    """The same content goes to one dest at a time: refuse another while it is distributed.
+
+    Checked before anything is recorded or ordered, so a refused push
+    changes nothing. After a cancel the content may go elsewhere.
+    """
+    if existing is None or existing.get("cancelled") or existing["dest"] == dest:
+        return
+    raise Conflict(f"this content is already distribution {existing['id']} with dest "
+                   f"{existing['dest']}; push it with dest={existing['dest']}, or cancel it first "
+                   f"(salt-run p2pdist.cancel {existing['id']}, purge=True to delete the copies) "
+                   f"to send it to {dest}")
 
 
 def seed_order(meta: TorrentMeta, torrent: bytes, *, source: Path, targets: list[str],

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from salt_p2pdist import orders
+from salt_p2pdist import lifecycle, orders, status
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.catalog import Catalog
 from salt_p2pdist.config import MasterSettings
@@ -72,15 +72,20 @@ def keep_origin_up(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog) 
         _last_check = time.monotonic()
 
 
-def fetch_order(cfg: MasterSettings, opts: dict[str, Any], dist: dict[str, Any]) -> dict[str, Any]:
+def fetch_order(cfg: MasterSettings, opts: dict[str, Any], dist: dict[str, Any],
+                order_id: str = "") -> dict[str, Any]:
     """The order for one distribution, rebuilt from the catalog (never with force)."""
     torrent = bytes(dist["torrent"])
     return orders.fetch_order(describe(torrent), torrent, dest=dist["dest"], force=False,
-                              tracker=cfg.tracker_url(opts), sites=cfg.sites)
+                              tracker=cfg.tracker_url(opts), sites=cfg.sites, order_id=order_id)
 
 
 def resend_pending(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog, minion: str) -> int:
-    """Publish again every order ``minion`` has not acknowledged; returns how many."""
+    """Publish again every order ``minion`` has not answered; returns how many.
+
+    Not answered: no report on the master's current order to it (see
+    ``status.current_state``), whatever it reported on earlier ones.
+    """
     import salt.client
 
     client = None
@@ -89,13 +94,13 @@ def resend_pending(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog, 
         if dist["cancelled"] or minion not in catalog.targets(dist["id"]):
             continue
         row = next((r for r in catalog.host_rows(dist["id"]) if r["minion"] == minion), None)
-        if row is not None and row.get("state"):  # the minion has reported on it
+        if row is None or status.current_state(row) != lifecycle.PENDING:
             continue
         full = catalog.distribution(dist["id"])
         assert full is not None
         client = client or salt.client.get_local_client(mopts=opts)
-        client.cmd_async([minion], "p2pdist.fetch", kwarg=fetch_order(cfg, opts, full),
-                         tgt_type="list")
+        client.cmd_async([minion], "p2pdist.fetch", tgt_type="list",
+                         kwarg=fetch_order(cfg, opts, full, row.get("current_order") or ""))
         sent += 1
     if sent:
         log.info("p2pdist: re-sent %d pending order(s) to %s", sent, minion)

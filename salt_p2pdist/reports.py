@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from salt_p2pdist import lifecycle
+
 Row = tuple[str, str, float, dict[str, Any]]
+REPORT_TAG_PREFIX = "p2pdist/report/"  # + minion id: a minion's progress report
 
 
 def rows_from_events(events: Iterable[dict[str, Any]], tag_prefix: str) -> list[Row]:
@@ -37,7 +40,48 @@ def rows_from_events(events: Iterable[dict[str, Any]], tag_prefix: str) -> list[
         site = str(data.get("site") or "")
         for dist_id, fields in data["dists"].items():
             if isinstance(fields, dict):
-                rows.append((str(dist_id), minion, ts, {"site": site, **fields} if site else fields))
+                rows.append((str(dist_id), minion, _as_of(fields, ts),
+                             {"site": site, **fields} if site else fields))
+    return rows
+
+
+def _as_of(fields: Mapping[str, Any], default: float) -> float:
+    """When the agent read this distribution's state (its ``as_of``), else ``default``.
+
+    The agent stamps each state it hands out under its lock, so a host's
+    reports and answers are ordered by when their facts were true, not by
+    when the minion's processes got around to sending them.
+    """
+    value = fields.get("as_of")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def rows_from_answers(dist_id: str, order_id: str, returns: Mapping[str, Any],
+                      refused: Mapping[str, str], now: float) -> list[Row]:
+    """Catalog rows from minions' answers to an order (``p2pdist.fetch`` returns).
+
+    An accepted order's answer is the agent's status of it, a refusal is a
+    failure with its reason; both are about ``order_id``. Each is stamped with
+    the minion's own time of answering (``now``, the master's, only for
+    answers without one), so a report the minion sent later wins and an
+    earlier one does not overwrite the answer. The agent's ``as_of`` is
+    preferred to the module's ``ts``.
+    """
+    rows: list[Row] = []
+    for minion, ret in returns.items():
+        answer = ret if isinstance(ret, dict) else {}
+        try:
+            ts = _as_of(answer, float(answer.get("ts") or now))
+        except (TypeError, ValueError):
+            ts = now
+        if minion in refused:
+            fields: dict[str, Any] = {"state": lifecycle.FAILED, "error": refused[minion]}
+        elif answer.get("result") and answer.get("state"):
+            # the answer's "site" is the minion's grain, not where reports place it
+            fields = {k: v for k, v in answer.items() if k not in ("result", "site", "ts")}
+        else:
+            continue
+        rows.append((dist_id, minion, ts, {**fields, "order_id": order_id}))
     return rows
 
 

@@ -1,16 +1,80 @@
-"""Status views built from catalog rows (pure: no I/O, the clock is passed in)."""
+"""Status views built from catalog rows (pure: no I/O, the clock is passed in).
+
+The status rule (docs/architecture.md): a target's state is what its latest
+report says about the master's current order to it; a distribution's state
+follows from its targets' states in one function, ``distribution_state``.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from salt_p2pdist import lifecycle
 
 STALE_AFTER_S = 60.0  # a host silent this long while active shows as stale
+# A distribution's states (besides "pending" and "cancelled").
+ACTIVE, COMPLETE, WITH_ERRORS, INCOMPLETE = "active", "complete", "finished-with-errors", "incomplete"
+
+
+def answers_current_order(row: Mapping[str, Any]) -> bool:
+    """True if the row's report answers the master's latest order to this target.
+
+    ``current_order`` is the order id the master last sent the target,
+    ``order_id`` the one the minion's report (or answer) is about. Catalogs
+    and minions from before order ids have neither: they match.
+    """
+    return bool(row.get("state")) and (row.get("order_id") or "") == (row.get("current_order") or "")
+
+
+def current_state(row: Mapping[str, Any]) -> str:
+    """A target's state under the current order: ``pending`` until it answers that order.
+
+    So a new order (a re-push, a changed dest, a push after a cancel) resets
+    the target, whatever it reported before; a removal or a failure reported
+    on the current order shows as such.
+    """
+    return str(row["state"]) if answers_current_order(row) else lifecycle.PENDING
+
+
+def distribution_state(dist: Mapping[str, Any], counts: Mapping[str, int]) -> str:
+    """A distribution's state from how many targets are in each state (the one rule).
+
+    cancelled (by the admin) > pending (no target) > active (a target still
+    pending, working or stale) > complete (every target holds a verified
+    copy) > finished-with-errors (some failed) > incomplete (the rest were
+    removed or cancelled on the host).
+    """
+    if dist.get("cancelled"):
+        return lifecycle.CANCELLED
+    states = {s for s, n in counts.items() if n}
+    if not states:
+        return lifecycle.PENDING
+    if states - lifecycle.TERMINAL_STATES:
+        return ACTIVE
+    if states <= lifecycle.COMPLETE_STATES:
+        return COMPLETE
+    if lifecycle.FAILED in states:
+        return WITH_ERRORS
+    return INCOMPLETE
+
+
+def to_order(requested: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Whom a push orders: the requested minions and every earlier target without the copy.
+
+    ``rows`` are the distribution's host rows (none after a cancel). A target
+    that failed, removed its copy or never answered is ordered again, online
+    or not: one that is offline gets it when it starts.
+    """
+    missing = {r["minion"] for r in rows if not lifecycle.is_complete(current_state(r))}
+    return sorted(set(requested) | missing)
 
 
 def host_view(row: dict[str, Any], now: float, stale_after: float = STALE_AFTER_S) -> dict[str, Any]:
-    state = row.get("state") or lifecycle.PENDING
+    if not answers_current_order(row):  # a report on an earlier order says nothing now
+        row = {"minion": row.get("minion")}
+    state = current_state(row)
     view = {k: row.get(k) for k in ("state", "pieces", "bytes_done", "down_rate", "up_rate",
                                     "peers", "downloaded", "uploaded", "eta_s", "error", "site",
                                     "from_site", "from_remote", "from_origin")}
@@ -26,17 +90,18 @@ def distribution_view(dist: dict[str, Any], rows: list[dict[str, Any]], now: flo
                       origin: dict[str, Any] | None = None) -> dict[str, Any]:
     hosts = {r["minion"]: host_view(r, now) for r in rows}
     states = [h["state"] for h in hosts.values()]
+    counts = Counter(states)
     done = sum(1 for s in states if lifecycle.is_complete(s))
     total = dist["total_bytes"]
     rate = sum(h["down_rate"] or 0 for h in hosts.values())
     left = sum(total - (h["bytes_done"] or 0) for h in hosts.values()
-               if not lifecycle.is_complete(h["state"]) and h["state"] != lifecycle.FAILED)
+               if h["state"] not in lifecycle.TERMINAL_STATES)
     peer_bytes = sum(h["downloaded"] or 0 for h in hosts.values())
     origin_up = (origin or {}).get("uploaded")
     summary = {
         "id": dist["id"], "name": dist["name"], "source": dist["source"], "dest": dist["dest"],
         "bytes": total, "created_by": dist["created_by"], "created": dist["created"],
-        "state": lifecycle.CANCELLED if dist.get("cancelled") else lifecycle.summarize(states),
+        "state": distribution_state(dist, counts),
         "targets": len(hosts), "done": done,
         "failed": sum(1 for s in states if s == lifecycle.FAILED),
         "pending": sum(1 for s in states if s == lifecycle.PENDING),
@@ -91,7 +156,6 @@ def one_line(dist: dict[str, Any], counts: dict[str, int]) -> str:
     total = sum(counts.values())
     done = sum(n for s, n in counts.items() if lifecycle.is_complete(s))
     failed = counts.get(lifecycle.FAILED, 0)
-    state = "cancelled" if dist.get("cancelled") else (
-        "complete" if done == total and total else "active")
+    state = distribution_state(dist, counts)
     return (f"{dist['name']}  {state}  {done}/{total} done  {failed} failed  "
             f"{dist['total_bytes'] / 2**20:.1f} MiB  -> {dist['dest']}  by {dist['created_by']}")

@@ -11,6 +11,7 @@ import base64
 import logging
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,7 +92,8 @@ class Engine:
                           tracker=order.get("tracker") or meta.tracker,
                           force=bool(order.get("force")), targets=order.get("targets", []),
                           upload_limit=int(order.get("upload_limit") or 0),
-                          sites=order.get("sites") or {}, site=order.get("site", ""))
+                          sites=order.get("sites") or {}, site=order.get("site", ""),
+                          order_id=str(order.get("order_id") or ""))
             if order["mode"] == "seed":
                 source = Path(order["source"])
                 record.update(phase="seed", save_path=str(placement.save_path(source.parent, meta)))
@@ -115,6 +117,9 @@ class Engine:
                                  f"{known.record.get('dest')}; remove it before sending it elsewhere")
         if "targets" in order:
             known.record["targets"] = order["targets"]
+        if order.get("order_id"):  # the master's latest order; reports name it (status rule)
+            known.record["order_id"] = str(order["order_id"])
+        if "targets" in order or order.get("order_id"):
             self.store.save(known.dist_id, known.record)
         if known.error:  # a failed transfer is ordered again: retry it
             known.error = ""
@@ -203,7 +208,8 @@ class Engine:
                 placement.remove_files(Path(record["dest"]), transfer.files)
             self.store.forget(dist_id)
             return {"dist_id": dist_id, "state": lifecycle.CANCELLED,
-                    "removed_data": remove_data or record["phase"] == "staging"}
+                    "removed_data": remove_data or record["phase"] == "staging",
+                    "order_id": record.get("order_id", ""), "as_of": time.time()}
 
     def status(self, dist_id: str | None = None) -> dict[str, Any]:
         with self.lock:

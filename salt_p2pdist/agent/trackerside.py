@@ -116,6 +116,7 @@ class TrackerSide:
         """A distribution the origin seeds becomes a swarm; a closed one gets the origin's certificate."""
         if t.record.get("mode") != "seed":
             return
+        self.kept.drop(t.dist_id)  # seeded again after stop_seeding: no longer only kept
         if t.meta.ssl and self.ca is not None and not t.record.get("tls_cert"):
             t.record["tls_cert"] = self.ca.issue(swarmca.public_pem(self.engine.certs.key),
                                                  torrent_name=t.meta.torrent_name,
@@ -132,9 +133,15 @@ class TrackerSide:
         return bytes.fromhex(t.meta.info_hash)[:20]
 
     def stop_serving(self, dist_id: str, t: Transfer | None, *, keep_swarm: bool) -> bool:
-        """Before the origin drops ``dist_id``; True if it only was a kept swarm (now gone too)."""
-        kept_hash = self.kept.drop(dist_id)
+        """Before the origin drops ``dist_id``; True if the origin no longer seeds it.
+
+        With ``keep_swarm`` (stop_seeding) the swarm stays, also when asked
+        again; without it (cancel) a kept swarm is forgotten as well.
+        """
         if t is None:
+            if keep_swarm:
+                return dist_id in self.kept.load()
+            kept_hash = self.kept.drop(dist_id)
             if kept_hash is not None:
                 self.tracker.unregister(kept_hash)
             return kept_hash is not None
@@ -143,5 +150,6 @@ class TrackerSide:
             self.tracker.register(self._hash20(t), frozenset(targets), 0, t.meta.torrent_name)
             self.kept.keep(dist_id, self._hash20(t), targets, t.meta.torrent_name)
         else:
+            self.kept.drop(dist_id)
             self.tracker.unregister(self._hash20(t))
         return False

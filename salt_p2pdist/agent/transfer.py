@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,10 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "error": error,
         "banned": list(t.record.get("banned") or []),  # peers blocked for corrupt data
         "reused": int(t.record.get("reused") or 0),  # bytes taken from copies already here
+        "order_id": t.record.get("order_id", ""),  # the master's order this answers
+        # When this was read (the agent's clock, under the engine lock): the
+        # master keeps the newest of a host's reports and answers by it.
+        "as_of": time.time(),
         **(t.ledger.totals if t.ledger else {}),
         **({"site": t.ledger.own_site} if t.ledger and t.ledger.own_site else {}),
     }

@@ -15,11 +15,11 @@ def cat(tmp_path):
     c.close()
 
 
-def push(cat: Catalog, dist_id: str = "d1", targets=("m1", "m2"), **kw) -> None:
+def push(cat: Catalog, dist_id: str = "d1", targets=("m1", "m2"), **kw) -> str:
     args = dict(dist_id=dist_id, name="pkg", source="/srv/pkg", dest="/opt", torrent=b"\x00torrent",
                 total_bytes=1000, num_pieces=4, user="root", targets=targets)
     args.update(kw)
-    cat.add_distribution(**args)
+    return cat.add_distribution(**args)
 
 
 def test_add_and_read_back(cat):
@@ -33,13 +33,25 @@ def test_add_and_read_back(cat):
     assert cat.targets("d1") == ["m1", "m2"]
 
 
-def test_pushing_again_unions_targets_and_revives(cat):
+def test_pushing_again_unions_targets(cat):
+    first = push(cat, targets=["m2", "m1"])
+    second = push(cat, targets=["m3", "m1"])
+    assert first != second
+    assert cat.targets("d1") == ["m1", "m2", "m3"]
+    # the minions ordered now carry the new order; m2 keeps the first
+    assert {r["minion"]: r["current_order"] for r in cat.host_rows("d1")} == {
+        "m1": second, "m2": first, "m3": second}
+
+
+def test_pushing_after_a_cancel_starts_afresh(cat):
     push(cat, targets=["m2", "m1"])
+    cat.record_reports([("d1", "m2", 1.0, {"state": "seeding"})])
     created = cat.distribution("d1")["created"]
     cat.cancel("d1")
     assert cat.distribution("d1")["cancelled"] == 1
     push(cat, targets=["m3", "m1"], source="/srv/other", dest="/data")
-    assert cat.targets("d1") == ["m1", "m2", "m3"]
+    assert cat.targets("d1") == ["m1", "m3"]
+    assert cat.db.execute("SELECT COUNT(*) FROM reports").fetchone()[0] == 0
     d = cat.distribution("d1")
     assert (d["source"], d["dest"], d["cancelled"], d["created"]) == ("/srv/other", "/data", 0, created)
     assert len(cat.distributions()) == 1
@@ -106,12 +118,38 @@ def test_host_rows_show_pending_targets_with_null_reports(cat):
 
 
 def test_state_counts(cat):
-    push(cat, targets=["m1", "m2", "m3", "m4"])
+    o1 = push(cat, targets=["m1", "m2", "m3", "m4"])
     push(cat, dist_id="d2", targets=["m1"])
-    cat.record_reports([("d1", "m1", 1.0, {"state": "done"}), ("d1", "m2", 1.0, {"state": "done"}),
-                        ("d1", "m3", 1.0, {"state": "downloading"})])
+    cat.record_reports([("d1", "m1", 1.0, {"state": "done", "order_id": o1}),
+                        ("d1", "m2", 1.0, {"state": "done", "order_id": o1}),
+                        ("d1", "m3", 1.0, {"state": "downloading", "order_id": o1})])
     assert cat.state_counts() == {"d1": {"done": 2, "downloading": 1, "pending": 1},
                                   "d2": {"pending": 1}}
+    push(cat, targets=["m2"])  # a new order: m2's report was on the old one
+    assert cat.state_counts()["d1"] == {"done": 1, "downloading": 1, "pending": 2}
+
+
+def test_an_answer_without_a_site_keeps_the_reported_one(cat):
+    push(cat)
+    cat.record_reports([("d1", "m1", 1.0, {"state": "downloading", "site": "paris"})])
+    cat.record_reports([("d1", "m1", 2.0, {"state": "seeding"})])
+    assert {r["minion"]: r["site"] for r in cat.host_rows("d1")}["m1"] == "paris"
+
+
+def test_a_catalog_without_order_ids_gets_the_columns(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(str(path))
+    old.executescript(catalog.SCHEMA.replace(", order_id TEXT", ""))
+    old.execute("INSERT INTO targets VALUES ('d1', 'm1', 1.0)")
+    old.commit()
+    old.close()
+    c = Catalog(path)
+    for table in ("targets", "reports"):
+        assert "order_id" in {r["name"] for r in c.db.execute(f"PRAGMA table_info({table})")}
+    push(c, targets=["m2"])
+    c.record_reports([("d1", "m1", 1.0, {"state": "done"})])  # an older minion: no order id
+    assert c.state_counts()["d1"] == {"done": 1, "pending": 1}
+    c.close()
 
 
 def test_closing_a_catalog_does_not_checkpoint_it_away(tmp_path):

@@ -19,7 +19,7 @@ def test_pending_is_master_only_and_never_reentered():
 
 def test_state_sets_are_consistent():
     assert lc.COMPLETE_STATES <= lc.TERMINAL_STATES
-    assert {lc.SEEDING, lc.DONE, lc.FAILED, lc.CANCELLED} == lc.TERMINAL_STATES
+    assert {lc.SEEDING, lc.DONE, lc.FAILED, lc.CANCELLED, lc.REMOVED} == lc.TERMINAL_STATES
     for state in lc.ALL_STATES:
         assert not (lc.is_active(state) and state in lc.TERMINAL_STATES), state
     assert [s for s in lc.ALL_STATES if lc.is_active(s)] == [
@@ -66,20 +66,3 @@ def test_can_move():
     assert not lc.can_move(lc.QUEUED, lc.PENDING)
     assert not lc.can_move("bogus", lc.QUEUED)
     assert lc.can_move("bogus", "bogus")
-
-
-@pytest.mark.parametrize(("states", "expected"), [
-    ([], lc.PENDING),
-    ([lc.CANCELLED, lc.CANCELLED], lc.CANCELLED),
-    ([lc.SEEDING, lc.DONE], "complete"),
-    ([lc.DONE], "complete"),
-    ([lc.DONE, lc.FAILED], "finished-with-errors"),
-    ([lc.SEEDING, lc.CANCELLED], "finished-with-errors"),
-    ([lc.FAILED], "finished-with-errors"),
-    ([lc.DONE, lc.DOWNLOADING], "active"),
-    ([lc.PENDING, lc.DONE], "active"),
-    ([lc.CANCELLED, lc.QUEUED], "active"),
-    (["stale", lc.DONE], "active"),
-])
-def test_summarize(states, expected):
-    assert lc.summarize(states) == expected

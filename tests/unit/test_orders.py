@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from salt_p2pdist.errors import InvalidRequest, NotFound
+from salt_p2pdist.errors import Conflict, InvalidRequest, NotFound
 from salt_p2pdist.metainfo import TorrentMeta
-from salt_p2pdist.orders import check_dest, check_source, fetch_order, seed_order
+from salt_p2pdist.orders import check_dest, check_same_dest, check_source, fetch_order, seed_order
 
 
 @pytest.mark.parametrize("dest", [None, ""])
@@ -89,3 +89,17 @@ def test_answers_to_an_order_are_sorted_into_accepted_refused_and_silent() -> No
     assert accepted == ["m1"] and grains == {"m1": "paris"}
     assert refused == {"m2": "in the way", "m4": "'p2pdist.fetch' is not available."}
     assert silent == {"m3", "m5"}
+
+
+def test_the_same_content_goes_to_one_dest_at_a_time():
+    existing = {"id": "d1", "dest": "/opt/a", "cancelled": 0}
+    check_same_dest(None, "/opt/b")
+    check_same_dest(existing, "/opt/a")
+    check_same_dest(dict(existing, cancelled=1), "/opt/b")  # after a cancel it may move
+    with pytest.raises(Conflict, match=r"dest /opt/a; push it with dest=/opt/a, or cancel it first"):
+        check_same_dest(existing, "/opt/b")
+
+
+def test_fetch_order_names_its_order_id_when_it_has_one():
+    o = fetch_order(META, b"t", dest="/opt", force=False, tracker="", order_id="o1")
+    assert o["order_id"] == "o1"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from salt_p2pdist.reports import rows_from_events
+from salt_p2pdist.reports import rows_from_answers, rows_from_events
 
 PREFIX = "p2pdist/report/"
 
@@ -71,3 +71,30 @@ def test_policy_changes_are_named_by_the_trusted_sender() -> None:
               event("p2pdist/policy/m3", "m3", "garbage")]
     assert policy_changes_from_events(events) == [
         {"minion": "m2", "result": "applied", "policy": {"upload": False}, "site": "paris"}]
+
+
+def test_answers_to_an_order_become_rows_stamped_with_the_minions_time():
+    returns = {
+        "m1": {"result": True, "state": "downloading", "bytes_done": 5, "site": "grain", "ts": 7.5,
+               "order_id": "stale"},
+        "m2": {"result": False, "error": "refusing to overwrite", "ts": 8.0},
+        "m3": "'p2pdist.fetch' is not available.",
+        "m4": {"result": True, "ts": "garbage"},  # no state: nothing to record
+    }
+    refused = {"m2": "refusing to overwrite", "m3": "'p2pdist.fetch' is not available."}
+    rows = {m: (d, ts, f) for d, m, ts, f in rows_from_answers("d1", "o2", returns, refused, 99.0)}
+    assert set(rows) == {"m1", "m2", "m3"}
+    assert rows["m1"] == ("d1", 7.5, {"state": "downloading", "bytes_done": 5, "order_id": "o2"})
+    assert rows["m2"] == ("d1", 8.0, {"state": "failed", "error": "refusing to overwrite",
+                                      "order_id": "o2"})
+    assert rows["m3"][1] == 99.0 and rows["m3"][2]["state"] == "failed"  # no time of its own
+
+
+def test_the_agents_stamp_orders_reports_and_answers():
+    event = {"tag": "p2pdist/report/m1", "data": {"id": "m1", "data": {
+        "minion": "m1", "ts": 50.0, "dists": {"d1": {"state": "seeding", "as_of": 42.5},
+                                             "d2": {"state": "queued", "as_of": True}}}}}
+    rows = {d: ts for d, _m, ts, _f in rows_from_events([event], "p2pdist/report/")}
+    assert rows == {"d1": 42.5, "d2": 50.0}  # a stamp that is not a time is ignored
+    answer = {"m1": {"result": True, "state": "queued", "ts": 9.0, "as_of": 8.5}}
+    assert rows_from_answers("d1", "o1", answer, {}, 99.0)[0][2] == 8.5

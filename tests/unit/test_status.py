@@ -1,7 +1,19 @@
 from __future__ import annotations
 
+from collections import Counter
+
+import pytest
+
 from salt_p2pdist import status
-from salt_p2pdist.status import STALE_AFTER_S, distribution_view, host_view, one_line
+from salt_p2pdist.status import (
+    STALE_AFTER_S,
+    current_state,
+    distribution_state,
+    distribution_view,
+    host_view,
+    one_line,
+    to_order,
+)
 
 NOW = 10_000.0
 DIST = {"id": "d1", "name": "pkg", "source": "/srv/pkg", "dest": "/opt", "total_bytes": 1000,
@@ -85,8 +97,62 @@ def test_distribution_view_without_targets():
 
 def test_one_line():
     line = one_line(dict(DIST, total_bytes=3 * 2**20), {"done": 2, "seeding": 1, "failed": 1})
-    assert line.startswith("pkg  active  3/4 done  1 failed  3.0 MiB  -> /opt  by root")
+    assert line.startswith("pkg  finished-with-errors  3/4 done  1 failed  3.0 MiB  -> /opt  by root")
     assert " complete " in one_line(DIST, {"done": 1})
     assert " cancelled " in one_line(dict(DIST, cancelled=1), {"done": 1})
-    assert " active " in one_line(DIST, {})
+    assert " pending " in one_line(DIST, {})
+    assert " active " in one_line(DIST, {"done": 1, "pending": 1})
     assert status.STALE_AFTER_S > 0
+
+
+@pytest.mark.parametrize(("states", "expected"), [
+    ([], "pending"),
+    (["cancelled", "cancelled"], "incomplete"),
+    (["seeding", "done"], "complete"),
+    (["done"], "complete"),
+    (["done", "failed"], "finished-with-errors"),
+    (["failed", "removed"], "finished-with-errors"),
+    (["seeding", "cancelled"], "incomplete"),
+    (["seeding", "removed"], "incomplete"),
+    (["removed"], "incomplete"),
+    (["done", "downloading"], "active"),
+    (["pending", "done"], "active"),
+    (["cancelled", "queued"], "active"),
+    (["stale", "done"], "active"),
+])
+def test_distribution_state(states, expected):
+    assert distribution_state(DIST, Counter(states)) == expected
+    assert distribution_state(dict(DIST, cancelled=1), Counter(states)) == "cancelled"
+
+
+def test_distribution_state_ignores_zero_counts():
+    assert distribution_state(DIST, {"done": 1, "failed": 0}) == "complete"
+
+
+def test_a_report_on_an_earlier_order_counts_as_pending():
+    seeding = row("m", "seeding", NOW, bytes_done=1000, order_id="a")
+    assert current_state({**seeding, "current_order": "a"}) == "seeding"
+    assert current_state({**seeding, "current_order": "b"}) == "pending"
+    view = host_view({**seeding, "current_order": "b"}, NOW)
+    assert view["state"] == "pending" and view["bytes_done"] is None and view["age_s"] is None
+    # catalogs and minions from before order ids: neither side has one
+    assert current_state(row("m", "done", NOW)) == "done"
+    assert current_state({**row("m", "done", NOW), "current_order": "b"}) == "pending"
+    assert current_state(row("m")) == "pending"
+
+
+def test_a_removed_host_is_not_done_and_leaves_nothing_to_fetch():
+    rows = [row("a", "seeding", NOW, bytes_done=1000), row("b", "removed", NOW)]
+    s = distribution_view(DIST, rows, NOW)["distribution"]
+    assert (s["state"], s["done"], s["eta_s"]) == ("incomplete", 1, 0)
+
+
+def test_to_order_adds_every_earlier_target_without_the_current_copy():
+    rows = [{**row("m1", "seeding", NOW), "order_id": "a", "current_order": "a"},
+            {**row("m2", "seeding", NOW), "order_id": "a", "current_order": "b"},  # not answered
+            {**row("m3", "removed", NOW), "order_id": "a", "current_order": "a"},
+            {**row("m4", "failed", NOW), "order_id": "a", "current_order": "a"},
+            row("m5")]
+    assert to_order(["m0", "m1"], rows) == ["m0", "m1", "m2", "m3", "m4", "m5"]
+    assert to_order(["m1"], rows[:1]) == ["m1"]
+    assert to_order(["m1"], []) == ["m1"]
