@@ -1,5 +1,13 @@
-from salt_p2pdist.present import (NO_DISTRIBUTIONS, compact_transfer, detail_lines, for_humans,
-                                  for_json, is_structured, list_entry, list_text)
+from salt_p2pdist.present import (
+    NO_DISTRIBUTIONS,
+    compact_transfer,
+    detail_lines,
+    for_humans,
+    for_json,
+    is_structured,
+    list_entry,
+    list_text,
+)
 
 SUMMARY = {"id": "ab12", "name": "app.tar", "state": "finished-with-errors", "created": 0.0,
            "created_by": "root", "source": "/srv/app.tar", "dest": "/opt/dist", "bytes": 3 << 20,
