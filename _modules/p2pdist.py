@@ -169,16 +169,18 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
 
 def status(dist_id: str = "", verbose: bool = False, *args: Any, **kwargs: Any) -> Any:
     """
-    What this minion's p2pdist session holds: every distribution, or one. By
-    default name, state, dest, percent done and the error if any;
-    ``verbose=True`` gives everything the agent knows (rates, peers, sites...).
+    What this minion's p2pdist session holds. Every distribution in a few
+    fields (name, state, dest, percent done, the error if any), or with
+    ``verbose=True`` everything the agent knows (rates, peers, sites...); one
+    distribution (``dist_id``) always in full.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt 'web*' p2pdist.status
-        salt 'web1' p2pdist.status 3f9a0c1d2e4b5a69 verbose=True --out json
+        salt 'web*' p2pdist.status verbose=True
+        salt 'web1' p2pdist.status 3f9a0c1d2e4b5a69 --out json
     """
     bad = _bad_call("status", {"dist_id": args_check.TEXT, "verbose": args_check.FLAG},
                     locals(), kwargs, args)
@@ -191,10 +193,9 @@ def status(dist_id: str = "", verbose: bool = False, *args: Any, **kwargs: Any) 
         found = agent.call("GET", f"/dists/{dist_id}" if dist_id else "/dists")
     except P2PDistError as exc:
         return _error(exc)
-    if verbose:
+    if verbose or dist_id:
         return found
-    return present.compact_transfer(found) if dist_id else {
-        d: present.compact_transfer(s) for d, s in found.items()}
+    return {d: present.compact_transfer(s) for d, s in found.items()}
 
 
 def report(*args: Any, **kwargs: Any) -> dict[str, Any]:

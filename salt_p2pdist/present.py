@@ -63,8 +63,9 @@ def list_line(e: dict[str, Any]) -> str:
             + f"  {progress.size(e['bytes'])} -> {e['dest']}  {e['created']} by {e['created_by']}")
 
 
-def list_text(entries: list[dict[str, Any]]) -> str:
-    return "\n".join(list_line(e) for e in entries) if entries else NO_DISTRIBUTIONS
+def list_for_humans(entries: list[dict[str, Any]]) -> dict[str, str] | str:
+    """{id: one line} (Salt's outputter prints one per line), or a sentence when there are none."""
+    return {e["id"]: list_line(e) for e in entries} if entries else NO_DISTRIBUTIONS
 
 
 def detail_lines(view: dict[str, Any]) -> list[str]:

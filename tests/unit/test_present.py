@@ -6,7 +6,7 @@ from salt_p2pdist.present import (
     for_json,
     is_structured,
     list_entry,
-    list_text,
+    list_for_humans,
 )
 
 SUMMARY = {"id": "ab12", "name": "app.tar", "state": "finished-with-errors", "created": 0.0,
@@ -29,13 +29,13 @@ def test_outputters():
 def test_list_entry_has_a_state_and_an_iso_date():
     e = list_entry(SUMMARY)
     assert e["state"] == "finished-with-errors" and e["created"] == "1970-01-01T00:00:00+00:00"
-    line = list_text([e])
+    line = list_for_humans([e])["ab12"]
     assert "finished-with-errors" in line and "3/4 done, 1 failed" in line and "3.0 MiB" in line
     assert "1970-01-01T00:00:00+00:00 by root" in line
 
 
 def test_an_empty_list_says_so():
-    assert list_text([]) == NO_DISTRIBUTIONS and "no distributions on this master" in NO_DISTRIBUTIONS
+    assert list_for_humans([]) == NO_DISTRIBUTIONS and "no distributions on this master" in NO_DISTRIBUTIONS
 
 
 def test_detail_names_the_failed_minion_and_shows_no_none_or_epoch():
