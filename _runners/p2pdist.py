@@ -189,8 +189,6 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
         if result["summary"]["state"] != "complete":
             __context__["retcode"] = result["retcode"] = 1
             result["result"] = False
-        if not _structured():
-            result["summary"] = present.detail_lines(last)
     return _shown(result)
 
 
@@ -272,7 +270,7 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600, *args: Any,  
         dist, catalog.host_rows(dist["id"]), now)["distribution"]) for dist in catalog.distributions()]
     if _structured():
         return {e["id"]: e for e in entries}
-    return present.list_text(entries)
+    return present.list_for_humans(entries)
 
 
 POLICY_ARGS = {"tgt": args_check.Spec(str, required=True, hint="which minions (e.g. 'laptop*')"),

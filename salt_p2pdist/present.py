@@ -58,13 +58,13 @@ def list_entry(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_line(e: dict[str, Any]) -> str:
-    return (f"{e['id']}  {e['name']}  {e['state']}  {e['done']}/{e['targets']} done"
+    return (f"{e['name']}  {e['state']}  {e['done']}/{e['targets']} done"
             + (f", {e['failed']} failed" if e["failed"] else "")
             + f"  {progress.size(e['bytes'])} -> {e['dest']}  {e['created']} by {e['created_by']}")
 
 
 def list_for_humans(entries: list[dict[str, Any]]) -> dict[str, str] | str:
-    """{id: one line} (Salt's outputter prints one per line), or a sentence when there are none."""
+    """{id: one line} (Salt's outputter prints the id, then the line), or a sentence when none."""
     return {e["id"]: list_line(e) for e in entries} if entries else NO_DISTRIBUTIONS
 
 
