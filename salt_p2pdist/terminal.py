@@ -13,6 +13,7 @@ import time
 from typing import TextIO
 
 CLEAR_LINE = "\x1b[2K"
+CLEAR_BELOW = "\x1b[J"
 
 
 class Painter:
@@ -50,9 +51,13 @@ class Painter:
         self._drawn = len(lines)
 
     def note(self, text: str) -> None:
-        """A one-off message (what the command waits for); it stays above the board."""
+        """A one-off message (what the command waits for); it stays above the board.
+
+        On a terminal it replaces the lines drawn last (a waiting line that is over).
+        """
         try:
-            self.stream.write(text + "\n")
+            up = f"\x1b[{self._drawn}F{CLEAR_BELOW}" if self.live and self._drawn else ""
+            self.stream.write(up + text + "\n")
             self.stream.flush()
         except (OSError, ValueError):
             pass

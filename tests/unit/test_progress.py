@@ -59,3 +59,12 @@ def test_terminal_is_redrawn_in_place():
     p.draw(["one", "two"])
     p.draw(["three", "four"])
     assert out.getvalue() == "\x1b[2Kone\n\x1b[2Ktwo\n\x1b[2F\x1b[2Kthree\n\x1b[2Kfour\n"
+
+
+def test_a_note_replaces_the_waiting_line_on_a_terminal():
+    out = Tty()
+    p = Painter(out)
+    p.draw(["3/4 answered"])
+    p.note("no answer from m4")
+    p.draw(["board"])
+    assert out.getvalue() == "\x1b[2K3/4 answered\n\x1b[1F\x1b[Jno answer from m4\n\x1b[2Kboard\n"
