@@ -198,7 +198,7 @@ def test_uninstall_leaves_no_agent_schedule_or_state_behind(fresh: Deployment) -
     assert "p2pdist_agent" in jobs, jobs
 
     out = fresh.salt("u1", "p2pdist.uninstall")["u1"]
-    assert out["result"] is True and out["copies_kept"] == [str(fresh.host_root("u1") / "opt/kept")], out
+    assert out["result"] is True and str(fresh.host_root("u1") / "opt/kept") in out["copies_kept"], out
     assert agent_processes(state_dir) == [] and not state_dir.exists()
     jobs = fresh.salt("u1", "schedule.list", kwargs={"return_yaml": False})["u1"]
     assert not [j for j in jobs if j.startswith("p2pdist")], jobs
