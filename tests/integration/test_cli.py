@@ -3,9 +3,15 @@ progress on stderr, bad arguments refused before anything is done, uninstall."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +77,33 @@ def test_push_wait_prints_one_json_document_and_the_board_on_stderr(deployment: 
     code, out, err = run(deployment, "p2pdist.status", ret["id"])
     assert code == 0 and "None" not in out and "eta" not in out and "message:" not in out, out
     assert re.search(r"pushed \d{4}-\d\d-\d\dT", out) and "2/2 done" in out, out
+
+
+def test_on_a_terminal_the_board_is_redrawn_in_place(deployment: Deployment, srv: Path) -> None:
+    payload = write_random(srv / "tty.bin", 2 << 20, seed=76)
+    cmd = [sys.executable, str(Path(sys.executable).parent / "salt-run"), "-c",
+           str(deployment.master_config_dir), "--out", "json", "p2pdist.push", str(payload),
+           "tgt=m3,m4", "tgt_type=list", "dest=/opt/tty", "wait=True"]
+    main, side = pty.openpty()  # stderr is a terminal, stdout a pipe
+    seen = bytearray()
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            while chunk := os.read(main, 4096):
+                seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=side,
+                          text=True, timeout=300, check=False)
+    os.close(side)
+    reader.join(10)
+    os.close(main)
+    board = seen.decode(errors="replace")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["summary"]["state"] == "complete", board
+    # lines cleared, the cursor moved back up over them, drawn again
+    assert "\x1b[2K" in board and re.search("\x1b\\[\\d+F", board) and "tty.bin" in board, board
+    assert "\x1b[" not in proc.stdout
 
 
 def test_the_list_view_names_each_state_and_dates_in_iso(deployment: Deployment, srv: Path) -> None:
