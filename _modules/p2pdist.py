@@ -23,7 +23,9 @@ KEEPALIVE_NAME = "p2pdist_agent"
 KEEPALIVE_S = 300
 
 try:
-    from salt_p2pdist import admission, lifecycle
+    from salt_p2pdist import admission, lifecycle, present
+    from salt_p2pdist import arguments as args_check
+    from salt_p2pdist import uninstall as uninstalling
     from salt_p2pdist.agent.client import AgentClient
     from salt_p2pdist.config import MinionSettings
     from salt_p2pdist.errors import Forbidden, NotFound, P2PDistError
@@ -107,6 +109,13 @@ def _error(exc: Exception) -> dict[str, Any]:
     return {"result": False, "error": str(exc)}
 
 
+def _bad_call(function: str, specs: dict[str, Any], given: dict[str, Any], extra: dict[str, Any],
+              extra_args: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The error to return for an unknown or ill-typed argument; None when the call is good."""
+    bad = args_check.invalid(f"p2pdist.{function}", specs, given, extra, extra_args)
+    return _error(P2PDistError(bad)) if bad else None
+
+
 def _ensure_reporting() -> None:
     """Report progress to the master on a schedule while transfers are active."""
     interval = MinionSettings.from_opts(__opts__).report_interval
@@ -183,27 +192,38 @@ def refused(dist_id: str, route: str, reason: str) -> None:
         log.error("p2pdist: could not report the refusal to the master: %s", exc)
 
 
-def status(dist_id: str = "") -> Any:
+def status(dist_id: str = "", verbose: bool = False, *args: Any, **kwargs: Any) -> Any:
     """
-    What this minion's p2pdist session holds: every distribution, or one.
+    What this minion's p2pdist session holds. Every distribution in a few
+    fields (name, state, dest, percent done, the error if any), or with
+    ``verbose=True`` everything the agent knows (rates, peers, sites...); one
+    distribution (``dist_id``) always in full.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt 'web*' p2pdist.status
+        salt 'web*' p2pdist.status verbose=True
         salt 'web1' p2pdist.status 3f9a0c1d2e4b5a69 --out json
     """
+    bad = _bad_call("status", {"dist_id": args_check.TEXT, "verbose": args_check.FLAG},
+                    locals(), kwargs, args)
+    if bad:
+        return bad
     agent = _agent()
     if not agent.alive():
         return {} if not dist_id else _error(P2PDistError("the p2pdist agent is not running"))
     try:
-        return agent.call("GET", f"/dists/{dist_id}" if dist_id else "/dists")
+        found = agent.call("GET", f"/dists/{dist_id}" if dist_id else "/dists")
     except P2PDistError as exc:
         return _error(exc)
+    if verbose or dist_id:
+        return found
+    return {d: present.compact_transfer(s) for d, s in found.items()}
 
 
-def report() -> dict[str, Any]:
+def report(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     Progress of every distribution on this minion, for the master. Run by the
     ``p2pdist_report`` schedule while transfers are active; the schedule removes
@@ -215,6 +235,9 @@ def report() -> dict[str, Any]:
 
         salt 'web1' p2pdist.report
     """
+    bad = _bad_call("report", {}, locals(), kwargs, args)
+    if bad:
+        return bad
     agent = _agent()
     try:
         agent.ensure()  # the schedule also supervises the agent: restart it if it died
@@ -233,7 +256,7 @@ def report() -> dict[str, Any]:
             **({"policy_error": policy_error} if policy_error else {})}
 
 
-def ensure_agent() -> dict[str, Any]:
+def ensure_agent(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     Start this minion's p2pdist agent if it holds distributions and is not
     running (run by the ``p2pdist_agent`` schedule).
@@ -244,6 +267,9 @@ def ensure_agent() -> dict[str, Any]:
 
         salt 'web1' p2pdist.ensure_agent
     """
+    bad = _bad_call("ensure_agent", {}, locals(), kwargs, args)
+    if bad:
+        return bad
     cfg = MinionSettings.from_opts(__opts__)
     held = len(list((cfg.state_dir / "dists").glob("*/order.json")))
     agent = _agent()
@@ -259,7 +285,7 @@ def ensure_agent() -> dict[str, Any]:
             **({"policy_error": policy_error} if policy_error else {})}
 
 
-def policy() -> dict[str, Any]:
+def policy(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     The share policy in force on this minion and where each value came from
     (pillar ``p2pdist:policy``, a time window, the site's ``wan_rate``, default).
@@ -269,11 +295,18 @@ def policy() -> dict[str, Any]:
     .. code-block:: bash
 
         salt 'laptop*' p2pdist.policy
+
+    Exits non-zero when the pillar's policy is refused (the last valid one stays).
     """
+    bad = _bad_call("policy", {}, locals(), kwargs, args)
+    if bad:
+        return bad
     agent = _agent()
     try:
         agent.ensure()
         error = _sync_policy(agent)
+        if error:
+            __context__["retcode"] = 1
         return {"result": not error, **agent.call("GET", "/policy"),
                 **({"error": f"pillar policy refused, the last valid one stays: {error}"}
                    if error else {})}
@@ -281,7 +314,7 @@ def policy() -> dict[str, Any]:
         return _error(exc)
 
 
-def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:
+def remove(dist_id: str = "", purge: bool = False, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     Stop sharing a distribution and delete its partial data; with
     ``purge=True`` also delete the completed copy at its destination.
@@ -294,6 +327,10 @@ def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:
 
         salt 'web1' p2pdist.remove 3f9a0c1d2e4b5a69 purge=True
     """
+    bad = _bad_call("remove", {"dist_id": args_check.DIST_ID, "purge": args_check.FLAG},
+                    locals(), kwargs, args)
+    if bad:
+        return bad
     dist_id = str(dist_id)  # the CLI reads an all-digit id as a number
     if not dist_id.isalnum():
         return _error(P2PDistError(f"{dist_id!r} is not a distribution id (16 hex digits, "
@@ -316,7 +353,7 @@ def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:
     return {"result": True, **removed}
 
 
-def stop_agent() -> dict[str, Any]:
+def stop_agent(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     Stop this minion's p2pdist agent (it saves resume data first). It starts
     again with the next order or status report.
@@ -327,5 +364,34 @@ def stop_agent() -> dict[str, Any]:
 
         salt 'web1' p2pdist.stop_agent
     """
+    bad = _bad_call("stop_agent", {}, locals(), kwargs, args)
+    if bad:
+        return bad
     _agent().stop()
     return {"result": True}
+
+
+def uninstall(purge: bool = False, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """
+    Remove p2pdist from this minion: stop its agent, delete the ``p2pdist_report``
+    and ``p2pdist_agent`` schedules and the state directory (orders, resume data,
+    partial downloads, certificates, the agent's log). Copies already delivered
+    at their destinations stay unless ``purge=True``. Run it before removing the
+    package (``salt-pip uninstall salt-p2pdist``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'web*' p2pdist.uninstall
+    """
+    bad = _bad_call("uninstall", {"purge": args_check.FLAG}, locals(), kwargs, args)
+    if bad:
+        return bad
+    try:
+        return uninstalling.uninstall(
+            _agent(), MinionSettings.from_opts(__opts__).state_dir, purge,
+            lambda name: __salt__["schedule.delete"](name, persist=True),
+            [SCHEDULE_NAME, KEEPALIVE_NAME])
+    except (P2PDistError, OSError) as exc:
+        return _error(exc)

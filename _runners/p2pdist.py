@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
 
 try:
-    from salt_p2pdist import admission, metainfo, orders, reports, signature
+    from salt_p2pdist import admission, metainfo, orders, present, reports, signature, waiting
+    from salt_p2pdist import arguments as args_check
     from salt_p2pdist import origin as origin_side
     from salt_p2pdist import status as status_view
     from salt_p2pdist import watch as watch_view
@@ -26,6 +27,7 @@ try:
     from salt_p2pdist.config import MasterSettings
     from salt_p2pdist.errors import Forbidden, P2PDistError
     from salt_p2pdist.swarmca import SwarmCA
+    from salt_p2pdist.terminal import Painter
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover - reported by __virtual__
@@ -96,9 +98,17 @@ def _resolve(tgt: str, tgt_type: str) -> list[str]:
     return sorted(found.get("minions", []))
 
 
-def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force: bool = False,
-         wait: bool = False, timeout: int = 3600, allow: str = "", allow_type: str = "glob"
-         ) -> dict[str, Any]:
+PUSH_ARGS = {"path": args_check.Spec(str, required=True, hint="the file or directory to push"),
+             "tgt": args_check.Spec(str, required=True, hint="which minions receive the content"
+                                    " (e.g. tgt='web*')"),
+             "tgt_type": args_check.TGT_TYPE, "dest": args_check.TEXT, "force": args_check.FLAG,
+             "wait": args_check.FLAG, "timeout": args_check.SECONDS,
+             "order_timeout": args_check.SECONDS}
+
+
+def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", force: bool = False,
+         wait: bool = False, timeout: int = 3600, order_timeout: int = 30, allow: str = "",
+         allow_type: str = "glob", *args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     Distribute a file or directory from the master to the targeted minions.
 
@@ -118,6 +128,12 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         Everyone else, targeted neither way, is refused.
     wait
         Follow progress until every target is done or failed, then summarise.
+        The live progress goes to stderr; the result is the one document on stdout.
+    timeout
+        With ``wait``: stop following after this many seconds (default 3600).
+    order_timeout
+        Seconds to wait for the minions' answers to the order (default 30). An
+        offline minion is waited for that long; it gets the order when it returns.
 
     Pushing the same content again also re-orders every earlier target that
     does not hold a verified copy (failed, removed, never answered); the same
@@ -130,7 +146,11 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='G@role:web' tgt_type=compound dest=/opt/dist
         salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='web1' allow='web*' dest=/opt/dist
     """
+    bad = args_check.invalid("p2pdist.push", PUSH_ARGS, locals(), kwargs, args)
+    if bad:
+        return _fail(bad)
     user = _user()
+    painter = Painter()
     audit = {"path": path, "tgt": tgt, "tgt_type": tgt_type, "dest": dest,
              **({"allow": allow, "allow_type": allow_type} if allow else {})}
     try:
@@ -182,7 +202,7 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
         _send_topology(cfg, origin, catalog)
         order = orders.fetch_order(meta, torrent, dest=dest, force=force,
                                    tracker=tracker, sites=cfg.sites, order_id=order_id)
-        answers = _order(targets, order, catalog, meta.dist_id)
+        answers = _order(targets, order, catalog, meta.dist_id, order_timeout, painter)
         if answers.pop("site_grains") != {}:
             _send_topology(cfg, origin, catalog)
     except P2PDistError as exc:
@@ -197,18 +217,19 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
     if answers["refused"]:
         __context__["retcode"] = result["retcode"] = 1
     if wait:
-        result["summary"] = watch_view.follow(catalog, origin, meta.dist_id, timeout, _emit)
+        last = watch_view.follow(catalog, origin, meta.dist_id, timeout, painter)
+        result["summary"] = last["distribution"]
         if result["summary"]["state"] != "complete":
             __context__["retcode"] = result["retcode"] = 1
             result["result"] = False
-    return result
+    return _shown(result)
 
 
 ORDER_TIMEOUT_S = 30
 
 
-def _order(targets: list[str], order: dict[str, Any], catalog: Catalog, dist_id: str
-           ) -> dict[str, Any]:
+def _order(targets: list[str], order: dict[str, Any], catalog: Catalog, dist_id: str,
+           order_timeout: int = ORDER_TIMEOUT_S, painter: Painter | None = None) -> dict[str, Any]:
     """Publish the order and collect each minion's answer.
 
     Every answer is recorded at once, stamped with the minion's time: a
@@ -219,8 +240,8 @@ def _order(targets: list[str], order: dict[str, Any], catalog: Catalog, dist_id:
     import salt.client
 
     client = salt.client.get_local_client(mopts=__opts__)
-    returns = client.cmd(targets, "p2pdist.fetch", kwarg=order, tgt_type="list",
-                         timeout=ORDER_TIMEOUT_S)
+    returns = waiting.collect(client, targets, "p2pdist.fetch", order, order_timeout,
+                              painter or Painter())
     accepted, refused, grains, silent = orders.classify_answers(targets, returns)
     catalog.record_reports(reports.rows_from_answers(dist_id, order.get("order_id", ""), returns,
                                                      refused, time.time()))
@@ -236,16 +257,25 @@ def _send_topology(cfg: MasterSettings, origin: AgentClient, catalog: Catalog) -
     origin.call("POST", "/topology", {"sites": cfg.sites or {}, "overrides": catalog.site_overrides()})
 
 
-def _emit(line: str) -> None:
-    if "__jid_event__" in globals():  # salt-run prints progress events as they come
-        __jid_event__.fire_event({"message": line}, "progress")
+def _structured() -> bool:
+    return present.is_structured(__opts__.get("output"))
 
 
-def status(id: str = "", watch: bool = False, timeout: int = 3600) -> Any:  # noqa: A002
+def _shown(result: Any) -> Any:
+    """The one document on stdout: ISO dates; for people also no unknown (None) values."""
+    return present.for_json(result) if _structured() else present.for_humans(result)
+
+
+STATUS_ARGS = {"id": args_check.TEXT, "watch": args_check.FLAG, "timeout": args_check.SECONDS}
+
+
+def status(id: str = "", watch: bool = False, timeout: int = 3600, *args: Any,  # noqa: A002
+           **kwargs: Any) -> Any:
     """
-    Show distributions: all of them one line each, or one as a table by site
-    (stragglers named). ``--out json`` gives everything, per minion too;
-    ``watch=True`` redraws progress until the distribution is done.
+    Show distributions: all of them one line each (state, size, dest, when and
+    by whom), or one with a bar per site (stragglers named). ``--out json``
+    gives everything, per minion too, dates in ISO 8601; ``watch=True`` draws
+    live progress on stderr until the distribution is done.
 
     CLI Example:
 
@@ -256,44 +286,63 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600) -> Any:  # no
         salt-run p2pdist.status 3f9a0c1d2e4b5a69 watch=True
         salt-run p2pdist.status 3f9a0c1d2e4b5a69 --out json
     """
+    bad = args_check.invalid("p2pdist.status", STATUS_ARGS, locals(), kwargs, args)
+    if bad:
+        return _fail(bad)
     cfg = _settings()
     catalog = _catalog(cfg)
-    structured = __opts__.get("output") in ("json", "yaml")
     if id:
         if watch and catalog.distribution(id) is not None:
-            watch_view.follow(catalog, _origin(cfg), id, timeout, _emit)
+            watch_view.follow(catalog, _origin(cfg), id, timeout, Painter())
         view = watch_view.view(catalog, _origin(cfg), id)
         if view is None:
             return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
-        return view if structured else status_view.site_lines(view)
-    counts = catalog.state_counts()
-    out: dict[str, Any] = {}
-    for dist in catalog.distributions():
-        c = counts.get(dist["id"], {})
-        out[dist["id"]] = {**dist, "states": c} if structured else status_view.one_line(dist, c)
-    return out
+        return present.for_json(view) if _structured() else "\n".join(present.detail_lines(view))
+    now = time.time()
+    entries = [present.list_entry(status_view.distribution_view(
+        dist, catalog.host_rows(dist["id"]), now)["distribution"]) for dist in catalog.distributions()]
+    if _structured():
+        return {e["id"]: e for e in entries}
+    return present.list_for_humans(entries)
 
 
-def policy(minion: str) -> dict[str, Any]:
+POLICY_ARGS = {"tgt": args_check.Spec(str, required=True, hint="which minions (e.g. 'laptop*')"),
+               "tgt_type": args_check.TGT_TYPE, "timeout": args_check.SECONDS}
+
+
+def policy(tgt: str = "", tgt_type: str = "glob", timeout: int = 30, *args: Any,
+           **kwargs: Any) -> dict[str, Any]:
     """
-    The share policy in force on a minion and where each value came from.
+    The share policy in force on the targeted minions and where each value came
+    from. Fails (exit 1) when a targeted minion does not answer or refused its
+    pillar policy (the last valid one then stays in force).
 
     CLI Example:
 
     .. code-block:: bash
 
         salt-run p2pdist.policy laptop42
+        salt-run p2pdist.policy 'laptop*'
+        salt-run p2pdist.policy G@site:lyon tgt_type=compound
     """
+    bad = args_check.invalid("p2pdist.policy", POLICY_ARGS, locals(), kwargs, args)
+    if bad:
+        return _fail(bad)
     import salt.client
 
+    targets = _resolve(tgt, tgt_type)
+    if not targets:
+        return _fail(f"target {tgt!r} ({tgt_type}) matches no minion. "
+                     "Check it with: salt --preview-target ...")
     ret = salt.client.get_local_client(mopts=__opts__).cmd(
-        minion, "p2pdist.policy", tgt_type="glob", timeout=30)
-    if minion not in ret:
-        return _fail(f"{minion} did not answer (unknown or offline)")
-    return {minion: ret[minion]}
+        targets, "p2pdist.policy", tgt_type="list", timeout=timeout)
+    out: dict[str, Any] = {m: ret.get(m, "did not answer (offline or busy)") for m in targets}
+    if any(not isinstance(r, dict) or not r.get("result") for r in out.values()):
+        __context__["retcode"] = out["retcode"] = 1
+    return _shown(out)
 
 
-def stop_seeding(id: str) -> dict[str, Any]:  # noqa: A002
+def stop_seeding(id: str = "", *args: Any, **kwargs: Any) -> dict[str, Any]:  # noqa: A002
     """
     The master stops serving a distribution; the minions go on sharing it among
     themselves and the tracker keeps introducing them. Frees the HQ uplink once
@@ -305,6 +354,10 @@ def stop_seeding(id: str) -> dict[str, Any]:  # noqa: A002
 
         salt-run p2pdist.stop_seeding 3f9a0c1d2e4b5a69
     """
+    bad = args_check.invalid("p2pdist.stop_seeding", {"id": args_check.DIST_ID}, locals(),
+                             kwargs, args)
+    if bad:
+        return _fail(bad)
     cfg = _settings()
     if _catalog(cfg).distribution(id) is None:
         return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
@@ -316,7 +369,11 @@ def stop_seeding(id: str) -> dict[str, Any]:  # noqa: A002
     return {"result": True, "id": id, "comment": "the master no longer serves this distribution"}
 
 
-def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
+CANCEL_ARGS = {"id": args_check.DIST_ID, "purge": args_check.FLAG}
+
+
+def cancel(id: str = "", purge: bool = False, *args: Any, **kwargs: Any  # noqa: A002
+           ) -> dict[str, Any]:
     """
     Cancel a distribution: every target stops and drops partial data; the master
     stops seeding. Completed copies at dest stay unless ``purge=True``. A
@@ -330,6 +387,9 @@ def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
 
         salt-run p2pdist.cancel 3f9a0c1d2e4b5a69
     """
+    bad = args_check.invalid("p2pdist.cancel", CANCEL_ARGS, locals(), kwargs, args)
+    if bad:
+        return _fail(bad)
     cfg = _settings()
     catalog = _catalog(cfg)
     if catalog.distribution(id) is None:

@@ -15,14 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from salt_p2pdist.progress import board_lines
+from salt_p2pdist.terminal import Painter
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
 
 DEST = "/opt/dist"
-
-
-def bar(done: int, total: int, width: int = 30) -> str:
-    filled = int(width * done / total) if total else 0
-    return "[" + "#" * filled + "." * (width - filled) + "]"
 
 
 def run(minions: int, size_mib: int, keep: bool) -> int:
@@ -56,15 +53,14 @@ def run(minions: int, size_mib: int, keep: bool) -> int:
 
 
 def follow(lab: Deployment, dist_id: str, timeout: float) -> dict[str, Any]:
+    # The same board as salt-run p2pdist.push wait=True draws.
+    painter = Painter(sys.stdout, plain_every=2)
     deadline = time.monotonic() + timeout
     while True:
         view = lab.salt_run("p2pdist.status", dist_id)
-        d = view["distribution"]
-        total = d["bytes"] * d["targets"]
-        got = sum(h["bytes_done"] or 0 for h in view["minions"].values())
-        print(f"  {bar(got, total)} {d['done']}/{d['targets']} done  "
-              f"{d['throughput'] / 2**20:6.1f} MiB/s  state={d['state']}", flush=True)
-        if d["state"] not in ("active", "pending") or time.monotonic() > deadline:
+        settled = view["distribution"]["state"] not in ("active", "pending")
+        painter.draw(board_lines(view), final=settled)
+        if settled or time.monotonic() > deadline:
             return dict(view)
         time.sleep(1)
 

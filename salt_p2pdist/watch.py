@@ -1,18 +1,19 @@
 """Reading a distribution's progress on the master: the catalog plus the origin's own view.
 
-Used by ``salt-run p2pdist.status`` (and its ``watch=True`` progress bar).
+Used by ``salt-run p2pdist.status`` (and the progress board of ``watch=True`` and ``push wait=True``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
+from salt_p2pdist import progress
 from salt_p2pdist import status as status_view
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.catalog import Catalog
 from salt_p2pdist.errors import P2PDistError
+from salt_p2pdist.terminal import Painter
 
 
 def origin_status(origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
@@ -31,22 +32,19 @@ def view(catalog: Catalog, origin: AgentClient, dist_id: str) -> dict[str, Any] 
                                          origin_status(origin, dist_id))
 
 
-def progress_line(d: dict[str, Any], got: int) -> str:
-    whole = max(1, d["bytes"] * d["targets"])
-    bar = "#" * int(30 * got / whole)
-    return (f"[{bar:<30}] {d['name']}: {d['done']}/{d['targets']} done, {d['failed']} failed, "
-            f"{d['throughput'] / 2**20:.1f} MiB/s, eta {d['eta_s']} s")
-
-
 def follow(catalog: Catalog, origin: AgentClient, dist_id: str, timeout: int,
-           emit: Callable[[str], None]) -> dict[str, Any]:
-    """Emit a progress line every second until the distribution settles (or ``timeout``)."""
+           painter: Painter) -> dict[str, Any]:
+    """Redraw the progress board every second until the distribution settles (or ``timeout``).
+
+    Returns the last view; the board goes to the painter (stderr), never to the
+    command's result.
+    """
     deadline = time.monotonic() + timeout
     while True:
         v = view(catalog, origin, dist_id)
         assert v is not None
-        d = v["distribution"]
-        emit(progress_line(d, sum(h["bytes_done"] or 0 for h in v["minions"].values())))
-        if d["state"] not in ("active", "pending") or time.monotonic() > deadline:
-            return dict(d)
+        settled = v["distribution"]["state"] not in ("active", "pending")
+        painter.draw(progress.board_lines(v), final=settled)
+        if settled or time.monotonic() > deadline:
+            return v
         time.sleep(1)
