@@ -16,6 +16,7 @@ from salt_p2pdist import swarmca
 from salt_p2pdist.agent.kept import KeptSwarms
 from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.certdesk import issue_certificate
+from salt_p2pdist.secretfile import write_private
 from salt_p2pdist.tracker import Tracker
 
 if TYPE_CHECKING:
@@ -28,9 +29,7 @@ if TYPE_CHECKING:
 def _secret(path: Path) -> bytes:
     """The tracker's token key, kept across restarts so issued tokens stay valid."""
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(32))
+        write_private(path, os.urandom(32), exclusive=True)
     return path.read_bytes()
 
 
