@@ -17,6 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from salt_p2pdist import names
+from salt_p2pdist.bencode import BencodeError, bdecode
 from salt_p2pdist.errors import InvalidRequest, TransferError
 
 # Not 16 KiB: with one block per piece, libtorrent 2.1.1 rejects the Merkle
@@ -53,10 +55,16 @@ class TorrentMeta:
     ssl: bool = False  # a closed swarm: peers need a certificate from the embedded CA
 
 
-def describe(torrent: bytes) -> TorrentMeta:
-    """Parse torrent bytes; raise InvalidRequest if they are not a v2 torrent."""
+def describe(torrent: bytes, flavor: str = "") -> TorrentMeta:
+    """Parse torrent bytes; raise InvalidRequest if they are not a v2 torrent.
+
+    File names are checked with the rules of ``flavor`` (default: this
+    host's OS) on the raw bytes, before libtorrent rewrites any of them.
+    """
     import libtorrent as lt
 
+    flavor = flavor or names.local_flavor()
+    names.check_paths(raw_paths(torrent), flavor)
     try:
         atp = lt.load_torrent_buffer(torrent)
     except RuntimeError as exc:
@@ -74,10 +82,12 @@ def describe(torrent: bytes) -> TorrentMeta:
     trackers = list(atp.trackers)
     # libtorrent 2.1 moves the comment out of torrent_info into the params.
     comment = getattr(atp, "comment", "") or ti.comment()
+    name = _content_name(comment, ti.name())
+    names.check_paths([[name]], flavor)
     return TorrentMeta(
         dist_id=v2[:16],
         info_hash=v2,
-        name=_content_name(comment, ti.name()),
+        name=name,
         torrent_name=ti.name(),
         files=tuple(files),
         total_size=sum(size for _, size, _ in files),
@@ -94,6 +104,51 @@ def describe(torrent: bytes) -> TorrentMeta:
 
 
 NAME_TAG = "p2pdist-name:"
+
+
+def raw_paths(torrent: bytes) -> list[list[str]]:
+    """Every file path as the torrent spells it: its name, then each path below it.
+
+    Read from the bencoded bytes themselves: libtorrent quietly turns ``..``
+    into ``_`` and drops leading slashes, which would hide an attack.
+    """
+    try:
+        top = bdecode(torrent)
+    except BencodeError as exc:
+        raise InvalidRequest(f"not a valid torrent: {exc}") from exc
+    info = top.get(b"info") if isinstance(top, dict) else None
+    if not isinstance(info, dict) or not isinstance(info.get(b"name"), bytes):
+        raise InvalidRequest("not a valid torrent: no info dictionary with a name")
+    root = _text(info[b"name"])
+    paths = [[root]]
+    tree = info.get(b"file tree")
+    if isinstance(tree, dict):
+        paths += [[root, *p] for p in _tree_paths(tree, [], 0)]
+    for entry in info.get(b"files") or []:  # v1 or hybrid layout
+        path = entry.get(b"path") if isinstance(entry, dict) else None
+        if not isinstance(path, list) or not all(isinstance(e, bytes) for e in path):
+            raise InvalidRequest("not a valid torrent: a file entry without a path list")
+        paths.append([root, *map(_text, path)])
+    return paths
+
+
+def _tree_paths(tree: dict[bytes, object], above: list[str], depth: int) -> list[list[str]]:
+    out = []
+    for key, sub in tree.items():
+        if key == b"":  # the file's own entry (length, pieces root)
+            out.append(above)
+            continue
+        if not isinstance(sub, dict) or depth > 32:
+            raise InvalidRequest("not a valid torrent: malformed file tree")
+        out += _tree_paths(sub, [*above, _text(key)], depth + 1)
+    return [p for p in out if p]
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"refused: torrent path element {raw[:40]!r} is not UTF-8") from exc
 
 
 def _content_name(comment: str, torrent_name: str) -> str:

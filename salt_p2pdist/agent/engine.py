@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import libtorrent as lt
 
-from salt_p2pdist import lifecycle, placement
+from salt_p2pdist import lifecycle, names, placement
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.certify import Certifier, announce_url
 from salt_p2pdist.agent.config import AgentConfig
@@ -98,6 +98,7 @@ class Engine:
             else:
                 dest = Path(order["dest"])
                 files = placement.dest_files(meta)
+                names.check_length(str(dest), [rel for rel, _, _ in files], names.local_flavor())
                 if order.get("allowed_dest") is not None:
                     placement.check_within(dest, [Path(r) for r in order["allowed_dest"]], files)
                 verdict = placement.check_destination(dest, files, force=record["force"])
