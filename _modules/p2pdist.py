@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
@@ -106,6 +108,29 @@ def _error(exc: Exception) -> dict[str, Any]:
     return {"result": False, "error": str(exc)}
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _retcode(func: F) -> F:
+    """Every failure of an execution function sets Salt's retcode, so ``salt`` exits non-zero.
+
+    A refusal p2pdist raises becomes ``{"result": False, "error": ...}``; a
+    returned dict with ``result: False`` or an ``error`` counts as a failure too.
+    """
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            ret = func(*args, **kwargs)
+        except (P2PDistError, binascii.Error) as exc:
+            log.error("p2pdist.%s failed: %s", func.__name__, exc)
+            ret = {"result": False, "error": str(exc)}
+        if isinstance(ret, dict) and (ret.get("result") is False or ret.get("error")):
+            __context__["retcode"] = 1
+        return ret
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _ensure_reporting() -> None:
     """Report progress to the master on a schedule while transfers are active."""
     interval = MinionSettings.from_opts(__opts__).report_interval
@@ -122,6 +147,7 @@ def _ensure_reporting() -> None:
                                  persist=True)
 
 
+@_retcode
 def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
           dist_id: str = "", sites: dict[str, Any] | None = None, **_: Any) -> dict[str, Any]:
     """
@@ -158,6 +184,7 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
     return {"result": True, **result, "site": order["site"]}
 
 
+@_retcode
 def status(dist_id: str = "") -> Any:
     """
     What this minion's p2pdist session holds: every distribution, or one.
@@ -178,6 +205,7 @@ def status(dist_id: str = "") -> Any:
         return _error(exc)
 
 
+@_retcode
 def report() -> dict[str, Any]:
     """
     Progress of every distribution on this minion, for the master. Run by the
@@ -205,6 +233,7 @@ def report() -> dict[str, Any]:
             **({"policy_error": policy_error} if policy_error else {})}
 
 
+@_retcode
 def ensure_agent() -> dict[str, Any]:
     """
     Start this minion's p2pdist agent if it holds distributions and is not
@@ -231,6 +260,7 @@ def ensure_agent() -> dict[str, Any]:
             **({"policy_error": policy_error} if policy_error else {})}
 
 
+@_retcode
 def policy() -> dict[str, Any]:
     """
     The share policy in force on this minion and where each value came from
@@ -253,6 +283,7 @@ def policy() -> dict[str, Any]:
         return _error(exc)
 
 
+@_retcode
 def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:
     """
     Stop sharing a distribution and delete its partial data; with
@@ -274,6 +305,7 @@ def remove(dist_id: str, purge: bool = False) -> dict[str, Any]:
         return _error(exc)
 
 
+@_retcode
 def stop_agent() -> dict[str, Any]:
     """
     Stop this minion's p2pdist agent (it saves resume data first). It starts
