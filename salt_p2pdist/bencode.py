@@ -81,9 +81,14 @@ def _after(end: int) -> int:
 
 def _int(digits: bytes) -> int:
     body = digits[1:] if digits[:1] == b"-" else digits
-    if not body.isdigit() or (body[:1] == b"0" and len(digits) > 1):
+    # Python refuses int() of over 4300 digits with a ValueError; libtorrent
+    # (and every torrent field) stays within 64 bits.
+    if not body.isdigit() or (body[:1] == b"0" and len(digits) > 1) or len(body) > 19:
         raise BencodeError(f"not bencoded: bad integer {digits[:20]!r}")
-    return int(digits)
+    value = int(digits)
+    if not -(2**63) <= value < 2**63:
+        raise BencodeError(f"not bencoded: integer {digits[:20]!r} out of 64-bit range")
+    return value
 
 
 def _bytes(data: bytes, pos: int) -> tuple[bytes, int]:
