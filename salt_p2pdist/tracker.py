@@ -64,7 +64,10 @@ def parse_announce(query: str, source_ip: str) -> Announce:
             raise TrackerError(f"missing {key}")
         return default
 
-    info_hash = one("info_hash").encode("latin-1")
+    try:
+        info_hash = one("info_hash").encode("latin-1")
+    except UnicodeEncodeError:  # percent-escapes decode to latin-1; more is not a raw hash
+        info_hash = b""
     if len(info_hash) != 20:
         raise TrackerError("bad info_hash")
     try:
@@ -88,6 +91,11 @@ def parse_announce(query: str, source_ip: str) -> Announce:
 def announce_token(secret: bytes, info_hash20: bytes, host_id: str) -> str:
     """Proof that the master certified ``host_id`` for this swarm (an HMAC, nothing stored)."""
     return hmac.new(secret, info_hash20 + b"\0" + host_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _same_token(given: str, expected: str) -> bool:
+    # compare_digest raises TypeError on a str with non-ASCII characters: compare bytes.
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
 
 
 def compact(peers: list[Peer]) -> bytes:
@@ -151,7 +159,7 @@ class Tracker:
             raise TrackerError("unknown torrent: not distributed by this master")
         if not self.may_join(swarm, a.host_id):
             raise TrackerError(f"{a.host_id} is not a target of this distribution")
-        if self.secret is not None and not hmac.compare_digest(
+        if self.secret is not None and not _same_token(
                 a.auth, announce_token(self.secret, a.info_hash20, a.host_id)):
             raise TrackerError(f"announce for {a.host_id} without a valid token: "
                                "a host must be certified by the master first")
@@ -190,7 +198,7 @@ class Tracker:
         With a secret, only a certified host may ask: it proves it with the
         announce token of one of its swarms.
         """
-        if self.secret is not None and not hmac.compare_digest(
+        if self.secret is not None and not _same_token(
                 auth, announce_token(self.secret, info_hash20, host_id)):
             raise TrackerError(f"WAN share for {host_id} without a valid token")
         now = self._clock()
