@@ -79,9 +79,12 @@ def describe(torrent: bytes, flavor: str = "") -> TorrentMeta:
             continue
         files.append((fs.file_path(i), fs.file_size(i), str(fs.root(i))))
     v2 = str(ti.info_hashes().v2)
-    trackers = list(atp.trackers)
-    # libtorrent 2.1 moves the comment out of torrent_info into the params.
-    comment = getattr(atp, "comment", "") or ti.comment()
+    try:  # the bindings decode these as UTF-8 and raise on anything else
+        trackers = list(atp.trackers)
+        # libtorrent 2.1 moves the comment out of torrent_info into the params.
+        comment = getattr(atp, "comment", "") or ti.comment()
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"not a valid torrent: its tracker or comment is not UTF-8 ({exc})") from exc
     name = _content_name(comment, ti.name())
     names.check_paths([[name]], flavor)
     return TorrentMeta(
