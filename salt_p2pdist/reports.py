@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,7 +33,9 @@ def rows_from_events(events: Iterable[dict[str, Any]], tag_prefix: str) -> list[
             continue
         try:  # one malformed event must not drop the rest of the batch
             ts = float(data.get("ts") or 0)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if not math.isfinite(ts):  # "nan" would defeat the catalog's latest-report order
             continue
         site = str(data.get("site") or "")
         for dist_id, fields in data["dists"].items():

@@ -1,0 +1,59 @@
+"""Property: report and policy events from minions become rows for their sender only, or are dropped."""
+
+from __future__ import annotations
+
+import math
+
+from hostile_strategies import json_like
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from salt_p2pdist.reports import POLICY_TAG_PREFIX, policy_changes_from_events, rows_from_events
+
+TAG = "p2pdist/report/"
+ids = st.sampled_from(["m1", "m2", "", None, 1]) | json_like
+reports = st.fixed_dictionaries({}, optional={
+    "minion": ids, "ts": st.sampled_from([1.5, "2", "x", None, float("inf"), 10**400])
+    | json_like, "site": json_like,
+    "dists": st.dictionaries(st.text(max_size=4), json_like, max_size=3) | json_like}) | json_like
+
+
+@st.composite
+def events(draw):
+    sender = draw(ids)
+    tag = draw(st.sampled_from([TAG, POLICY_TAG_PREFIX, "salt/minion/", "other/"])) + str(
+        draw(st.sampled_from([sender, "m1", "m2"]) | st.text(max_size=4)))
+    envelope = draw(st.fixed_dictionaries({"id": st.just(sender), "data": reports | json_like})
+                    | json_like)
+    return draw(st.fixed_dictionaries({"tag": st.just(tag), "data": st.just(envelope)}) | json_like)
+
+
+@settings(max_examples=400)
+@given(st.lists(events(), max_size=6))
+def test_events_become_rows_of_their_sender_or_are_dropped(batch):
+    batch = [e for e in batch if isinstance(e, dict)]  # the master bus hands over dicts
+    for dist_id, minion, ts, fields in rows_from_events(batch, TAG):
+        assert isinstance(dist_id, str) and isinstance(ts, float) and isinstance(fields, dict)
+        assert any(isinstance(e.get("data"), dict) and e["data"].get("id") == minion
+                   and str(e.get("tag")) == TAG + str(minion) for e in batch)
+    for change in policy_changes_from_events(batch):
+        assert isinstance(change["result"], str) and isinstance(change["site"], str)
+        assert any(isinstance(e.get("data"), dict) and e["data"].get("id") == change["minion"]
+                   for e in batch)
+
+
+@st.composite
+def consistent_reports(draw):
+    """Sender, tag and payload agree: only the payload's values are hostile."""
+    sender = draw(st.sampled_from(["m1", "m2"]))
+    data = {"minion": sender, "ts": draw(st.sampled_from([1.5, "2", 10**400, "nan"]) | json_like),
+            "dists": draw(st.dictionaries(st.text(max_size=4), json_like, max_size=3)),
+            "site": draw(json_like)}
+    return {"tag": TAG + sender, "data": {"id": sender, "data": data}}
+
+
+@settings(max_examples=200)
+@given(st.lists(consistent_reports(), min_size=1, max_size=4))
+def test_one_bad_timestamp_drops_only_its_report(batch):  # found: ts=10**400 raised OverflowError
+    rows = rows_from_events(batch, TAG)
+    assert all(isinstance(ts, float) and math.isfinite(ts) for _d, _m, ts, _f in rows)
