@@ -8,7 +8,8 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePath
-from typing import Any, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from salt_p2pdist.errors import InvalidRequest
 
@@ -26,7 +27,8 @@ def _check_values(section: dict[str, Any], cls: type, where: str) -> None:
     hints = get_type_hints(cls)
     problems = []
     for key, value in section.items():
-        allowed = get_args(hints[key]) or (hints[key],)
+        hint = hints[key]
+        allowed = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
         kinds = tuple(get_origin(a) or a for a in allowed if a is not Any)
         ok = type(None) in allowed if value is None else isinstance(value, kinds) and not (
             isinstance(value, bool) and bool not in kinds)
