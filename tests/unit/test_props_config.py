@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import PurePath
 
 from hostile_strategies import json_like
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from salt_p2pdist.config import MasterSettings, MinionSettings
@@ -65,6 +65,8 @@ def _section(cls):
 
 @settings(max_examples=300)
 @given(_section(MasterSettings))
+@example({"allowed_dest": "/srv/p2pdist"})  # found: a string, iterated as roots "/", "s", ...
+@example({"tracker_port": None})
 def test_master_section_is_adopted_or_refused(section):
     try:
         cfg = MasterSettings.from_opts({"p2pdist": section, "cachedir": "/var/cache/salt/master",
@@ -83,6 +85,7 @@ def test_master_section_is_adopted_or_refused(section):
 
 @settings(max_examples=300)
 @given(_section(MinionSettings), st.sampled_from(["/opt/x", "/", "/srv/p2pdist/a"]))
+@example({"dest_prefix": "0"}, "/opt/x")  # found: a relative prefix made dest relative
 def test_minion_section_is_adopted_or_refused(section, dest):
     try:
         cfg = MinionSettings.from_opts({"p2pdist": section, "cachedir": "/var/cache/salt/minion"})
