@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from hostile_strategies import json_like
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from salt_p2pdist.reports import POLICY_TAG_PREFIX, policy_changes_from_events, rows_from_events
@@ -54,6 +54,8 @@ def consistent_reports(draw):
 
 @settings(max_examples=200)
 @given(st.lists(consistent_reports(), min_size=1, max_size=4))
+@example([{"tag": TAG + "m1", "data": {"id": "m1", "data": {"minion": "m1", "ts": 10**400,
+                                                             "dists": {"d": {}}}}}])
 def test_one_bad_timestamp_drops_only_its_report(batch):  # found: ts=10**400 raised OverflowError
     rows = rows_from_events(batch, TAG)
     assert all(isinstance(ts, float) and math.isfinite(ts) for _d, _m, ts, _f in rows)

@@ -8,7 +8,7 @@ from urllib.parse import quote_from_bytes, urlencode
 
 import pytest
 from hostile_strategies import json_like
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from salt_p2pdist.bencode import bdecode
@@ -64,6 +64,8 @@ def test_any_announce_gets_a_bencoded_answer(query, ip):
 @settings(max_examples=300)
 @given(st.text(max_size=80) | st.builds("info_hash={}&port=1&minion=m1&{}".format,
                                         st.text(max_size=24), st.text(max_size=20)))
+@example("info_hash=\u0100&port=1&minion=m1")
+@example(f"info_hash={quote_from_bytes(HASH)}&port=1&minion=m1&auth=\xe9")
 def test_any_query_text_is_parsed_or_refused(query):  # found: info_hash of chars > U+00FF
     with contextlib.suppress(TrackerError):
         parse_announce(query, "127.0.0.1")
@@ -72,6 +74,7 @@ def test_any_query_text_is_parsed_or_refused(query):  # found: info_hash of char
 
 @settings(max_examples=200)
 @given(st.text(max_size=20), st.binary(max_size=24), st.text(max_size=40))
+@example("m1", HASH, "\x80")  # found: compare_digest raised TypeError on non-ASCII text
 def test_wan_share_answers_or_refuses(minion, info_hash, auth):
     with contextlib.suppress(TrackerError):
         _tracker().wan_share(minion, "127.0.0.1", info_hash, auth)
@@ -94,6 +97,8 @@ request_fields = st.fixed_dictionaries({}, optional={
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(request_fields | json_like)
+@example({"info_hash": HASH.hex(), "minion": "m1", "time": float("inf"), "tls_key": "",
+          "signature": ""})  # found: OverflowError past the desk's error handling
 def test_certificate_requests_are_granted_or_refused(ca, body):
     try:
         issue_certificate(_tracker(), ca, body, key_of=lambda _m: None, now=1000.0)
