@@ -25,6 +25,7 @@ from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.finishing import forget_bans
 from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.loops import alert_loop, sample_peers
+from salt_p2pdist.agent.orderbody import check_order
 from salt_p2pdist.agent.settings import make_session
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer, status_of
@@ -80,6 +81,7 @@ class Engine:
     # -- orders -----------------------------------------------------------
     def add(self, order: dict[str, Any]) -> dict[str, Any]:
         """Accept an order (idempotent for the same distribution and dest)."""
+        order = check_order(order)
         torrent = base64.b64decode(order["torrent"])
         meta = describe(torrent)
         with self.lock:

@@ -21,8 +21,32 @@ log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-P2PDist-Token"
 
 
+MAX_BODY = 1 << 26  # an order carries a base64 torrent: a few MB at most
+
+
+def read_json_body(handler: BaseHTTPRequestHandler, limit: int = MAX_BODY) -> Any:
+    """The request's JSON object body ({} when empty); InvalidRequest for anything else."""
+    try:
+        length = int(handler.headers.get("Content-Length") or 0)
+    except ValueError:
+        raise InvalidRequest("Content-Length is not a number") from None
+    if not 0 <= length <= limit:
+        raise InvalidRequest(f"Content-Length {length} is out of range (0..{limit})")
+    raw = handler.rfile.read(length) if length else b""
+    if len(raw) != length:
+        raise InvalidRequest("the request body ended early")
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError as exc:  # UnicodeDecodeError too
+        raise InvalidRequest(f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return body
+
+
 class ApiHandler(BaseHTTPRequestHandler):
     server: ApiServer
+    timeout = 30  # an idle or half-sent request does not hold a thread forever
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet: the agent has its own log
         log.debug(fmt, *args)
@@ -36,14 +60,15 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _dispatch(self, method: str) -> None:
-        if not secrets.compare_digest(self.headers.get(TOKEN_HEADER, ""), self.server.token):
+        # Headers arrive as latin-1 text; compare_digest refuses non-ASCII str, so compare bytes.
+        given = self.headers.get(TOKEN_HEADER, "").encode("latin-1", "replace")
+        if not secrets.compare_digest(given, self.server.token.encode()):
             self._reply(403, {"error": "bad token"})
             return
         url = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else {}
         try:
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            body = read_json_body(self)
             self._reply(200, self.server.routes(method, url.path, query, body))
         except NotFound as exc:
             self._reply(404, {"error": str(exc), "kind": "NotFound"})
@@ -51,6 +76,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._reply(400, {"error": str(exc), "kind": type(exc).__name__})
         except P2PDistError as exc:
             self._reply(500, {"error": str(exc), "kind": type(exc).__name__})
+        except Exception as exc:  # a bug must cost one answer, not the agent's thread
+            log.exception("API %s %s failed", method, url.path)
+            self._reply(500, {"error": f"internal error ({type(exc).__name__}); see agent.log",
+                              "kind": "InternalError"})
 
     def do_GET(self) -> None:
         self._dispatch("GET")
