@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import sys
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -91,8 +92,21 @@ class ApiHandler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
 
+def _log_request_error(client_address: Any) -> None:
+    """A client that vanished is routine; anything else goes to the agent's log, not stderr."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, ConnectionError | TimeoutError):
+        log.debug("request from %s dropped: %s", client_address, exc)
+    else:
+        log.exception("request from %s failed", client_address)
+
+
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 drops connections (1 s SYN retries) under a burst
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        _log_request_error(client_address)
 
     def __init__(self, port: int, token: str, routes: Any):
         super().__init__(("127.0.0.1", port), ApiHandler)
@@ -102,6 +116,7 @@ class ApiServer(ThreadingHTTPServer):
 
 class TrackerHandler(BaseHTTPRequestHandler):
     server: TrackerServer
+    timeout = 10  # an idle or half-sent request does not hold a thread forever
 
     def log_message(self, fmt: str, *args: Any) -> None:
         log.debug(fmt, *args)
@@ -148,13 +163,18 @@ class TrackerHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """``/cert``: a certificate request (see salt_p2pdist.certdesk)."""
-        length = int(self.headers.get("Content-Length") or 0)
-        if urlsplit(self.path).path != "/cert" or self.server.certs is None or length > 65536:
+        if urlsplit(self.path).path != "/cert" or self.server.certs is None:
             self.send_error(404)
             return
         try:
+            # Read before taking the lock: a slow or silent sender must not stall announces.
+            request = read_json_body(self, limit=65536)
+        except InvalidRequest as exc:
+            self._json(400, {"error": str(exc)})
+            return
+        try:
             with self.server.lock:
-                code, body = 200, self.server.certs(json.loads(self.rfile.read(length)))
+                code, body = 200, self.server.certs(request)
         except (TrackerError, ValueError) as exc:
             code, body = 403, {"error": str(exc)}
         self._json(code, body)
@@ -163,6 +183,9 @@ class TrackerHandler(BaseHTTPRequestHandler):
 class TrackerServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # announce bursts when a push reaches many hosts
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        _log_request_error(client_address)
 
     def __init__(self, interface: str, port: int, tracker: Tracker,
                  certs: Callable[[dict[str, Any]], dict[str, str]] | None = None):
