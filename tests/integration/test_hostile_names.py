@@ -103,3 +103,32 @@ def test_salt_exits_non_zero_on_a_refused_fetch(deployment: Deployment, srv: Pat
     assert plain.returncode == 1, plain.stderr
     assert local.returncode == 1, local.stderr
     assert static.returncode == 0  # Salt's --static: documented in docs/operations.md
+
+
+def test_a_push_completes_and_every_secret_on_disk_is_private(deployment: Deployment, srv: Path) -> None:
+    """The positive control of the refusals above, and part of 'secrets stay secret'."""
+    import stat
+
+    from salt_p2pdist.testing.deployment import sha256
+
+    payload = write_random(srv / "fine.bin", 300_000, seed=35)
+    ret = deployment.salt_run("p2pdist.push", str(payload), timeout=300,
+                              kwargs={"tgt": "m4", "dest": "/opt/fine", "wait": True})
+    assert ret["result"] is True, ret
+    assert sha256(deployment.copy_at("m4", "/opt/fine", "fine.bin")) == sha256(payload)
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    minion_state = deployment.minion_root("m4") / "cache" / "p2pdist"
+    master_state = Path(deployment.master_opts["cachedir"]) / "p2pdist"
+    secrets = [minion_state / "agent.json", minion_state / "tls.key",
+               minion_state / "dists" / ret["id"] / "order.json",
+               master_state / "origin" / "tracker.secret", master_state / "ca" / "ca.key",
+               master_state / "origin" / "dists" / ret["id"] / "order.json"]
+    for path in secrets:
+        assert mode(path) == 0o600, (path, oct(mode(path)))
+    for path in (minion_state, master_state / "origin", master_state / "ca"):
+        assert mode(path) == 0o700, (path, oct(mode(path)))
+    order = json.loads((minion_state / "dists" / ret["id"] / "order.json").read_text())
+    assert order.get("auth") and order.get("tls_cert")  # what makes order.json a secret
