@@ -64,8 +64,9 @@ def host_key(path: Path) -> bytes:
 class SwarmCA:
     def __init__(self, directory: Path):
         self.dir = directory
-        private_dir(directory)  # the CA key
         if not (directory / "ca.pem").exists():
+            # Only when creating: a runner reading the CA certificate may run as another user.
+            private_dir(directory)  # the CA key
             self._create()
         self.cert_pem = (directory / "ca.pem").read_bytes()
 
