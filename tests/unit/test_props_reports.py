@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import tempfile
+from pathlib import Path
 
-from hostile_strategies import json_like
+from hostile_strategies import json_like, scalars
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from salt_p2pdist.audit import AuditLog, read
 from salt_p2pdist.reports import POLICY_TAG_PREFIX, policy_changes_from_events, rows_from_events
 
 TAG = "p2pdist/report/"
@@ -59,3 +62,24 @@ def consistent_reports(draw):
 def test_one_bad_timestamp_drops_only_its_report(batch):  # found: ts=10**400 raised OverflowError
     rows = rows_from_events(batch, TAG)
     assert all(isinstance(ts, float) and math.isfinite(ts) for _d, _m, ts, _f in rows)
+
+
+policy_events = st.builds(
+    lambda sender, policy, result: {"tag": POLICY_TAG_PREFIX + sender, "data": {
+        "id": sender, "data": {"result": result, "policy": policy, "site": "s"}}},
+    st.sampled_from(["m1", "m2"]),
+    st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.integers(0, 3) | st.text(max_size=3) | st.none(), inner, max_size=3), max_leaves=8),
+    st.sampled_from(["applied", "refused: x"]) | json_like)
+
+
+@settings(max_examples=200)
+@given(st.lists(policy_events, min_size=1, max_size=3))
+@example([{"tag": POLICY_TAG_PREFIX + "m1", "data": {"id": "m1", "data": {
+    "result": "refused: unknown key", "policy": {1: "x", "a": 2}}}}])  # found: TypeError in the audit log
+def test_policy_events_of_any_shape_reach_the_audit_log(batch):
+    with tempfile.TemporaryDirectory() as tmp:
+        audit = AuditLog(Path(tmp) / "audit.log")
+        for change in policy_changes_from_events(batch):
+            audit.record("policy", "pillar p2pdist:policy", result=change.pop("result"), **change)
+        assert len(read(Path(tmp) / "audit.log")) == len(batch)
