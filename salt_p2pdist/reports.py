@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from salt_p2pdist import lifecycle
+
 Row = tuple[str, str, float, dict[str, Any]]
 
 
@@ -39,9 +41,34 @@ def rows_from_events(events: Iterable[dict[str, Any]], tag_prefix: str) -> list[
             continue
         site = str(data.get("site") or "")
         for dist_id, fields in data["dists"].items():
-            if isinstance(fields, dict):
-                rows.append((str(dist_id), minion, ts, {"site": site, **fields} if site else fields))
+            clean = _clean_fields(fields)
+            if clean is not None:
+                rows.append((str(dist_id), minion, ts, {"site": site, **clean} if site else clean))
     return rows
+
+
+_TEXT_FIELDS = ("error", "site")
+_COUNT_FIELDS = ("pieces", "bytes_done", "down_rate", "up_rate", "peers", "downloaded", "uploaded",
+                 "eta_s", "from_site", "from_remote", "from_origin")
+
+
+def _clean_fields(fields: Any) -> dict[str, Any] | None:
+    """One distribution's report with values the catalog and status can hold; None if unusable.
+
+    A report without a known state is dropped; a text field that is not text
+    becomes text; a count that is not a finite number in 64 bits becomes unknown.
+    """
+    if not isinstance(fields, dict) or fields.get("state") not in lifecycle.ALL_STATES:
+        return None
+    clean = dict(fields)
+    for key in (k for k in _TEXT_FIELDS if k in fields):
+        value = fields[key]
+        clean[key] = value if value is None or isinstance(value, str) else str(value)
+    for key in (k for k in _COUNT_FIELDS if k in fields):
+        value = fields[key]
+        number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        clean[key] = int(value) if number and -(2**63) < value < 2**63 else None
+    return clean
 
 
 POLICY_TAG_PREFIX = "p2pdist/policy/"

@@ -10,7 +10,9 @@ from hostile_strategies import json_like, scalars
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from salt_p2pdist import status as status_view
 from salt_p2pdist.audit import AuditLog, read
+from salt_p2pdist.catalog import REPORT_FIELDS, Catalog
 from salt_p2pdist.reports import POLICY_TAG_PREFIX, policy_changes_from_events, rows_from_events
 
 TAG = "p2pdist/report/"
@@ -83,3 +85,28 @@ def test_policy_events_of_any_shape_reach_the_audit_log(batch):
         for change in policy_changes_from_events(batch):
             audit.record("policy", "pillar p2pdist:policy", result=change.pop("result"), **change)
         assert len(read(Path(tmp) / "audit.log")) == len(batch)
+
+
+report_fields = st.fixed_dictionaries({}, optional={k: st.sampled_from(
+    [0, 5, -1, 2**64, 1.5, float("inf"), "x", "downloading", None, True]) | json_like for k in REPORT_FIELDS})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["m1", "m2"]), report_fields), min_size=1, max_size=4))
+def test_reports_of_any_values_are_stored_and_shown(reports):
+    batch = [{"tag": TAG + m, "data": {"id": m, "data": {"minion": m, "ts": 1.0 + i,
+                                                         "dists": {"d1": fields}}}}
+             for i, (m, fields) in enumerate(reports)]
+    with tempfile.TemporaryDirectory() as tmp:
+        catalog = Catalog(Path(tmp) / "catalog.sqlite")
+        try:
+            catalog.add_distribution(dist_id="d1", name="pkg", source="/srv/pkg", dest="/opt",
+                                     torrent=b"t", total_bytes=1000, num_pieces=4, user="root",
+                                     targets=["m1", "m2"])
+            catalog.record_reports(rows_from_events(batch, TAG))
+            dist = catalog.distribution("d1")
+            view = status_view.distribution_view(dist, catalog.host_rows("d1"), 10.0, None)
+            status_view.site_lines(view)
+            status_view.one_line(dist, catalog.state_counts().get("d1", {}))
+        finally:
+            catalog.close()
