@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
@@ -116,6 +118,29 @@ def _bad_call(function: str, specs: dict[str, Any], given: dict[str, Any], extra
     return _error(P2PDistError(bad)) if bad else None
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _retcode(func: F) -> F:
+    """Every failure of an execution function sets Salt's retcode, so ``salt`` exits non-zero.
+
+    A refusal p2pdist raises becomes ``{"result": False, "error": ...}``; a
+    returned dict with ``result: False`` or an ``error`` counts as a failure too.
+    """
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            ret = func(*args, **kwargs)
+        except (P2PDistError, binascii.Error) as exc:
+            log.error("p2pdist.%s failed: %s", func.__name__, exc)
+            ret = {"result": False, "error": str(exc)}
+        if isinstance(ret, dict) and (ret.get("result") is False or ret.get("error")):
+            __context__["retcode"] = 1
+        return ret
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _ensure_reporting() -> None:
     """Report progress to the master on a schedule while transfers are active."""
     interval = MinionSettings.from_opts(__opts__).report_interval
@@ -132,6 +157,7 @@ def _ensure_reporting() -> None:
                                  persist=True)
 
 
+@_retcode
 def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
           dist_id: str = "", sites: dict[str, Any] | None = None, order_id: str = "",
           **_: Any) -> dict[str, Any]:
@@ -192,6 +218,7 @@ def refused(dist_id: str, route: str, reason: str) -> None:
         log.error("p2pdist: could not report the refusal to the master: %s", exc)
 
 
+@_retcode
 def status(dist_id: str = "", verbose: bool = False, *args: Any, **kwargs: Any) -> Any:
     """
     What this minion's p2pdist session holds. Every distribution in a few
@@ -223,6 +250,7 @@ def status(dist_id: str = "", verbose: bool = False, *args: Any, **kwargs: Any) 
     return {d: present.compact_transfer(s) for d, s in found.items()}
 
 
+@_retcode
 def report(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     Progress of every distribution on this minion, for the master. Run by the
@@ -256,6 +284,7 @@ def report(*args: Any, **kwargs: Any) -> dict[str, Any]:
             **({"policy_error": policy_error} if policy_error else {})}
 
 
+@_retcode
 def ensure_agent(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     Start this minion's p2pdist agent if it holds distributions and is not
@@ -285,6 +314,7 @@ def ensure_agent(*args: Any, **kwargs: Any) -> dict[str, Any]:
             **({"policy_error": policy_error} if policy_error else {})}
 
 
+@_retcode
 def policy(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     The share policy in force on this minion and where each value came from
@@ -314,6 +344,7 @@ def policy(*args: Any, **kwargs: Any) -> dict[str, Any]:
         return _error(exc)
 
 
+@_retcode
 def remove(dist_id: str = "", purge: bool = False, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     Stop sharing a distribution and delete its partial data; with
@@ -353,6 +384,7 @@ def remove(dist_id: str = "", purge: bool = False, *args: Any, **kwargs: Any) ->
     return {"result": True, **removed}
 
 
+@_retcode
 def stop_agent(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     Stop this minion's p2pdist agent (it saves resume data first). It starts
@@ -371,6 +403,7 @@ def stop_agent(*args: Any, **kwargs: Any) -> dict[str, Any]:
     return {"result": True}
 
 
+@_retcode
 def uninstall(purge: bool = False, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """
     Remove p2pdist from this minion: stop its agent, delete the ``p2pdist_report``

@@ -30,7 +30,7 @@ class AuditLog:
         """Append one entry and return it as written (details that JSON cannot hold become str)."""
         entry = {"ts": self.clock().astimezone(timezone.utc).isoformat(timespec="milliseconds"),
                  "action": action, "user": user, "details": details, "result": result}
-        line = (json.dumps(entry, default=str, sort_keys=True) + "\n").encode()
+        line = (json.dumps(_plain(entry), default=str, sort_keys=True) + "\n").encode()
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
@@ -40,6 +40,15 @@ class AuditLog:
         finally:
             os.close(fd)
         return dict(json.loads(line))  # as written: details that were not JSON are now str
+
+
+def _plain(value: Any) -> Any:
+    """Dict keys as text: a minion's event may carry {1: ..., "a": ...}, which sort_keys refuses."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def read(path: Path | str, limit: int = 50) -> list[dict[str, Any]]:

@@ -45,7 +45,7 @@ def issue_certificate(tracker: Tracker, ca: swarmca.SwarmCA, body: dict[str, Any
         info_hash, minion = str(body["info_hash"]), str(body["minion"])
         when, tls_key, signature = int(body["time"]), str(body["tls_key"]), str(body["signature"])
         info_hash20 = bytes.fromhex(info_hash)[:20]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # "time": Infinity
         raise TrackerError(f"malformed certificate request: {exc}") from exc
     swarm = tracker.swarms.get(info_hash20)
     if swarm is None or not swarm.torrent_name:

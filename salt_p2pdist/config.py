@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field, fields
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from salt_p2pdist.errors import InvalidRequest
 
@@ -19,6 +20,31 @@ def _check_keys(section: dict[str, Any], cls: type, where: str) -> None:
     if unknown:
         raise InvalidRequest(f"unknown p2pdist setting(s) in the {where} config: "
                              f"{', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def _check_values(section: dict[str, Any], cls: type, where: str) -> None:
+    """Refuse values of the wrong type or range (a YAML string where a list belongs...)."""
+    hints = get_type_hints(cls)
+    problems = []
+    for key, value in section.items():
+        hint = hints[key]
+        allowed = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+        kinds = tuple(get_origin(a) or a for a in allowed if a is not Any)
+        ok = type(None) in allowed if value is None else isinstance(value, kinds) and not (
+            isinstance(value, bool) and bool not in kinds)
+        if ok and key == "dest_prefix" and value:
+            ok = PurePath(value).is_absolute()
+        if ok and isinstance(value, list):
+            ok = all(isinstance(v, str) and PurePath(v).is_absolute() for v in value)
+        if ok and isinstance(value, int) and not isinstance(value, bool):
+            low = 1 if key in ("tracker_port", "announce_interval", "report_interval",
+                               "wan_fetchers_per_site") else 0
+            ok = low <= value < (65536 if key.endswith("_port") else 2**63)
+        if not ok:
+            problems.append(f"{key}: {value!r} is not {' or '.join(k.__name__ for k in kinds)}"
+                            " of the right range (see docs/configuration.md)")
+    if problems:
+        raise InvalidRequest(f"invalid p2pdist setting(s) in the {where} config: " + "; ".join(problems))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +77,7 @@ class MasterSettings:
     def from_opts(cls, opts: dict[str, Any]) -> MasterSettings:
         section = dict(opts.get("p2pdist") or {})
         _check_keys(section, cls, "master")
+        _check_values({k: v for k, v in section.items() if k != "state_dir"}, cls, "master")
         state_dir = Path(section.pop("state_dir", Path(opts["cachedir"]) / "p2pdist"))
         if section.get("torrent_dir") is None:
             roots = (opts.get("file_roots") or {}).get("base") or []
@@ -101,6 +128,7 @@ class MinionSettings:
     def from_opts(cls, opts: dict[str, Any]) -> MinionSettings:
         section = dict(opts.get("p2pdist") or {})
         _check_keys(section, cls, "minion")
+        _check_values({k: v for k, v in section.items() if k != "state_dir"}, cls, "minion")
         state_dir = Path(section.pop("state_dir", Path(opts["cachedir"]) / "p2pdist"))
         return cls(state_dir=state_dir, **section)
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from salt_p2pdist import names
+from salt_p2pdist.bencode import BencodeError, bdecode
 from salt_p2pdist.errors import InvalidRequest, TransferError
 
 # Not 16 KiB: with one block per piece, libtorrent 2.1.1 rejects the Merkle
@@ -61,10 +63,16 @@ class TorrentMeta:
     renames: tuple[tuple[int, str], ...] = ()
 
 
-def describe(torrent: bytes) -> TorrentMeta:
-    """Parse torrent bytes; raise InvalidRequest if they are not a v2 torrent."""
+def describe(torrent: bytes, flavor: str = "") -> TorrentMeta:
+    """Parse torrent bytes; raise InvalidRequest if they are not a v2 torrent.
+
+    File names are checked with the rules of ``flavor`` (default: this
+    host's OS) on the raw bytes, before libtorrent rewrites any of them.
+    """
     import libtorrent as lt
 
+    flavor = flavor or names.local_flavor()
+    names.check_paths(raw_paths(torrent), flavor)
     try:
         atp = lt.load_torrent_buffer(torrent)
     except RuntimeError as exc:
@@ -84,13 +92,18 @@ def describe(torrent: bytes) -> TorrentMeta:
             renames.append((i, path))
         files.append((path, fs.file_size(i), str(fs.root(i))))
     v2 = str(ti.info_hashes().v2)
-    trackers = list(atp.trackers)
-    # libtorrent 2.1 moves the comment out of torrent_info into the params.
-    comment = getattr(atp, "comment", "") or ti.comment()
+    try:  # the bindings decode these as UTF-8 and raise on anything else
+        trackers = list(atp.trackers)
+        # libtorrent 2.1 moves the comment out of torrent_info into the params.
+        comment = getattr(atp, "comment", "") or ti.comment()
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"not a valid torrent: its tracker or comment is not UTF-8 ({exc})") from exc
+    name = bound[0] if bound is not None else _content_name(comment, ti.name())
+    names.check_paths([[name]], flavor)
     return TorrentMeta(
         dist_id=v2[:16],
         info_hash=v2,
-        name=bound[0] if bound is not None else _content_name(comment, ti.name()),
+        name=name,
         torrent_name=ti.name(),
         files=tuple(files),
         total_size=sum(size for _, size, _ in files),
@@ -153,6 +166,51 @@ def _bound_name(info_section: bytes) -> tuple[str, bool] | None:
 
 
 NAME_TAG = "p2pdist-name:"
+
+
+def raw_paths(torrent: bytes) -> list[list[str]]:
+    """Every file path as the torrent spells it: its name, then each path below it.
+
+    Read from the bencoded bytes themselves: libtorrent quietly turns ``..``
+    into ``_`` and drops leading slashes, which would hide an attack.
+    """
+    try:
+        top = bdecode(torrent)
+    except BencodeError as exc:
+        raise InvalidRequest(f"not a valid torrent: {exc}") from exc
+    info = top.get(b"info") if isinstance(top, dict) else None
+    if not isinstance(info, dict) or not isinstance(info.get(b"name"), bytes):
+        raise InvalidRequest("not a valid torrent: no info dictionary with a name")
+    root = _text(info[b"name"])
+    paths = [[root]]
+    tree = info.get(b"file tree")
+    if isinstance(tree, dict):
+        paths += [[root, *p] for p in _tree_paths(tree, [], 0)]
+    for entry in info.get(b"files") or []:  # v1 or hybrid layout
+        path = entry.get(b"path") if isinstance(entry, dict) else None
+        if not isinstance(path, list) or not all(isinstance(e, bytes) for e in path):
+            raise InvalidRequest("not a valid torrent: a file entry without a path list")
+        paths.append([root, *map(_text, path)])
+    return paths
+
+
+def _tree_paths(tree: dict[bytes, object], above: list[str], depth: int) -> list[list[str]]:
+    out = []
+    for key, sub in tree.items():
+        if key == b"":  # the file's own entry (length, pieces root)
+            out.append(above)
+            continue
+        if not isinstance(sub, dict) or depth > 32:
+            raise InvalidRequest("not a valid torrent: malformed file tree")
+        out += _tree_paths(sub, [*above, _text(key)], depth + 1)
+    return [p for p in out if p]
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"refused: torrent path element {raw[:40]!r} is not UTF-8") from exc
 
 
 def _content_name(comment: str, torrent_name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -35,13 +36,16 @@ def rows_from_events(events: Iterable[dict[str, Any]], tag_prefix: str) -> list[
             continue
         try:  # one malformed event must not drop the rest of the batch
             ts = float(data.get("ts") or 0)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if not math.isfinite(ts):  # "nan" would defeat the catalog's latest-report order
             continue
         site = str(data.get("site") or "")
         for dist_id, fields in data["dists"].items():
-            if isinstance(fields, dict):
-                rows.append((str(dist_id), minion, _as_of(fields, ts),
-                             {"site": site, **fields} if site else fields))
+            clean = _clean_fields(fields)
+            if clean is not None:
+                rows.append((str(dist_id), minion, _as_of(clean, ts),
+                             {"site": site, **clean} if site else clean))
     return rows
 
 
@@ -53,7 +57,9 @@ def _as_of(fields: Mapping[str, Any], default: float) -> float:
     when the minion's processes got around to sending them.
     """
     value = fields.get("as_of")
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return default
 
 
 def rows_from_answers(dist_id: str, order_id: str, returns: Mapping[str, Any],
@@ -83,6 +89,30 @@ def rows_from_answers(dist_id: str, order_id: str, returns: Mapping[str, Any],
             continue
         rows.append((dist_id, minion, ts, {**fields, "order_id": order_id}))
     return rows
+
+
+_TEXT_FIELDS = ("error", "site", "order_id")
+_COUNT_FIELDS = ("pieces", "bytes_done", "down_rate", "up_rate", "peers", "downloaded", "uploaded",
+                 "eta_s", "from_site", "from_remote", "from_origin")
+
+
+def _clean_fields(fields: Any) -> dict[str, Any] | None:
+    """One distribution's report with values the catalog and status can hold; None if unusable.
+
+    A report without a known state is dropped; a text field that is not text
+    becomes text; a count that is not a finite number in 64 bits becomes unknown.
+    """
+    if not isinstance(fields, dict) or fields.get("state") not in lifecycle.ALL_STATES:
+        return None
+    clean = dict(fields)
+    for key in (k for k in _TEXT_FIELDS if k in fields):
+        value = fields[key]
+        clean[key] = value if value is None or isinstance(value, str) else str(value)
+    for key in (k for k in _COUNT_FIELDS if k in fields):
+        value = fields[key]
+        number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        clean[key] = int(value) if number and -(2**63) < value < 2**63 else None
+    return clean
 
 
 POLICY_TAG_PREFIX = "p2pdist/policy/"

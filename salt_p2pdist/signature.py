@@ -59,13 +59,22 @@ def check_torrent(torrent: bytes, master_pub: Path) -> tuple[TorrentMeta, list[s
     meta = describe(torrent)
     decoded: Any = lt.bdecode(torrent)
     decoded = decoded if isinstance(decoded, dict) else {}
-    roots = [bytes(r).decode() for r in decoded.get(ROOTS_KEY) or []]
     signature = decoded.get(KEY)
     if not signature:
         raise InvalidRequest(f"torrent {meta.dist_id} is not signed by a p2pdist master: refused. "
                              "Distribute with salt-run p2pdist.push on this minion's master.")
-    if not swarmca.verify(master_pub.read_bytes(), _payload(meta, roots, admitted(torrent)),
-                          bytes(signature).decode()):
+    raw_roots = decoded.get(ROOTS_KEY) or []
+    # Fields outside the info dict: anyone could have put anything there.
+    malformed = InvalidRequest(f"torrent {meta.dist_id} has a malformed p2pdist signature or "
+                               "allowed roots: refused, nothing written.")
+    if not (isinstance(signature, bytes) and isinstance(raw_roots, list)
+            and all(isinstance(r, bytes) for r in raw_roots)):
+        raise malformed
+    try:
+        roots, text = [r.decode() for r in raw_roots], signature.decode()
+    except UnicodeDecodeError as exc:
+        raise malformed from exc
+    if not swarmca.verify(master_pub.read_bytes(), _payload(meta, roots, admitted(torrent)), text):
         raise InvalidRequest(f"torrent {meta.dist_id} was not issued by this minion's master, or its "
                              "metadata was changed after signing: refused, nothing written.")
     return meta, roots

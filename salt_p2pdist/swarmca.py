@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from salt_p2pdist.errors import InvalidRequest
+from salt_p2pdist.secretfile import private_dir, write_private
 
 CERT_DAYS = 3650  # per distribution and holder; the tracker refuses departed hosts anyway
 REQUEST_MAX_AGE_S = 300
@@ -57,10 +58,7 @@ def _ec_public(key_pem: bytes) -> ec.EllipticCurvePublicKey:
 def host_key(path: Path) -> bytes:
     """This host's TLS key, created once with mode 0600."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(new_key())
+        write_private(path, new_key(), exclusive=True)  # a racing creator's key wins
     return path.read_bytes()
 
 
@@ -68,6 +66,8 @@ class SwarmCA:
     def __init__(self, directory: Path):
         self.dir = directory
         if not (directory / "ca.pem").exists():
+            # Only when creating: a runner reading the CA certificate may run as another user.
+            private_dir(directory)  # the CA key
             self._create()
         self.cert_pem = (directory / "ca.pem").read_bytes()
 

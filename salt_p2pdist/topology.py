@@ -57,12 +57,19 @@ class SiteMap:
             if unknown:
                 problems.append(f"site {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
             nets = []
-            for cidr in spec.get("networks") or []:
+            listed = spec.get("networks") or []
+            if not isinstance(listed, list | tuple):
+                problems.append(f"site {name!r}: networks must be a list of address ranges")
+                listed = []
+            for cidr in listed:
                 try:
                     nets.append(ipaddress.ip_network(str(cidr), strict=False))
                 except ValueError:
                     problems.append(f"site {name!r}: {cidr!r} is not an address range (a.b.c.d/n)")
             sites[str(name)] = Site(str(name), tuple(nets), str(spec.get("parent") or ""))
+        if overrides is not None and not (isinstance(overrides, Mapping) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in overrides.items())):
+            problems.append("site overrides must map minion ids to site names")
         if problems:
             raise InvalidRequest("invalid p2pdist:sites: " + "; ".join(problems))
         return cls(sites, overrides)

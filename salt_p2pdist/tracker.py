@@ -87,7 +87,10 @@ def parse_announce(query: str, source_ip: str) -> Announce:
             raise TrackerError(f"missing {key}")
         return default
 
-    info_hash = one("info_hash").encode("latin-1")
+    try:
+        info_hash = one("info_hash").encode("latin-1")
+    except UnicodeEncodeError:  # percent-escapes decode to latin-1; more is not a raw hash
+        info_hash = b""
     if len(info_hash) != 20:
         raise TrackerError("bad info_hash")
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.lock import SingleInstance
-from salt_p2pdist.agent.store import write_atomic
+from salt_p2pdist.secretfile import private_dir, write_private
 
 
 def parse_args(argv: list[str]) -> AgentConfig:
@@ -56,7 +56,7 @@ def parse_args(argv: list[str]) -> AgentConfig:
 
 def main(argv: list[str]) -> int:
     cfg = parse_args(argv)
-    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(cfg.state_dir)  # orders with certificates and tokens, keys, agent.json
     logging.basicConfig(filename=cfg.state_dir / "agent.log", level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with SingleInstance(cfg.state_dir / "agent.lock") as got:
@@ -72,9 +72,7 @@ def main(argv: list[str]) -> int:
         endpoint = {"pid": os.getpid(), "api_port": agent.api_port, "token": agent.token,
                     "bt_port": agent.engine.listen_port, "ssl_port": agent.engine.ssl_port,
                     "tracker_port": agent.tracker_port}
-        write_atomic(cfg.endpoint_file, json.dumps(endpoint).encode())
-        if hasattr(os, "chmod"):
-            os.chmod(cfg.endpoint_file, 0o600)
+        write_private(cfg.endpoint_file, json.dumps(endpoint).encode())  # holds the API token
         logging.info("agent %s up: %s", cfg.host_id, {k: v for k, v in endpoint.items() if k != "token"})
         stop.wait()
         agent.close()

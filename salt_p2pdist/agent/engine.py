@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import libtorrent as lt
 
-from salt_p2pdist import lifecycle, placement
+from salt_p2pdist import lifecycle, names, placement
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.certify import Certifier, announce_url
 from salt_p2pdist.agent.config import AgentConfig
@@ -26,6 +26,7 @@ from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.finishing import forget_bans
 from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.loops import alert_loop, sample_peers
+from salt_p2pdist.agent.orderbody import check_order
 from salt_p2pdist.agent.settings import make_session
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer, status_of
@@ -81,6 +82,7 @@ class Engine:
     # -- orders -----------------------------------------------------------
     def add(self, order: dict[str, Any]) -> dict[str, Any]:
         """Accept an order (idempotent for the same distribution and dest)."""
+        order = check_order(order)
         torrent = base64.b64decode(order["torrent"])
         meta = describe(torrent)
         with self.lock:
@@ -100,6 +102,7 @@ class Engine:
             else:
                 dest = Path(order["dest"])
                 files = placement.dest_files(meta)
+                names.check_length(str(dest), [rel for rel, _, _ in files], names.local_flavor())
                 if order.get("allowed_dest") is not None:
                     placement.check_within(dest, [Path(r) for r in order["allowed_dest"]], files)
                 verdict = placement.check_destination(dest, files, force=record["force"])

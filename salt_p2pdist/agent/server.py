@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import ssl
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,8 +26,32 @@ log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-P2PDist-Token"
 
 
+MAX_BODY = 1 << 26  # an order carries a base64 torrent: a few MB at most
+
+
+def read_json_body(handler: BaseHTTPRequestHandler, limit: int = MAX_BODY) -> Any:
+    """The request's JSON object body ({} when empty); InvalidRequest for anything else."""
+    try:
+        length = int(handler.headers.get("Content-Length") or 0)
+    except ValueError:
+        raise InvalidRequest("Content-Length is not a number") from None
+    if not 0 <= length <= limit:
+        raise InvalidRequest(f"Content-Length {length} is out of range (0..{limit})")
+    raw = handler.rfile.read(length) if length else b""
+    if len(raw) != length:
+        raise InvalidRequest("the request body ended early")
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError as exc:  # UnicodeDecodeError too
+        raise InvalidRequest(f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return body
+
+
 class ApiHandler(BaseHTTPRequestHandler):
     server: ApiServer
+    timeout = 30  # an idle or half-sent request does not hold a thread forever
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet: the agent has its own log
         log.debug(fmt, *args)
@@ -40,14 +65,15 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _dispatch(self, method: str) -> None:
-        if not secrets.compare_digest(self.headers.get(TOKEN_HEADER, ""), self.server.token):
+        # Headers arrive as latin-1 text; compare_digest refuses non-ASCII str, so compare bytes.
+        given = self.headers.get(TOKEN_HEADER, "").encode("latin-1", "replace")
+        if not secrets.compare_digest(given, self.server.token.encode()):
             self._reply(403, {"error": "bad token"})
             return
         url = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else {}
         try:
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            body = read_json_body(self)
             self._reply(200, self.server.routes(method, url.path, query, body))
         except NotFound as exc:
             self._reply(404, {"error": str(exc), "kind": "NotFound"})
@@ -55,6 +81,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._reply(400, {"error": str(exc), "kind": type(exc).__name__})
         except P2PDistError as exc:
             self._reply(500, {"error": str(exc), "kind": type(exc).__name__})
+        except Exception as exc:  # a bug must cost one answer, not the agent's thread
+            log.exception("API %s %s failed", method, url.path)
+            self._reply(500, {"error": f"internal error ({type(exc).__name__}); see agent.log",
+                              "kind": "InternalError"})
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -66,8 +96,21 @@ class ApiHandler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
 
+def _log_request_error(client_address: Any) -> None:
+    """A client that vanished is routine; anything else goes to the agent's log, not stderr."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, ConnectionError | TimeoutError):
+        log.debug("request from %s dropped: %s", client_address, exc)
+    else:
+        log.exception("request from %s failed", client_address)
+
+
 class ApiServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 drops connections (1 s SYN retries) under a burst
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        _log_request_error(client_address)
 
     def __init__(self, port: int, token: str, routes: Any):
         super().__init__(("127.0.0.1", port), ApiHandler)
@@ -77,6 +120,7 @@ class ApiServer(ThreadingHTTPServer):
 
 class TrackerHandler(BaseHTTPRequestHandler):
     server: TrackerServer
+    timeout = 10  # an idle or half-sent request does not hold a thread forever
 
     def log_message(self, fmt: str, *args: Any) -> None:
         log.debug(fmt, *args)
@@ -129,13 +173,18 @@ class TrackerHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """``/cert``: a certificate request (see salt_p2pdist.certdesk)."""
-        length = int(self.headers.get("Content-Length") or 0)
-        if urlsplit(self.path).path != "/cert" or self.server.certs is None or length > 65536:
+        if urlsplit(self.path).path != "/cert" or self.server.certs is None:
             self.send_error(404)
             return
         try:
+            # Read before taking the lock: a slow or silent sender must not stall announces.
+            request = read_json_body(self, limit=65536)
+        except InvalidRequest as exc:
+            self._json(400, {"error": str(exc)})
+            return
+        try:
             with self.server.lock:
-                code, body = 200, self.server.certs(json.loads(self.rfile.read(length)))
+                code, body = 200, self.server.certs(request)
         except (TrackerError, ValueError) as exc:
             code, body = 403, {"error": str(exc)}
         self._json(code, body)
@@ -147,6 +196,9 @@ HANDSHAKE_TIMEOUT_S = 15
 class TrackerServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # announce bursts when a push reaches many hosts
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        _log_request_error(client_address)
 
     def __init__(self, interface: str, port: int, tracker: Tracker,
                  certs: Callable[[dict[str, Any]], dict[str, str]] | None = None,

@@ -2,7 +2,10 @@
 
 Per distribution: ``dists/<id>/order.json`` (the order and where the data
 lives now) and ``resume.dat`` (libtorrent resume data: pieces we have).
-Every write goes to a temporary file first and is renamed into place.
+Every write goes to a temporary file first and is renamed into place. Both
+files are private (0600 from the first byte, see secretfile.py): the order
+holds the host's certificate and announce token, and libtorrent's resume
+data the announce URL with that token.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+from salt_p2pdist.secretfile import write_private
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -29,11 +34,11 @@ class OrderStore:
         self.root = dists_dir
 
     def save(self, dist_id: str, record: dict[str, Any]) -> None:
-        write_atomic(self.root / dist_id / "order.json", json.dumps(record, indent=1).encode())
+        write_private(self.root / dist_id / "order.json", json.dumps(record, indent=1).encode())
 
     def save_resume(self, dist_id: str, data: bytes) -> None:
         if (self.root / dist_id).is_dir():
-            write_atomic(self.root / dist_id / "resume.dat", data)
+            write_private(self.root / dist_id / "resume.dat", data)
 
     def load_all(self) -> list[tuple[dict[str, Any], bytes | None]]:
         out = []

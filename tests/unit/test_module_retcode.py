@@ -1,0 +1,94 @@
+"""Every failure of an execution function sets Salt's retcode (``salt`` then exits non-zero)."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from salt_p2pdist.errors import AgentUnavailable
+
+MODULE = Path(__file__).parents[2] / "_modules" / "p2pdist.py"
+
+
+class DownAgent:
+    """The agent cannot be reached or started."""
+
+    def __init__(self, *_args: Any) -> None:
+        pass
+
+    def alive(self) -> bool:
+        return True
+
+    def ensure(self) -> None:
+        raise AgentUnavailable("the p2pdist agent did not start: see agent.log")
+
+    def call(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise AgentUnavailable("the p2pdist agent is not answering")
+
+    def stop(self) -> None:
+        raise AgentUnavailable("cannot stop the agent")
+
+
+@pytest.fixture
+def module(tmp_path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("p2pdist_exec_under_test", MODULE)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    (tmp_path / "pki").mkdir()
+    mod.__opts__ = {"id": "m1", "pki_dir": str(tmp_path / "pki"), "cachedir": str(tmp_path / "cache")}
+    mod.__context__ = {}
+    mod.__pillar__ = {}
+    mod.__grains__ = {}
+    mod.__salt__ = {"grains.get": lambda *_a, **_k: "", "event.fire_master": lambda *_a: True,
+                    "schedule.list": lambda **_k: {}, "schedule.add": lambda *_a, **_k: True,
+                    "schedule.delete": lambda *_a, **_k: True}
+    mod.AgentClient = DownAgent
+    return mod
+
+
+def test_an_unsigned_torrent_sets_retcode(module, write_file, tmp_path):
+    from salt_p2pdist import metainfo
+
+    torrent = metainfo.create(write_file(tmp_path / "f.bin", 70_000), "http://192.0.2.1:6970/announce")
+    ret = module.fetch(torrent=base64.b64encode(torrent).decode(), dest="/srv/p2pdist")
+    assert ret["result"] is False and "not signed by a p2pdist master" in ret["error"]
+    assert module.__context__["retcode"] == 1
+
+
+@pytest.mark.parametrize(("function", "kwargs"), [
+    ("fetch", {"torrent": "!!not base64!!", "dest": "/srv/p2pdist"}),
+    ("fetch", {"torrent": base64.b64encode(b"junk").decode(), "dest": "/srv/p2pdist"}),
+    ("status", {"dist_id": "0123456789abcdef"}),
+    ("report", {}),
+    ("policy", {}),
+    ("remove", {"dist_id": "0123456789abcdef"}),
+    ("stop_agent", {}),
+])
+def test_every_failure_sets_retcode(module, function, kwargs):
+    ret = getattr(module, function)(**kwargs)
+    assert ret.get("result") is False or ret.get("error"), ret
+    assert module.__context__["retcode"] == 1
+
+
+def test_success_leaves_retcode_alone(module):
+    class Idle(DownAgent):
+        def alive(self) -> bool:
+            return False
+
+    module.AgentClient = Idle
+    assert module.status() == {}
+    assert module.remove("0123456789abcdef")["result"] is True
+    assert "retcode" not in module.__context__
+
+
+def test_functions_keep_their_names_and_docs_for_salt(module):
+    assert module.fetch.__name__ == "fetch" and "CLI Example" in module.fetch.__doc__
+    import inspect
+
+    assert list(inspect.signature(module.remove).parameters) == ["dist_id", "purge"]
