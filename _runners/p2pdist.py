@@ -6,6 +6,7 @@ orders through Salt. The master is the only place a distribution starts (R1).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ try:
     from salt_p2pdist import status as status_view
     from salt_p2pdist import watch as watch_view
     from salt_p2pdist.agent.client import AgentClient
+    from salt_p2pdist.approval import ApprovalDesk, ApprovalRule
     from salt_p2pdist.audit import AuditLog
     from salt_p2pdist.authz import Admins, host_groups, targets_within
     from salt_p2pdist.catalog import Catalog
@@ -50,9 +52,44 @@ def _origin(cfg: MasterSettings) -> AgentClient:
     return origin_side.origin_client(cfg, __opts__)
 
 
+# (requester, approver) while p2pdist.approve carries out a held request. Not a
+# keyword argument on purpose: salt-run passes any key=value through, and a
+# caller must never be able to claim an approval.
+_APPROVED: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "p2pdist_approved", default=None)
+
+
 def _user() -> str:
-    # The master injects __user__ into runners (eauth or the shell user).
+    # The master injects __user__ into runners (eauth or the shell user); an
+    # approved request runs as the admin who asked for it.
+    approved = _APPROVED.get()
+    if approved is not None:
+        return approved[0]
     return str(globals().get("__user__") or "root")
+
+
+def _hold(cfg: MasterSettings, action: str, user: str, targets: list[str],
+          args: dict[str, Any]) -> dict[str, Any] | None:
+    """Under the two-person rule, write the request down and stop here.
+
+    Returns the runner's answer when the request waits for a second admin,
+    None when it may go on (no rule applies, or it is being approved now).
+    """
+    approved = _APPROVED.get()
+    if approved is not None:
+        return None
+    rule = ApprovalRule.from_config(cfg.approval)
+    why = rule.reasons(targets, lambda expr: _resolve(expr, "compound")) if rule.active else []
+    if not why:
+        return None
+    entry = _desk(cfg).request(action, user, args, why)
+    _audit(action, user, "awaiting approval", request=entry["id"], reasons=why, **args)
+    return {"result": True, "state": "awaiting approval", "request": entry["id"], "reasons": why,
+            "comment": f"nothing was sent: another admin must run salt-run p2pdist.approve {entry['id']}"}
+
+
+def _desk(cfg: MasterSettings) -> ApprovalDesk:
+    return ApprovalDesk(cfg.state_dir / "approvals")
 
 
 def _audit(action: str, user: str, result: str, **details: Any) -> None:
@@ -116,6 +153,8 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
     """
     user = _user()
     audit = {"path": path, "tgt": tgt, "tgt_type": tgt_type, "dest": dest}
+    if (approved := _APPROVED.get()) is not None:
+        audit["approved_by"] = approved[1]
     try:
         cfg = _settings()
         source = orders.check_source(path)
@@ -127,6 +166,10 @@ def push(path: str, tgt: str = "", tgt_type: str = "glob", dest: str = "", force
             return _fail(f"target {tgt!r} ({tgt_type}) matches no minion; nothing was distributed. "
                          "Check it with: salt --preview-target ...")
         _authorize(cfg, user, source.resolve(), tgt, tgt_type, targets)
+        held = _hold(cfg, "push", user, targets, {"path": path, "tgt": tgt, "tgt_type": tgt_type,
+                                                  "dest": dest, "force": force})
+        if held is not None:
+            return held
         origin = _origin(cfg)
         origin.ensure()
         tracker = cfg.tracker_url(__opts__)
@@ -237,6 +280,11 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600) -> Any:  # no
     for dist in catalog.distributions():
         c = counts.get(dist["id"], {})
         out[dist["id"]] = {**dist, "states": c} if structured else status_view.one_line(dist, c)
+    for req in _desk(cfg).pending(ApprovalRule.from_config(cfg.approval).ttl):
+        # Held by the two-person rule: nothing was sent yet.
+        out[req["id"]] = ({**req, "state": "awaiting approval"} if structured else
+                          f"awaiting approval: {req['action']} by {req['user']} "
+                          f"({'; '.join(req['reasons'])})")
     return out
 
 
@@ -298,6 +346,9 @@ def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
     if catalog.distribution(id) is None:
         return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
     targets = catalog.targets(id)
+    held = _hold(cfg, "cancel", _user(), targets, {"id": id, "purge": purge})
+    if held is not None:
+        return held
     catalog.cancel(id)
     import salt.client
 
@@ -307,5 +358,46 @@ def cancel(id: str, purge: bool = False) -> dict[str, Any]:  # noqa: A002
         _origin(cfg).call("DELETE", f"/dists/{id}")
     except P2PDistError as exc:
         log.warning("p2pdist: origin did not drop %s: %s", id, exc)
-    _audit("cancel", _user(), "ok", id=id, purge=purge, minions=len(targets))
+    approved = _APPROVED.get()
+    _audit("cancel", _user(), "ok", id=id, purge=purge, minions=len(targets),
+           **({"approved_by": approved[1]} if approved else {}))
     return {"result": True, "id": id, "minions": ret}
+
+
+def approve(id: str, wait: bool = False, timeout: int = 3600) -> dict[str, Any]:  # noqa: A002
+    """
+    Carry out a push or cancel held by the two-person rule (``p2pdist:approval``).
+    Another admin than the one who asked must approve; the request then runs
+    exactly as it was asked, recorded under both names in the audit log.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run p2pdist.approve 9c1e5a0b7f32
+        salt-run p2pdist.approve 9c1e5a0b7f32 wait=True
+    """
+    cfg = _settings()
+    approver = _user()
+    try:
+        rule = ApprovalRule.from_config(cfg.approval)
+        entry = _desk(cfg).take(str(id), approver, rule.ttl)
+        if entry["action"] == "push":
+            # The approver vouches for the push, so they must be allowed to make it.
+            source = orders.check_source(entry["args"]["path"]).resolve()
+            targets = _resolve(entry["args"]["tgt"], entry["args"]["tgt_type"])
+            _authorize(cfg, approver, source, entry["args"]["tgt"], entry["args"]["tgt_type"], targets)
+    except P2PDistError as exc:
+        _audit("approve", approver, f"refused: {exc}", request=str(id))
+        return _fail(f"p2pdist.approve refused: {exc}")
+    _audit("approve", approver, "ok", request=entry["id"], carries_out=entry["action"],
+           requested_by=entry["user"])
+    token = _APPROVED.set((entry["user"], approver))
+    try:
+        if entry["action"] == "push":
+            result = push(**entry["args"], wait=wait, timeout=timeout)
+        else:
+            result = cancel(**entry["args"])
+    finally:
+        _APPROVED.reset(token)
+    return {**result, "request": entry["id"], "requested_by": entry["user"], "approved_by": approver}
