@@ -6,6 +6,7 @@ orders through Salt. The master is the only place a distribution starts (R1).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ try:
     from salt_p2pdist import status as status_view
     from salt_p2pdist import watch as watch_view
     from salt_p2pdist.agent.client import AgentClient
+    from salt_p2pdist.approval import ApprovalDesk, ApprovalRule
     from salt_p2pdist.audit import AuditLog
     from salt_p2pdist.authz import Admins, host_groups, targets_within
     from salt_p2pdist.catalog import Catalog
@@ -52,9 +54,44 @@ def _origin(cfg: MasterSettings) -> AgentClient:
     return origin_side.origin_client(cfg, __opts__)
 
 
+# (requester, approver) while p2pdist.approve carries out a held request. Not a
+# keyword argument on purpose: salt-run passes any key=value through, and a
+# caller must never be able to claim an approval.
+_APPROVED: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "p2pdist_approved", default=None)
+
+
 def _user() -> str:
-    # The master injects __user__ into runners (eauth or the shell user).
+    # The master injects __user__ into runners (eauth or the shell user); an
+    # approved request runs as the admin who asked for it.
+    approved = _APPROVED.get()
+    if approved is not None:
+        return approved[0]
     return str(globals().get("__user__") or "root")
+
+
+def _hold(cfg: MasterSettings, action: str, user: str, targets: list[str],
+          args: dict[str, Any]) -> dict[str, Any] | None:
+    """Under the two-person rule, write the request down and stop here.
+
+    Returns the runner's answer when the request waits for a second admin,
+    None when it may go on (no rule applies, or it is being approved now).
+    """
+    approved = _APPROVED.get()
+    if approved is not None:
+        return None
+    rule = ApprovalRule.from_config(cfg.approval)
+    why = rule.reasons(targets, lambda expr: _resolve(expr, "compound")) if rule.active else []
+    if not why:
+        return None
+    entry = _desk(cfg).request(action, user, args, why)
+    _audit(action, user, "awaiting approval", request=entry["id"], reasons=why, **args)
+    return {"result": True, "state": "awaiting approval", "request": entry["id"], "reasons": why,
+            "comment": f"nothing was sent: another admin must run salt-run p2pdist.approve {entry['id']}"}
+
+
+def _desk(cfg: MasterSettings) -> ApprovalDesk:
+    return ApprovalDesk(cfg.state_dir / "approvals")
 
 
 def _audit(action: str, user: str, result: str, **details: Any) -> None:
@@ -153,6 +190,8 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
     painter = Painter()
     audit = {"path": path, "tgt": tgt, "tgt_type": tgt_type, "dest": dest,
              **({"allow": allow, "allow_type": allow_type} if allow else {})}
+    if (approved := _APPROVED.get()) is not None:
+        audit["approved_by"] = approved[1]
     try:
         cfg = _settings()
         source = orders.check_source(path)
@@ -170,6 +209,11 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
                          "Check it with: salt --preview-target ...")
         if allow:  # allowing is granting: the same p2pdist:admins rules apply
             _authorize(cfg, user, source.resolve(), allow, allow_type, allowed)
+        held = _hold(cfg, "push", user, sorted({*targets, *allowed}), {
+            "path": path, "tgt": tgt, "tgt_type": tgt_type, "dest": dest, "force": force,
+            "order_timeout": order_timeout, "allow": allow, "allow_type": allow_type})
+        if held is not None:
+            return held
         origin = _origin(cfg)
         origin.ensure()
         tracker = cfg.tracker_url(__opts__)
@@ -301,9 +345,15 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600, *args: Any,  
     now = time.time()
     entries = [present.list_entry(status_view.distribution_view(
         dist, catalog.host_rows(dist["id"]), now)["distribution"]) for dist in catalog.distributions()]
+    # Held by the two-person rule: nothing was sent yet.
+    held = {req["id"]: {**req, "state": "awaiting approval"}
+            for req in _desk(cfg).pending(ApprovalRule.from_config(cfg.approval).ttl)}
     if _structured():
-        return {e["id"]: e for e in entries}
-    return present.list_for_humans(entries)
+        return {**{e["id"]: e for e in entries}, **held}
+    lines = {rid: f"awaiting approval: {req['action']} by {req['user']} ({'; '.join(req['reasons'])})"
+             for rid, req in held.items()}
+    listed = present.list_for_humans(entries)
+    return {**listed, **lines} if isinstance(listed, dict) or not lines else lines
 
 
 POLICY_ARGS = {"tgt": args_check.Spec(str, required=True, hint="which minions (e.g. 'laptop*')"),
@@ -395,6 +445,9 @@ def cancel(id: str = "", purge: bool = False, *args: Any, **kwargs: Any  # noqa:
     if catalog.distribution(id) is None:
         return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
     targets = catalog.targets(id)
+    held = _hold(cfg, "cancel", _user(), targets, {"id": id, "purge": purge})
+    if held is not None:
+        return held
     catalog.cancel(id)  # first: a minion that starts now is not ordered again
     import salt.client
 
@@ -407,8 +460,10 @@ def cancel(id: str = "", purge: bool = False, *args: Any, **kwargs: Any  # noqa:
     # Already gone from a minion counts as done; one that did not answer still holds it.
     _accepted, refused, _grains, silent = orders.classify_answers(targets, ret)
     ok = not refused and not silent
+    approved = _APPROVED.get()
     _audit("cancel", _user(), "ok" if ok else "partly done", id=id, purge=purge,
-           minions=len(targets), refused=sorted(refused), no_answer=sorted(silent))
+           minions=len(targets), refused=sorted(refused), no_answer=sorted(silent),
+           **({"approved_by": approved[1]} if approved else {}))
     result = {"result": ok, "id": id, "minions": ret, "refused": refused,
               "no_answer": sorted(silent)}
     if not ok:
@@ -417,3 +472,51 @@ def cancel(id: str = "", purge: bool = False, *args: Any, **kwargs: Any  # noqa:
                            "they may still hold and share it. Run this cancel again once they "
                            "are back (see the per-minion answers)")
     return result
+
+
+APPROVE_ARGS = {"id": args_check.Spec(str, required=True, hint="the request id a held push or cancel"
+                                    " returned, as listed by: salt-run p2pdist.status"),
+                "wait": args_check.FLAG, "timeout": args_check.SECONDS}
+
+
+def approve(id: str = "", wait: bool = False, timeout: int = 3600, *args: Any,  # noqa: A002
+            **kwargs: Any) -> dict[str, Any]:
+    """
+    Carry out a push or cancel held by the two-person rule (``p2pdist:approval``).
+    Another admin than the one who asked must approve; the request then runs
+    exactly as it was asked, recorded under both names in the audit log.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run p2pdist.approve 9c1e5a0b7f32
+        salt-run p2pdist.approve 9c1e5a0b7f32 wait=True
+    """
+    bad = args_check.invalid("p2pdist.approve", APPROVE_ARGS, locals(), kwargs, args)
+    if bad:
+        return _fail(bad)
+    cfg = _settings()
+    approver = _user()
+    try:
+        rule = ApprovalRule.from_config(cfg.approval)
+        entry = _desk(cfg).take(str(id), approver, rule.ttl)
+        if entry["action"] == "push":
+            # The approver vouches for the push, so they must be allowed to make it.
+            source = orders.check_source(entry["args"]["path"]).resolve()
+            targets = _resolve(entry["args"]["tgt"], entry["args"]["tgt_type"])
+            _authorize(cfg, approver, source, entry["args"]["tgt"], entry["args"]["tgt_type"], targets)
+    except P2PDistError as exc:
+        _audit("approve", approver, f"refused: {exc}", request=str(id))
+        return _fail(f"p2pdist.approve refused: {exc}")
+    _audit("approve", approver, "ok", request=entry["id"], carries_out=entry["action"],
+           requested_by=entry["user"])
+    token = _APPROVED.set((entry["user"], approver))
+    try:
+        if entry["action"] == "push":
+            result = push(**entry["args"], wait=wait, timeout=timeout)
+        else:
+            result = cancel(**entry["args"])
+    finally:
+        _APPROVED.reset(token)
+    return {**result, "request": entry["id"], "requested_by": entry["user"], "approved_by": approver}

@@ -69,6 +69,8 @@ class MasterSettings:
     # (admission.py). False reopens them to every accepted minion (not advised).
     targets_only: bool = True
     admins: dict[str, Any] | None = None  # who may push what; see salt_p2pdist.authz
+    # Two-person rule for large or protected pushes and cancels; see salt_p2pdist.approval
+    approval: dict[str, Any] | None = None
     # Where pushes may land on minions; enforced by the runner and, symlinks
     # resolved, by each minion (the roots travel signed in the torrent).
     allowed_dest: list[str] = field(default_factory=lambda: ["/srv/p2pdist"])
