@@ -52,7 +52,10 @@ class PolicyEnforcer:
         """Validate and adopt a policy; an invalid one raises and changes nothing."""
         policy = Policy.from_pillar(body.get("policy"), site_wan_rate=body.get("wan_rate"),
                                     site=str(body.get("site") or ""))
-        networks = [str(n) for n in body.get("site_networks") or []]
+        raw = body.get("site_networks") or []
+        if not isinstance(raw, list):
+            raise InvalidRequest(f"site_networks must be a list of networks, not {type(raw).__name__}")
+        networks = [str(n) for n in raw]
         peer_class_plan(policy.effective(datetime.now()), networks)  # validates the networks
         if digest(body) != digest(self.body):
             write_atomic(self.path, json.dumps(body).encode())
