@@ -35,6 +35,7 @@ class Announce:
     event: str
     numwant: int
     auth: str = ""  # the announce token the master issued with the host's certificate
+    peer_id: str = ""  # libtorrent draws one per torrent handle: tells a re-added handle apart
 
 
 @dataclass
@@ -80,6 +81,7 @@ def parse_announce(query: str, source_ip: str) -> Announce:
             event=one("event", ""),
             numwant=max(0, min(int(one("numwant", "50")), 200)),
             auth=one("auth", ""),
+            peer_id=one("peer_id", ""),
         )
     except ValueError as exc:
         raise TrackerError(f"bad announce: {exc}") from exc
@@ -104,13 +106,18 @@ class Tracker:
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
                  known_host: Callable[[str], bool] = lambda _host: False,
                  sites: SiteMap | None = None, fetchers_per_site: int = 1,
-                 stall_after: float = 60.0, secret: bytes | None = None):
+                 stall_after: float = 60.0, secret: bytes | None = None,
+                 seat_grace: float = 30.0):
         # known_host admits hosts the master knows (accepted minion keys) that
         # were not push targets: a p2pdist.present state applied from the master.
         self.known_host = known_host
         self.sites = sites or SiteMap()
         self.fetchers_per_site = fetchers_per_site
         self.stall_after = stall_after
+        # A complete fetcher that says goodbye keeps its site's WAN seat this
+        # long: the agent removes a finished download and adds it again as a
+        # seed from dest, and a site-mate must not be elected in that gap.
+        self.seat_grace = seat_grace
         # With a secret, an announce must carry the token issued with the
         # host's certificate: a bare minion id proves nothing.
         self.secret = secret
@@ -127,8 +134,11 @@ class Tracker:
                  torrent_name: str = "") -> None:
         swarm = self.swarms.get(info_hash20)
         if swarm is None:
+            # A site-mate of a complete fetcher is fed over the LAN: a few
+            # announces without progress mean that does not work.
+            starve_after = min(self.stall_after, 3.0 * self.interval)
             self.swarms[info_hash20] = Swarm(allowed, origin_port, WanFetchers(
-                self.fetchers_per_site, self.stall_after), torrent_name=torrent_name)
+                self.fetchers_per_site, self.stall_after, starve_after), torrent_name=torrent_name)
         else:
             swarm.allowed, swarm.origin_port = allowed, origin_port
             swarm.torrent_name = torrent_name or swarm.torrent_name
@@ -159,9 +169,10 @@ class Tracker:
         for host in [h for h, p in swarm.peers.items() if now - p.last_seen >= self.peer_ttl]:
             self._drop(swarm, host)
         if a.event == "stopped":
-            self._drop(swarm, a.host_id)
+            self._stopped(swarm, a, now)
             return []
-        me = Peer(a.host_id, a.ip, a.port, a.left, now, self.sites.site_of(a.host_id, a.ip))
+        me = Peer(a.host_id, a.ip, a.port, a.left, now, self.sites.site_of(a.host_id, a.ip),
+                  a.peer_id)
         swarm.peers[a.host_id] = me
         swarm.fetchers.observe(me, now)
         site_members = {h: p for h, p in swarm.peers.items() if p.site == me.site}
@@ -173,6 +184,16 @@ class Tracker:
                               nearness=self.sites.nearness, want=a.numwant, rng=self._rng)
         self.wan.record(a.info_hash20, me, handed, now)
         return handed
+
+    def _stopped(self, swarm: Swarm, a: Announce, now: float) -> None:
+        known = swarm.peers.get(a.host_id)
+        if known is not None and known.peer_id and a.peer_id and known.peer_id != a.peer_id:
+            return  # a late goodbye from a handle the host has already replaced: it is here
+        if a.left == 0:  # complete: most likely moving its copy into place, back in a moment
+            swarm.peers.pop(a.host_id, None)
+            swarm.fetchers.hold(a.host_id, now + self.seat_grace)
+        else:
+            self._drop(swarm, a.host_id)
 
     @staticmethod
     def _drop(swarm: Swarm, host_id: str) -> None:
