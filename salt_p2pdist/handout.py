@@ -32,6 +32,7 @@ class Peer:
     left: int  # bytes still missing; 0 for a seed
     last_seen: float
     site: str = ""
+    peer_id: str = ""  # of the torrent handle that announced (libtorrent draws one per handle)
 
     @property
     def complete(self) -> bool:

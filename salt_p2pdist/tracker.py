@@ -35,6 +35,7 @@ class Announce:
     left: int
     event: str
     numwant: int
+    peer_id: str = ""  # libtorrent draws one per torrent handle: tells a re-added handle apart
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def parse_announce(query: str, source_ip: str) -> Announce:
             left=int(one("left", "0")),
             event=one("event", ""),
             numwant=max(0, min(int(one("numwant", "50")), 200)),
+            peer_id=one("peer_id", ""),
         )
     except ValueError as exc:
         raise TrackerError(f"bad announce: {exc}") from exc
@@ -124,7 +126,8 @@ class Tracker:
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
                  known_host: Callable[[str], bool] = lambda _host: False,
                  sites: SiteMap | None = None, fetchers_per_site: int = 1,
-                 stall_after: float = 60.0, require_cert: bool = False):
+                 stall_after: float = 60.0, require_cert: bool = False,
+                 seat_grace: float = 30.0):
         # known_host admits hosts the master knows (accepted minion keys) that
         # were not push targets: a p2pdist.present state applied from the master.
         self.known_host = known_host
@@ -134,6 +137,10 @@ class Tracker:
         # Closed swarms: an announce must come with the host's certificate for
         # that swarm (a bare minion id, or any copied string, proves nothing).
         self.require_cert = require_cert
+        # A complete fetcher that says goodbye keeps its site's WAN seat this
+        # long: the agent removes a finished download and adds it again as a
+        # seed from dest, and a site-mate must not be elected in that gap.
+        self.seat_grace = seat_grace
         self.interval = interval
         self.peer_ttl = peer_ttl
         self._clock = clock
@@ -147,8 +154,11 @@ class Tracker:
                  torrent_name: str = "") -> None:
         swarm = self.swarms.get(info_hash20)
         if swarm is None:
+            # A site-mate of a complete fetcher is fed over the LAN: a few
+            # announces without progress mean that does not work.
+            starve_after = min(self.stall_after, 3.0 * self.interval)
             self.swarms[info_hash20] = Swarm(allowed, origin_port, WanFetchers(
-                self.fetchers_per_site, self.stall_after), torrent_name=torrent_name)
+                self.fetchers_per_site, self.stall_after, starve_after), torrent_name=torrent_name)
         else:
             swarm.allowed, swarm.origin_port = allowed, origin_port
             swarm.torrent_name = torrent_name or swarm.torrent_name
@@ -178,9 +188,10 @@ class Tracker:
         for host in [h for h, p in swarm.peers.items() if now - p.last_seen >= self.peer_ttl]:
             self._drop(swarm, host)
         if a.event == "stopped":
-            self._drop(swarm, a.host_id)
+            self._stopped(swarm, a, now)
             return []
-        me = Peer(a.host_id, a.ip, a.port, a.left, now, self.sites.site_of(a.host_id, a.ip))
+        me = Peer(a.host_id, a.ip, a.port, a.left, now, self.sites.site_of(a.host_id, a.ip),
+                  a.peer_id)
         swarm.peers[a.host_id] = me
         swarm.fetchers.observe(me, now)
         site_members = {h: p for h, p in swarm.peers.items() if p.site == me.site}
@@ -192,6 +203,17 @@ class Tracker:
                               nearness=self.sites.nearness, want=a.numwant, rng=self._rng)
         self.wan.record(a.info_hash20, me, handed, now)
         return handed
+
+    def _stopped(self, swarm: Swarm, a: Announce, now: float) -> None:
+        known = swarm.peers.get(a.host_id)
+        if known is not None and known.peer_id and a.peer_id and known.peer_id != a.peer_id:
+            return  # a late goodbye from a handle the host has already replaced: it is here
+        if a.left == 0 and a.host_id in swarm.fetchers.all():
+            # A complete fetcher, most likely moving its copy into place: back in a moment.
+            swarm.peers.pop(a.host_id, None)
+            swarm.fetchers.hold(a.host_id, now + self.seat_grace)
+        else:
+            self._drop(swarm, a.host_id)
 
     @staticmethod
     def _check_holder(holder: Holder | None, host_id: str, torrent_name: str) -> None:

@@ -4,6 +4,7 @@ from salt_p2pdist.fetchers import WanFetchers
 from salt_p2pdist.handout import Peer
 
 STALL = 60.0
+STARVE = 15.0
 
 
 class Site:
@@ -27,7 +28,7 @@ class Site:
 
 
 def site(per_site: int = 1, name: str = "paris") -> Site:
-    return Site(WanFetchers(per_site=per_site, stall_after=STALL), name)
+    return Site(WanFetchers(per_site=per_site, stall_after=STALL, starve_after=STARVE), name)
 
 
 # -- election -------------------------------------------------------------
@@ -164,13 +165,60 @@ def test_the_only_host_of_a_site_is_never_starved():
 
 # -- completion -----------------------------------------------------------
 
-def test_complete_fetchers_stay_and_are_never_stalled():
+def test_a_complete_fetcher_keeps_its_seat_while_its_site_mates_progress():
     s = site()
     s.announce("a", 100, 0)
     s.announce("b", 100, 0)
     s.announce("a", 0, 10)
-    assert s.announce("b", 100, 10_000) == ["a"]  # it serves its site from the LAN
+    for i in range(1, 100):  # b is fed from a over the LAN, slowly but steadily
+        assert s.announce("b", 100 - i, 10 + i * (STARVE - 1)) == ["a"]
     assert "a" not in s.fetchers.benched
+
+
+def test_a_site_mate_starving_beside_a_complete_fetcher_takes_the_seat():
+    """a's copy cannot feed b (it rotted and b banned it): b must reach the WAN itself."""
+    s = site()
+    s.announce("a", 100, 0)
+    s.announce("b", 100, 0)
+    s.announce("a", 0, 10)
+    assert s.announce("b", 60, 12) == ["a"]  # progress from a, then nothing more
+    assert s.announce("b", 60, 12 + STARVE) == ["a"]  # exactly starve_after: not yet
+    assert s.announce("b", 60, 13 + STARVE) == ["b"]
+    assert "a" not in s.fetchers.benched  # a did nothing wrong as a fetcher
+
+
+def test_the_starving_site_mate_gets_the_seat_before_one_with_more_progress():
+    s = site()
+    s.announce("a", 100, 0)
+    s.announce("b", 100, 0)
+    s.announce("c", 100, 0)
+    s.announce("a", 0, 10)
+    s.announce("b", 90, 11)  # b then starves
+    s.announce("c", 20, 12 + STARVE)  # c is fed and far ahead
+    assert s.announce("c", 10, 12 + STARVE) == ["b"]
+
+
+def test_a_complete_fetcher_that_left_keeps_its_seat_for_the_grace_period_only():
+    s = site()
+    s.announce("a", 100, 0)
+    s.announce("b", 100, 0)
+    s.announce("a", 0, 10)
+    del s.members["a"]  # said goodbye while complete: moving its copy into place
+    s.fetchers.hold("a", until=40)
+    assert s.announce("b", 90, 20) == ["a"]  # nobody takes the seat in that gap
+    assert s.announce("a", 0, 21) == ["a"]  # back as a seed: the seat is its own again
+    assert s.fetchers.held == {}
+    del s.members["a"]
+    s.fetchers.hold("a", until=50)
+    assert s.announce("b", 80, 50) == ["b"]  # it did not come back in time
+
+
+def test_only_a_seated_host_is_held():
+    s = site()
+    s.announce("a", 100, 0)
+    s.announce("b", 0, 0)
+    s.fetchers.hold("b", until=40)
+    assert s.fetchers.held == {}
 
 
 def test_a_site_whose_hosts_are_all_complete_needs_no_fetcher():

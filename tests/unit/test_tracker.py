@@ -19,8 +19,8 @@ ORIGIN_PORT = 7000
 
 
 def query(minion: str, *, port: int = 6881, left: int = 100, event: str = "", numwant: int = 50,
-          info_hash: bytes = INFO_HASH) -> str:
-    q = (f"info_hash={quote_from_bytes(info_hash)}&peer_id=-LT2110-abcdefghijkl&port={port}"
+          info_hash: bytes = INFO_HASH, peer_id: str = "-LT2110-abcdefghijkl") -> str:
+    q = (f"info_hash={quote_from_bytes(info_hash)}&peer_id={peer_id}&port={port}"
          f"&uploaded=0&downloaded=0&left={left}&corrupt=0&numwant={numwant}&compact=1&no_peer_id=1"
          f"&minion={minion}")
     return q + (f"&event={event}" if event else "")
@@ -408,3 +408,64 @@ def test_a_site_with_no_progress_changes_fetcher_at_most_once_per_stall_period(w
     changes = sum(a != b for a, b in itertools.pairwise(seen))
     assert 2 <= changes <= 4
     assert "p2" in seen  # the stalled fetcher did make way
+
+
+# -- a fetcher that completes ------------------------------------------------
+
+def test_a_finishing_fetcher_keeps_its_seat_while_it_comes_back_as_a_seed(wan, clock):
+    """The agent removes a finished download ("stopped") and adds it again as a seed."""
+    wan_announce(wan, "p1", peer_id="-PD0100-handle1aaaaa")
+    wan_announce(wan, "p2")
+    clock.now += 20
+    wan_announce(wan, "p1", left=0, event="completed", peer_id="-PD0100-handle1aaaaa")
+    assert wan_announce(wan, "p1", left=0, event="stopped", peer_id="-PD0100-handle1aaaaa") == set()
+    clock.now += 2
+    assert ORIGIN not in wan_announce(wan, "p2")  # no second fetcher in the gap
+    assert wan.fetchers(INFO_HASH) == {"paris": ["p1"]}
+    wan_announce(wan, "p1", left=0, event="started", peer_id="-PD0100-handle2bbbbb")
+    assert wan_announce(wan, "p2", left=50) == {HOSTS["p1"]}  # fed by the seed on its LAN
+    assert wan.fetchers(INFO_HASH) == {"paris": ["p1"]}
+
+
+def test_a_complete_fetcher_that_does_not_come_back_hands_its_seat_on_after_the_grace(wan, clock):
+    wan_announce(wan, "p1")
+    wan_announce(wan, "p2")
+    wan_announce(wan, "p1", left=0, event="stopped")
+    clock.now += 29
+    assert ORIGIN not in wan_announce(wan, "p2")
+    clock.now += 2
+    assert ORIGIN in wan_announce(wan, "p2")
+    assert wan.fetchers(INFO_HASH) == {"paris": ["p2"]}
+
+
+def test_a_late_stopped_from_a_replaced_handle_is_ignored(wan, clock):
+    """The re-added seed announced before the old handle's goodbye reached the tracker."""
+    wan_announce(wan, "p1", peer_id="-PD0100-handle1aaaaa")
+    wan_announce(wan, "p2")
+    wan_announce(wan, "p1", left=0, event="started", peer_id="-PD0100-handle2bbbbb")
+    wan_announce(wan, "p1", left=0, event="stopped", peer_id="-PD0100-handle1aaaaa")
+    clock.now += 60
+    assert wan_announce(wan, "p2", left=50) == {HOSTS["p1"]}
+    assert wan.fetchers(INFO_HASH) == {"paris": ["p1"]}
+
+
+def test_a_stopped_from_the_current_handle_removes_the_host(wan, clock):
+    wan_announce(wan, "p1", left=0, peer_id="-PD0100-handle1aaaaa")
+    wan_announce(wan, "p1", left=0, event="stopped", peer_id="-PD0100-handle1aaaaa")
+    assert wan_announce(wan, "p2") == {ORIGIN}
+
+
+def test_a_site_mate_the_complete_fetcher_cannot_feed_gets_the_origin(wan, clock):
+    """A rotten copy on the site's complete fetcher must not stall its site-mates."""
+    wan_announce(wan, "p1")
+    clock.now += 20
+    wan_announce(wan, "p1", left=0)  # the site's copy; later it rots on disk
+    assert wan_announce(wan, "p2", left=100) == {HOSTS["p1"]}
+    clock.now += 5
+    assert wan_announce(wan, "p2", left=80) == {HOSTS["p1"]}  # some pieces were good
+    for _ in range(2):  # the rest fail their hash: p2 bans p1 and has no source left
+        clock.now += 30
+        assert ORIGIN not in wan_announce(wan, "p2", left=80)
+    clock.now += 30  # 90 s without progress: past starve_after (min(stall_after, 3 intervals))
+    assert ORIGIN in wan_announce(wan, "p2", left=80)
+    assert wan.fetchers(INFO_HASH) == {"paris": ["p2"]}
