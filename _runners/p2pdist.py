@@ -353,7 +353,9 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600, *args: Any,  
     lines = {rid: f"awaiting approval: {req['action']} by {req['user']} ({'; '.join(req['reasons'])})"
              for rid, req in held.items()}
     listed = present.list_for_humans(entries)
-    return {**listed, **lines} if isinstance(listed, dict) or not lines else lines
+    if not lines:
+        return listed
+    return {**listed, **lines} if isinstance(listed, dict) else lines
 
 
 POLICY_ARGS = {"tgt": args_check.Spec(str, required=True, hint="which minions (e.g. 'laptop*')"),

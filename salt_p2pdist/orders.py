@@ -6,6 +6,7 @@ import base64
 from pathlib import Path, PurePath
 from typing import Any
 
+from salt_p2pdist import names
 from salt_p2pdist.errors import Conflict, InvalidRequest, NotFound
 from salt_p2pdist.metainfo import TorrentMeta
 
@@ -37,6 +38,10 @@ def check_source(path: str) -> Path:
         raise NotFound(f"{path} does not exist on the master")
     if not (source.is_file() or source.is_dir()):
         raise InvalidRequest(f"{path} is neither a regular file nor a directory")
+    # Before anything is hashed: a name no host can hold would only be refused later.
+    inside = ([p.relative_to(source.parent).parts for p in source.rglob("*")]
+              if source.is_dir() else [])
+    names.check_paths([(source.name,), *inside], names.POSIX)
     return source
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import libtorrent as lt
@@ -48,7 +49,8 @@ def test_a_master_signed_traversal_torrent_is_refused_on_every_route(
                           f"torrent={encoded}", "dest=/opt/evil")
     ret = json.loads(proc.stdout)["m1"]
     assert ret["result"] is False, ret
-    assert "refused: torrent path 'evil/../../../x'" in ret["error"], ret
+    # The path as the torrent holds it: under the swarm's own name (p2pdist-<hash>).
+    assert re.search(r"refused: torrent path '[^'/]+/\.\./\.\./x'", ret["error"]), ret
     assert proc.returncode != 0
     _nothing_written(deployment, "m1", "/opt/evil")
 
@@ -124,11 +126,11 @@ def test_a_push_completes_and_every_secret_on_disk_is_private(deployment: Deploy
     master_state = Path(deployment.master_opts["cachedir"]) / "p2pdist"
     secrets = [minion_state / "agent.json", minion_state / "tls.key",
                minion_state / "dists" / ret["id"] / "order.json",
-               master_state / "origin" / "tracker.secret", master_state / "ca" / "ca.key",
+               master_state / "origin" / "tls.key", master_state / "ca" / "ca.key",
                master_state / "origin" / "dists" / ret["id"] / "order.json"]
     for path in secrets:
         assert mode(path) == 0o600, (path, oct(mode(path)))
     for path in (minion_state, master_state / "origin", master_state / "ca"):
         assert mode(path) == 0o700, (path, oct(mode(path)))
     order = json.loads((minion_state / "dists" / ret["id"] / "order.json").read_text())
-    assert order.get("auth") and order.get("tls_cert")  # what makes order.json a secret
+    assert order.get("tls_cert")  # the host's credentials for the swarm: kept private

@@ -57,4 +57,5 @@ def test_minion_status_and_json(deployment: Deployment, srv: Path) -> None:
     assert held[ret["id"]]["state"] == "seeding"
     assert held[ret["id"]]["dest"].endswith("/opt/small")
     listing = deployment.salt_run("p2pdist.status")
-    assert ret["id"] in listing and listing[ret["id"]]["states"] == {"seeding": 1}
+    assert ret["id"] in listing and listing[ret["id"]]["state"] == "complete", listing
+    assert (listing[ret["id"]]["done"], listing[ret["id"]]["targets"]) == (1, 1), listing

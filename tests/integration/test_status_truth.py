@@ -137,7 +137,7 @@ def test_the_same_content_to_another_dest_is_refused_and_nothing_changes(deploym
 def test_stop_seeding_twice_keeps_the_swarm(deployment: Deployment, srv: Path) -> None:
     payload = write_random(srv / "twice.bin", 1 << 20, seed=65)
     ret, code = run(deployment, "p2pdist.push", str(payload), tgt="m1", dest="/opt/truth-twice",
-                    wait=True)
+                    allow="m2", wait=True)
     assert code == 0, ret
     for _ in range(2):
         stopped, code = run(deployment, "p2pdist.stop_seeding", ret["id"])
