@@ -143,8 +143,11 @@ class Engine:
             if not resume:
                 atp.flags |= lt.torrent_flags.seed_mode  # just hashed by the master
         else:
-            # A closed swarm is announced only once certified (see certify.py).
-            closed = bool(atp.ti and atp.ti.ssl_cert()) and not record.get("tls_cert")
+            # A closed swarm gets its tracker only after its certificate is set
+            # (_join): libtorrent announces the moment a torrent is added, and
+            # an announce without the certificate is refused by the tracker,
+            # after which libtorrent waits minutes before it asks again.
+            closed = bool(atp.ti and atp.ti.ssl_cert())
             atp.trackers = [] if closed else [announce_url(record, self.cfg.host_id)]
         meta = describe(base64.b64decode(record["torrent"]))
         # Files sit at dest under the pushed name, not the torrent's unique name.
@@ -154,7 +157,11 @@ class Engine:
         if record.get("upload_limit"):  # a per-torrent limit binds LAN peers too
             transfer.handle.set_upload_limit(int(record["upload_limit"]))
         self.transfers[transfer.dist_id] = transfer
-        if not self.certs.apply(transfer) and record["phase"] != "seed":
+        if record["phase"] == "seed":
+            self.certs.apply(transfer)
+        elif transfer.meta.ssl and self.certs.apply(transfer):
+            self._join(transfer)
+        elif transfer.meta.ssl:
             threading.Thread(target=self.certs.obtain, daemon=True, name=f"cert-{transfer.dist_id}",
                              args=(transfer, self._certified,
                                    lambda t: self.transfers.get(t.dist_id) is t, self._stop)).start()
@@ -165,6 +172,14 @@ class Engine:
         with self.lock:
             self.store.save(transfer.dist_id, transfer.record)
         self.certs.apply(transfer)
+        self._join(transfer)
+
+    def _join(self, transfer: Transfer) -> None:
+        """Give a closed swarm's torrent its tracker, once its certificate is set.
+
+        libtorrent runs handle calls in the order they are made, so the
+        first announce already shows the certificate.
+        """
         transfer.handle.replace_trackers([lt.announce_entry(announce_url(transfer.record,
                                                                          self.cfg.host_id))])
         transfer.handle.force_reannounce()

@@ -7,6 +7,7 @@ a claimed ``ip=``) moves or removes nobody. Clients trust only the swarm CA.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -27,11 +28,12 @@ from salt_p2pdist import metainfo, swarmca
 from salt_p2pdist.agent import mastertls
 from salt_p2pdist.agent.certify import Certifier
 from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.agent.trackerside import server_tls
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.tracker import Tracker
+from salt_p2pdist.tracker import Holder, Tracker
 
 M1_IP, M3_IP, THIEF_IP = "127.0.0.11", "127.0.0.13", "127.0.0.66"
 
@@ -193,6 +195,45 @@ def test_libtorrent_announces_over_tls_with_its_certificate_and_its_own_address(
     kind, message = _libtorrent_announce(site.torrent, site.dir / "lt", site.client("m1") or ())
     assert kind == "tracker_reply_alert", message
     assert site.tracker.swarms[site.info_hash20].peers["m1"].ip == M1_IP
+
+
+def test_a_certified_host_re_added_shows_its_certificate_with_its_first_announce(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A finished download re-added as a seed, or a restart: the record holds the certificate.
+
+    libtorrent announces the moment a torrent is added; a refused announce
+    makes it wait minutes before asking again, so the host would be missing
+    from the swarm (a latecomer then finds nobody to fetch from).
+    """
+    seen: list[tuple[str, Holder | None]] = []
+    respond = site.tracker.respond
+
+    def recording(query: str, source_ip: str, origin_ip: str, holder: Holder | None = None) -> bytes:
+        if "minion=m1" in query:
+            seen.append((query, holder))
+        return respond(query, source_ip, origin_ip, holder)
+
+    monkeypatch.setattr(site.tracker, "respond", recording)
+    site.tracker.swarms[site.info_hash20].peers.clear()
+    engine = Engine(AgentConfig(state_dir=tmp_path / "m1", host_id="m1", bt_interface=M1_IP,
+                                outgoing_interface=M1_IP))
+    try:
+        meta = metainfo.describe(site.torrent)
+        cert = site.ca.issue(swarmca.public_pem(engine.certs.key), torrent_name="pkg.bin", holder="m1")
+        record = {"mode": "fetch", "name": meta.name, "dist_id": meta.dist_id,
+                  "torrent": base64.b64encode(site.torrent).decode(),
+                  "tracker": f"https://127.0.0.1:{site.port}/announce", "force": False,
+                  "targets": ["m1"], "upload_limit": 0, "sites": {}, "site": "",
+                  "dest": str(tmp_path / "dest"), "phase": "staging",
+                  "save_path": str(tmp_path / "staging"), "tls_cert": cert.decode()}
+        engine.start(record, None)
+        deadline = time.monotonic() + 20
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        engine.close()
+    assert seen, "m1 never announced"
+    assert seen[0][1] == Holder("m1", "pkg.bin"), f"first announce without m1's certificate: {seen[0]}"
 
 
 def test_an_agent_refuses_a_tracker_whose_certificate_is_not_from_its_masters_ca(
