@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from salt_p2pdist import swarmca
-from salt_p2pdist.signature import KEY, ROOTS_KEY
+from salt_p2pdist.signature import ADMITTED_KEY, KEY, ROOTS_KEY
 
 
 def rename(torrent: bytes, name: bytes | None = None,
@@ -41,15 +41,18 @@ def leaves(tree: dict[bytes, Any]) -> list[dict[bytes, Any]]:
     return out
 
 
-def sign_unchecked(torrent: bytes, master_key: Path, allowed_dest: list[str]) -> bytes:
-    """Sign like the master does, without looking at the names."""
+def sign_unchecked(torrent: bytes, master_key: Path, allowed_dest: list[str],
+                   admitted: list[str] | None = None) -> bytes:
+    """Sign like the master does (signature.sign_torrent), without looking at the names."""
     import libtorrent as lt
 
     decoded: Any = lt.bdecode(torrent)
     info_hash = hashlib.sha256(bytes(lt.bencode(decoded[b"info"]))).hexdigest()
     tracker = bytes(decoded.get(b"announce", b"")).decode()
+    admitted = sorted(admitted or [])
     payload = (f"p2pdist-torrent\n{info_hash}\n{tracker}\n"
-               f"{json.dumps(sorted(allowed_dest))}").encode()
+               f"{json.dumps(sorted(allowed_dest))}\n{json.dumps(admitted)}").encode()
     decoded[ROOTS_KEY] = [r.encode() for r in sorted(allowed_dest)]
+    decoded[ADMITTED_KEY] = [m.encode() for m in admitted]
     decoded[KEY] = swarmca.sign(master_key, payload).encode()
     return bytes(lt.bencode(decoded))
