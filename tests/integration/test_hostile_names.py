@@ -126,7 +126,7 @@ def test_a_push_completes_and_every_secret_on_disk_is_private(deployment: Deploy
     master_state = Path(deployment.master_opts["cachedir"]) / "p2pdist"
     secrets = [minion_state / "agent.json", minion_state / "tls.key",
                minion_state / "dists" / ret["id"] / "order.json",
-               master_state / "origin" / "tracker.secret", master_state / "ca" / "ca.key",
+               master_state / "origin" / "tls.key", master_state / "ca" / "ca.key",
                master_state / "origin" / "dists" / ret["id"] / "order.json"]
     for path in secrets:
         assert mode(path) == 0o600, (path, oct(mode(path)))
