@@ -43,7 +43,8 @@ def issue_certificate(tracker: Tracker, ca: swarmca.SwarmCA, body: dict[str, Any
     """``{"cert"}`` for a valid, unused request; TrackerError (the reason) otherwise."""
     try:
         info_hash, minion = str(body["info_hash"]), str(body["minion"])
-        when, tls_key, signature = int(body["time"]), str(body["tls_key"]), str(body["signature"])
+        when, signature = int(body["time"]), str(body["signature"])
+        tls_key = str(body["tls_key"]).encode()  # JSON's "\ud800" is text UTF-8 cannot hold
         info_hash20 = bytes.fromhex(info_hash)[:20]
     except (KeyError, TypeError, ValueError, OverflowError) as exc:  # "time": Infinity
         raise TrackerError(f"malformed certificate request: {exc}") from exc
@@ -60,13 +61,13 @@ def issue_certificate(tracker: Tracker, ca: swarmca.SwarmCA, body: dict[str, Any
     if abs(now - when) > swarmca.REQUEST_MAX_AGE_S:
         raise TrackerError(f"request from {minion} is {int(now - when)} s off: check its clock")
     salt_key = key_of(minion)
-    payload = swarmca.request_payload(info_hash, minion, tls_key.encode(), when)
+    payload = swarmca.request_payload(info_hash, minion, tls_key, when)
     if salt_key is None or not swarmca.verify(salt_key, payload, signature):
         raise TrackerError(f"request for {minion} is not signed with {minion}'s accepted Salt key")
     if not used.spend(payload, now):
         raise TrackerError(f"request for {minion} was presented before: a request is good once")
     try:
-        cert = ca.issue(tls_key.encode(), torrent_name=swarm.torrent_name, holder=minion)
+        cert = ca.issue(tls_key, torrent_name=swarm.torrent_name, holder=minion)
     except ValueError as exc:
         raise TrackerError(f"unusable TLS key from {minion}: {exc}") from exc
     return {"cert": cert.decode()}

@@ -230,6 +230,9 @@ def create(source: Path, tracker: str, root_cert: str = "") -> bytes:
     """
     import libtorrent as lt
 
+    # Before hashing: libtorrent splits a name like "a\\b" into a path, which
+    # bind_name cannot bind; the admin gets the path refusal, not a broken torrent.
+    names.check_paths([[source.name]], names.local_flavor())
     files = lt.list_files(str(source), flags=lt.create_torrent.no_attributes)
     total = sum(f.size for f in files)
     if not files or total == 0:

@@ -138,3 +138,10 @@ def test_a_master_signed_traversal_torrent_is_refused(good_torrent, tmp_path):
         check_torrent(evil, tmp_path / "master.pub")
     fine = sign_unchecked(good_torrent, tmp_path / "master.pem", ["/srv/p2pdist"])
     assert check_torrent(fine, tmp_path / "master.pub")[0].name == "evil"
+
+
+def test_a_pushed_name_no_host_can_hold_is_refused_before_hashing(tmp_path):
+    # libtorrent makes "ev\\il.bin" a path; the torrent's unique name could not be bound to it.
+    (tmp_path / "ev\\il.bin").write_bytes(os.urandom(50_000))
+    with pytest.raises(InvalidRequest, match=r"refused: torrent path 'ev\\\\il\.bin'"):
+        metainfo.create(tmp_path / "ev\\il.bin", "http://192.0.2.1:6970/announce")
