@@ -4,8 +4,8 @@ Per distribution: ``dists/<id>/order.json`` (the order and where the data
 lives now) and ``resume.dat`` (libtorrent resume data: pieces we have).
 Every write goes to a temporary file first and is renamed into place. Both
 files are private (0600 from the first byte, see secretfile.py): the order
-holds the host's certificate and announce token, and libtorrent's resume
-data the announce URL with that token.
+holds the host's certificate for the swarm, which is how the tracker and the
+peers know it; what a host holds and where is nobody else's business either.
 """
 
 from __future__ import annotations
