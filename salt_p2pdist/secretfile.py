@@ -1,7 +1,7 @@
 """Files that hold secrets, private from their first byte.
 
-Swarm certificates, TLS and CA keys and the agent's API token must never be readable by another local user, not
-even for the moment between creating a file and a later chmod. Every such
+Swarm certificates, TLS and CA keys and the agent's API token must never be
+readable by another local user, not even for the moment between creating a file and a later chmod. Every such
 file is written here: a fresh temporary file created with ``O_EXCL`` and mode
 0600 (so the umask can only remove bits, and an attacker's file or symlink
 at that name is never reused), then renamed over the target atomically.
