@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@rm -f $(VENV)/.installed-*; touch $@
 
 demo: $(STAMP)            ## a real distribution: throwaway master + 6 minions on loopback
-	$(BIN)/python -m salt_p2pdist.demo
+	$(BIN)/python -m salt_p2pdist.testing.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -33,19 +33,19 @@ test: $(STAMP)            ## lint, unit tests, then real master/minion/libtorren
 
 BENCH_ARGS ?= --runs 3
 bench: $(STAMP)           ## the WAN lab (root): p2pdist vs HTTP vs plain BitTorrent, 4x5, 3 runs
-	$(BIN)/python -m salt_p2pdist.lab $(BENCH_ARGS) --out bench/results/latest.json
+	$(BIN)/python -m lab $(BENCH_ARGS) --out bench/results/latest.json
 
 bench-scale: $(STAMP)     ## the same with 8 branches x 5 clients, one run
-	$(BIN)/python -m salt_p2pdist.lab --branches 8 --runs 1 --out bench/results/scale-8x5.json
+	$(BIN)/python -m lab --branches 8 --runs 1 --out bench/results/scale-8x5.json
 
 bench-status: $(STAMP)    ## status path at 10,000 simulated minions
-	$(BIN)/python -m salt_p2pdist.lab.status_bench
+	$(BIN)/python -m lab.status_bench
 
 bench-policy: $(STAMP)    ## share policy cases with real agents on loopback (no root)
-	$(BIN)/python -m salt_p2pdist.lab.policy_bench
+	$(BIN)/python -m lab.policy_bench
 
 bench-wan-total: $(STAMP) ## a site's wan_rate as one total, vs the per-host cap (no root)
-	$(BIN)/python -m salt_p2pdist.lab.wan_total_bench
+	$(BIN)/python -m lab.wan_total_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

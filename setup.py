@@ -6,7 +6,7 @@ file_roots; installed with pip they ship inside the package and Salt finds
 them through the ``salt.loader`` entry point.
 """
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 LOADER_DIRS = {"modules": "_modules", "states": "_states", "runners": "_runners",
                "returners": "_returners"}
@@ -16,7 +16,7 @@ setup(
     version="0.1.0",
     description="Peer-to-peer file distribution for Salt, built on libtorrent",
     python_requires=">=3.10",
-    packages=["salt_p2pdist", "salt_p2pdist.agent", "salt_p2pdist.lab", "salt_p2pdist.testing"]
+    packages=find_packages(include=["salt_p2pdist", "salt_p2pdist.*"])
     + [f"salt_p2pdist.loader.{kind}" for kind in LOADER_DIRS],
     package_dir={f"salt_p2pdist.loader.{kind}": d for kind, d in LOADER_DIRS.items()},
     install_requires=["salt>=3006", "libtorrent>=2.0.9", "pyyaml>=6.0"],

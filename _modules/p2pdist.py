@@ -25,16 +25,16 @@ KEEPALIVE_NAME = "p2pdist_agent"
 KEEPALIVE_S = 300
 
 try:
-    from salt_p2pdist import admission, lifecycle, present
-    from salt_p2pdist import arguments as args_check
-    from salt_p2pdist import uninstall as uninstalling
+    from salt_p2pdist.agent import uninstall as uninstalling
     from salt_p2pdist.agent.client import AgentClient
-    from salt_p2pdist.config import MinionSettings
-    from salt_p2pdist.errors import Forbidden, NotFound, P2PDistError
-    from salt_p2pdist.policy import Policy
-    from salt_p2pdist.reports import REPORT_TAG_PREFIX
-    from salt_p2pdist.signature import admitted, check_torrent
-    from salt_p2pdist.topology import SiteMap
+    from salt_p2pdist.core import admission, lifecycle, present
+    from salt_p2pdist.core import arguments as args_check
+    from salt_p2pdist.core.config import MinionSettings
+    from salt_p2pdist.core.errors import Forbidden, NotFound, P2PDistError
+    from salt_p2pdist.core.policy import Policy
+    from salt_p2pdist.core.reports import REPORT_TAG_PREFIX
+    from salt_p2pdist.core.topology import SiteMap
+    from salt_p2pdist.torrent.signature import admitted, check_torrent
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover - reported by __virtual__

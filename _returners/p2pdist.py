@@ -18,11 +18,11 @@ __virtualname__ = "p2pdist"
 TAG_PREFIX = "p2pdist/report/"
 
 try:
-    from salt_p2pdist import origin
-    from salt_p2pdist.admission import refusals_from_events
-    from salt_p2pdist.audit import AuditLog
-    from salt_p2pdist.config import MasterSettings
-    from salt_p2pdist.reports import policy_changes_from_events, rows_from_events
+    from salt_p2pdist.core.admission import refusals_from_events
+    from salt_p2pdist.core.config import MasterSettings
+    from salt_p2pdist.core.reports import policy_changes_from_events, rows_from_events
+    from salt_p2pdist.files.audit import AuditLog
+    from salt_p2pdist.master import origin
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover

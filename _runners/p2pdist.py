@@ -16,20 +16,22 @@ log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
 
 try:
-    from salt_p2pdist import admission, metainfo, orders, present, reports, signature, waiting
-    from salt_p2pdist import arguments as args_check
-    from salt_p2pdist import origin as origin_side
-    from salt_p2pdist import status as status_view
-    from salt_p2pdist import watch as watch_view
     from salt_p2pdist.agent.client import AgentClient
-    from salt_p2pdist.approval import ApprovalDesk, ApprovalRule
-    from salt_p2pdist.audit import AuditLog
-    from salt_p2pdist.authz import Admins, host_groups, targets_within
-    from salt_p2pdist.catalog import Catalog
-    from salt_p2pdist.config import MasterSettings
-    from salt_p2pdist.errors import Forbidden, P2PDistError
-    from salt_p2pdist.swarmca import SwarmCA
-    from salt_p2pdist.terminal import Painter
+    from salt_p2pdist.core import admission, present, reports
+    from salt_p2pdist.core import arguments as args_check
+    from salt_p2pdist.core import status as status_view
+    from salt_p2pdist.core.config import MasterSettings
+    from salt_p2pdist.core.errors import Forbidden, P2PDistError
+    from salt_p2pdist.files.audit import AuditLog
+    from salt_p2pdist.master import orders, trackerhost, waiting
+    from salt_p2pdist.master import origin as origin_side
+    from salt_p2pdist.master import watch as watch_view
+    from salt_p2pdist.master.approval import ApprovalDesk, ApprovalRule
+    from salt_p2pdist.master.authz import Admins, host_groups, targets_within
+    from salt_p2pdist.master.catalog import Catalog
+    from salt_p2pdist.master.terminal import Painter
+    from salt_p2pdist.torrent import metainfo, signature
+    from salt_p2pdist.torrent.swarmca import SwarmCA
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover - reported by __virtual__
@@ -216,7 +218,7 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
             return held
         origin = _origin(cfg)
         origin.ensure()
-        tracker = cfg.tracker_url(__opts__)
+        tracker = trackerhost.tracker_url(cfg, __opts__)
         # A closed swarm: the torrent carries the master's swarm CA, and the
         # master's signature so minions refuse torrents from anyone else.
         ca = SwarmCA(cfg.ca_dir)

@@ -27,11 +27,12 @@ from typing import Any
 __virtualname__ = "p2pdist"
 
 try:
-    from salt_p2pdist import admission, lifecycle, placement
-    from salt_p2pdist.config import MinionSettings
-    from salt_p2pdist.errors import Forbidden, P2PDistError
-    from salt_p2pdist.metainfo import describe
-    from salt_p2pdist.signature import admitted, check_torrent
+    from salt_p2pdist.core import admission, lifecycle
+    from salt_p2pdist.core.config import MinionSettings
+    from salt_p2pdist.core.errors import Forbidden, P2PDistError
+    from salt_p2pdist.torrent import placement
+    from salt_p2pdist.torrent.metainfo import describe
+    from salt_p2pdist.torrent.signature import admitted, check_torrent
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.lock import SingleInstance
-from salt_p2pdist.secretfile import private_dir, write_private
+from salt_p2pdist.files.secretfile import private_dir, write_private
 
 
 def parse_args(argv: list[str]) -> AgentConfig:

@@ -8,14 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from salt_p2pdist import lifecycle
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.server import ApiServer
-from salt_p2pdist.agent.store import write_atomic
 from salt_p2pdist.agent.trackerside import TrackerSide
-from salt_p2pdist.errors import NotFound
-from salt_p2pdist.topology import SiteMap
+from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core.errors import NotFound
+from salt_p2pdist.core.topology import SiteMap
+from salt_p2pdist.files.atomic import write_atomic
 
 
 def load_topology(state_dir: Path) -> SiteMap:

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from salt_p2pdist import swarmca
 from salt_p2pdist.agent import mastertls
 from salt_p2pdist.agent.transfer import Transfer
+from salt_p2pdist.torrent import swarmca
 
 log = logging.getLogger(__name__)
 RETRY_S = 10.0

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.agent.server import TOKEN_HEADER
-from salt_p2pdist.errors import AgentUnavailable, Conflict, InvalidRequest, NotFound, P2PDistError
+from salt_p2pdist.core.errors import AgentUnavailable, Conflict, InvalidRequest, NotFound, P2PDistError
 
 START_TIMEOUT_S = 30.0
 _ERRORS: dict[str, type[P2PDistError]] = {

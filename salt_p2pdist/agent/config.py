@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from salt_p2pdist.errors import InvalidRequest
+from salt_p2pdist.core.errors import InvalidRequest
 
 
 @dataclass(frozen=True, kw_only=True)

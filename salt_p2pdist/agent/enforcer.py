@@ -1,6 +1,6 @@
 """Applying the central share policy to the agent's libtorrent session.
 
-The policy (pillar ``p2pdist:policy``, validated by :mod:`salt_p2pdist.policy`)
+The policy (pillar ``p2pdist:policy``, validated by :mod:`salt_p2pdist.core.policy`)
 becomes a peer-class plan; this module turns the plan into libtorrent calls
 and re-evaluates it as time windows open and close. Transfers in flight keep
 running: class limits and settings change on live connections.
@@ -19,11 +19,11 @@ from typing import Any
 
 import libtorrent as lt
 
-from salt_p2pdist.agent.store import write_atomic
-from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.peerclasses import GLOBAL, PeerClassPlan, peer_class_plan
-from salt_p2pdist.policy import Limits, Policy
-from salt_p2pdist.wanshare import WanShare
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.core.peerclasses import GLOBAL, PeerClassPlan, peer_class_plan
+from salt_p2pdist.core.policy import Limits, Policy
+from salt_p2pdist.files.atomic import write_atomic
+from salt_p2pdist.tracker.wanshare import WanShare
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import libtorrent as lt
 
-from salt_p2pdist import lifecycle, names, placement
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.certify import Certifier, announce_url
 from salt_p2pdist.agent.config import AgentConfig
@@ -31,9 +30,11 @@ from salt_p2pdist.agent.settings import make_session
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer, status_of
 from salt_p2pdist.agent.wanpoll import wan_share_loop
-from salt_p2pdist.errors import InvalidRequest, NotFound, P2PDistError
-from salt_p2pdist.metainfo import describe
-from salt_p2pdist.topology import SiteMap
+from salt_p2pdist.core import lifecycle, names
+from salt_p2pdist.core.errors import InvalidRequest, NotFound, P2PDistError
+from salt_p2pdist.core.topology import SiteMap
+from salt_p2pdist.torrent import placement
+from salt_p2pdist.torrent.metainfo import describe
 
 log = logging.getLogger(__name__)
 

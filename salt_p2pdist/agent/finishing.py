@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import libtorrent as lt
 
-from salt_p2pdist import placement
 from salt_p2pdist.agent.transfer import Transfer, status_of
-from salt_p2pdist.errors import P2PDistError
+from salt_p2pdist.core.errors import P2PDistError
+from salt_p2pdist.torrent import placement
 
 if TYPE_CHECKING:
     from salt_p2pdist.agent.engine import Engine

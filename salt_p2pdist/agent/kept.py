@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from salt_p2pdist.agent.store import write_atomic
+from salt_p2pdist.files.atomic import write_atomic
 
 
 class KeptSwarms:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from salt_p2pdist.topology import SiteMap
+from salt_p2pdist.core.topology import SiteMap
 
 BUCKETS = ("from_site", "from_remote", "from_origin")
 

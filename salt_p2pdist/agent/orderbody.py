@@ -12,7 +12,7 @@ import binascii
 from pathlib import PurePath
 from typing import Any
 
-from salt_p2pdist.errors import InvalidRequest
+from salt_p2pdist.core.errors import InvalidRequest
 
 
 def _absolute(value: Any) -> bool:

@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from salt_p2pdist.errors import InvalidRequest, NotFound, P2PDistError
-from salt_p2pdist.tracker import Holder, Tracker, TrackerError, holder_of
+from salt_p2pdist.core.errors import InvalidRequest, NotFound, P2PDistError
+from salt_p2pdist.tracker.tracker import Holder, Tracker, TrackerError, holder_of
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-P2PDist-Token"
@@ -172,7 +172,7 @@ class TrackerHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_POST(self) -> None:
-        """``/cert``: a certificate request (see salt_p2pdist.certdesk)."""
+        """``/cert``: a certificate request (see salt_p2pdist.tracker.certdesk)."""
         if urlsplit(self.path).path != "/cert" or self.server.certs is None:
             self.send_error(404)
             return

@@ -11,22 +11,11 @@ peers know it; what a host holds and where is nobody else's business either.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from salt_p2pdist.secretfile import write_private
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+from salt_p2pdist.files.secretfile import write_private
 
 
 class OrderStore:

@@ -17,19 +17,19 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from salt_p2pdist import swarmca
 from salt_p2pdist.agent.kept import KeptSwarms
 from salt_p2pdist.agent.server import TrackerServer
-from salt_p2pdist.agent.store import write_atomic
-from salt_p2pdist.audit import AuditLog
-from salt_p2pdist.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.tracker import Tracker, TrackerError
+from salt_p2pdist.files.atomic import write_atomic
+from salt_p2pdist.files.audit import AuditLog
+from salt_p2pdist.torrent import swarmca
+from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
+from salt_p2pdist.tracker.tracker import Tracker, TrackerError
 
 if TYPE_CHECKING:
     from salt_p2pdist.agent.config import AgentConfig
     from salt_p2pdist.agent.engine import Engine
     from salt_p2pdist.agent.transfer import Transfer
-    from salt_p2pdist.topology import SiteMap
+    from salt_p2pdist.core.topology import SiteMap
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import libtorrent as lt
 
-from salt_p2pdist import lifecycle, placement
 from salt_p2pdist.agent.ledger import PeerLedger
-from salt_p2pdist.metainfo import TorrentMeta
+from salt_p2pdist.core import lifecycle
+from salt_p2pdist.torrent import placement
+from salt_p2pdist.torrent.metainfo import TorrentMeta
 
 _LT_STATES = lt.torrent_status.states
 _CHECKING = {_LT_STATES.checking_files, _LT_STATES.checking_resume_data}

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from salt_p2pdist.agent import mastertls
-from salt_p2pdist.agent.store import write_atomic
 from salt_p2pdist.agent.transfer import Transfer
-from salt_p2pdist.wanshare import WanShare
+from salt_p2pdist.files.atomic import write_atomic
+from salt_p2pdist.tracker.wanshare import WanShare
 
 if TYPE_CHECKING:
     from salt_p2pdist.agent.engine import Engine

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from salt_p2pdist import swarmca
-from salt_p2pdist.signature import ADMITTED_KEY, KEY, ROOTS_KEY
+from salt_p2pdist.torrent import swarmca
+from salt_p2pdist.torrent.signature import ADMITTED_KEY, KEY, ROOTS_KEY
 
 
 def rename(torrent: bytes, name: bytes | None = None,

@@ -20,8 +20,9 @@ import libtorrent as lt
 from test_closed_swarm import OUTSIDER_IP, endpoints
 from test_states_and_errors import write_sls
 
-from salt_p2pdist import audit, swarmca
+from salt_p2pdist.files import audit
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
+from salt_p2pdist.torrent import swarmca
 
 
 def audit_entries(deployment: Deployment, action: str, user: str, dist_id: str,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from salt_p2pdist import audit
+from salt_p2pdist.files import audit
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
 
 RIGHTS = [{"@runner": ["p2pdist.push", "p2pdist.status", "p2pdist.approve", "p2pdist.cancel"]}]

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from salt_p2pdist.config import MasterSettings
-from salt_p2pdist.origin import origin_client
+from salt_p2pdist.core.config import MasterSettings
+from salt_p2pdist.master.origin import origin_client
 from salt_p2pdist.testing.deployment import Deployment, write_random
 from salt_p2pdist.testing.saltlab import free_port
 

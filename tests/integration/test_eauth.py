@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from salt_p2pdist import audit
+from salt_p2pdist.files import audit
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
 
 EXTERNAL_AUTH = {

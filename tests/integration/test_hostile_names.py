@@ -9,9 +9,9 @@ from pathlib import Path
 
 import libtorrent as lt
 
-from salt_p2pdist import metainfo
 from salt_p2pdist.testing.deployment import Deployment, write_random
 from salt_p2pdist.testing.hostile import leaves, rename, sign_unchecked
+from salt_p2pdist.torrent import metainfo
 
 
 def _traversal_torrent(deployment: Deployment, srv: Path) -> bytes:

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from salt_p2pdist.lab import (
+from lab import (
     LabParams,
     RunRecord,
     ensure_tools,
@@ -21,7 +21,7 @@ from salt_p2pdist.lab import (
     open_lab,
     run_scenario,
 )
-from salt_p2pdist.lab import scenarios as registry
+from lab import scenarios as registry
 
 # Not the default prefix: a developer's bench run and this test do not
 # purge each other's namespaces.

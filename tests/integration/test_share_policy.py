@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
-from salt_p2pdist.wanshare import TRICKLE
+from salt_p2pdist.tracker.wanshare import TRICKLE
 
 
 def set_pillar(deployment: Deployment, minion: str, policy: dict | None, **section: object) -> None:

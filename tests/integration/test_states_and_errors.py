@@ -6,8 +6,8 @@ import base64
 import json
 from pathlib import Path
 
-from salt_p2pdist import metainfo
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
+from salt_p2pdist.torrent import metainfo
 
 
 def write_sls(deployment: Deployment, name: str, body: dict) -> None:

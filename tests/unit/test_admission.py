@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from salt_p2pdist import admission
-from salt_p2pdist.errors import Forbidden
+from salt_p2pdist.core import admission
+from salt_p2pdist.core.errors import Forbidden
 
 
 def test_the_admitted_list_is_targets_and_allowed_or_everyone_when_open() -> None:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import json
 
-from salt_p2pdist.agent.store import OrderStore, write_atomic
+from salt_p2pdist.agent.store import OrderStore
+from salt_p2pdist.files.atomic import write_atomic
 
 
 def test_write_atomic_writes_and_leaves_no_tmp(tmp_path):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from salt_p2pdist.approval import ApprovalDesk, ApprovalRule
-from salt_p2pdist.errors import Forbidden, InvalidRequest, NotFound
+from salt_p2pdist.core.errors import Forbidden, InvalidRequest, NotFound
+from salt_p2pdist.master.approval import ApprovalDesk, ApprovalRule
 
 DB = {"G@role:db": {"db1", "db2"}}
 

@@ -1,4 +1,4 @@
-from salt_p2pdist.arguments import DIST_ID, FLAG, SECONDS, TEXT, TGT_TYPE, Spec, invalid
+from salt_p2pdist.core.arguments import DIST_ID, FLAG, SECONDS, TEXT, TGT_TYPE, Spec, invalid
 
 PUSH = {"path": Spec(str, required=True), "tgt": TEXT, "tgt_type": TGT_TYPE, "wait": FLAG,
         "timeout": SECONDS}

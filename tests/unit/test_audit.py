@@ -7,7 +7,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 
-from salt_p2pdist.audit import AuditLog, read
+from salt_p2pdist.files.audit import AuditLog, read
 
 T0 = datetime(2026, 8, 3, 12, 0, 0, 123456, tzinfo=timezone.utc)
 

@@ -7,8 +7,8 @@ from pathlib import PurePosixPath as P
 
 import pytest
 
-from salt_p2pdist.authz import Admins, Grant, expression, host_groups, lexical, targets_within
-from salt_p2pdist.errors import Forbidden, InvalidRequest
+from salt_p2pdist.core.errors import Forbidden, InvalidRequest
+from salt_p2pdist.master.authz import Admins, Grant, expression, host_groups, lexical, targets_within
 
 CONFIG = {
     "alice": {},

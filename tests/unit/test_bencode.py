@@ -3,7 +3,7 @@ from __future__ import annotations
 import libtorrent as lt
 import pytest
 
-from salt_p2pdist.bencode import bencode
+from salt_p2pdist.torrent.bencode import bencode
 
 
 def test_scalars():

@@ -4,8 +4,8 @@ import sqlite3
 
 import pytest
 
-from salt_p2pdist import catalog
-from salt_p2pdist.catalog import Catalog
+from salt_p2pdist.master import catalog
+from salt_p2pdist.master.catalog import Catalog
 
 
 @pytest.fixture

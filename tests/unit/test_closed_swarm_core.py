@@ -12,10 +12,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from salt_p2pdist import metainfo, signature, swarmca
-from salt_p2pdist.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.tracker import Holder, Tracker, TrackerError, parse_announce
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.torrent import metainfo, signature, swarmca
+from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
+from salt_p2pdist.tracker.tracker import Holder, Tracker, TrackerError, parse_announce
 
 
 def salt_keypair(directory: Path, name: str) -> tuple[Path, Path]:

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from salt_p2pdist.config import MasterSettings, MinionSettings
-from salt_p2pdist.errors import InvalidRequest
+from salt_p2pdist.core.config import MasterSettings, MinionSettings
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.master.trackerhost import origin_args, tracker_url
 
 OPTS = {"cachedir": "/var/cache/salt/master"}
 
@@ -18,7 +19,7 @@ def test_master_defaults():
     assert s.state_dir == Path("/var/cache/salt/master/p2pdist")
     assert (s.tracker_port, s.tracker_host, s.bt_interface, s.bt_port) == (6970, "", "0.0.0.0", 0)
     assert (s.origin_upload_rate, s.announce_interval) == (0, 30)
-    assert s.origin_args({**PKI, "interface": "10.0.0.1"}) == [
+    assert origin_args(s, {**PKI, "interface": "10.0.0.1"}) == [
         "--known-hosts-dir", "/etc/salt/pki/master/minions", "--tracker-name", "10.0.0.1",
         "--ca-dir", "/var/cache/salt/master/p2pdist/ca", "--fetchers-per-site", "1",
         "--stall-after", "60", "--bt-interface", "0.0.0.0", "--bt-port", "0",
@@ -30,7 +31,7 @@ def test_master_settings_and_state_dir_override():
     s = MasterSettings.from_opts({**OPTS, "p2pdist": {"state_dir": "/srv/p2p", "tracker_port": 7000,
                                                        "announce_interval": 10}})
     assert s.state_dir == Path("/srv/p2p")
-    assert "--tracker-port" in s.origin_args(PKI) and "7000" in s.origin_args(PKI)
+    assert "--tracker-port" in origin_args(s, PKI) and "7000" in origin_args(s, PKI)
     assert s.announce_interval == 10
 
 
@@ -59,14 +60,14 @@ def test_master_torrent_dir_defaults_to_the_first_file_root():
 
 def test_tracker_url_prefers_tracker_host_then_interface():
     with_host = MasterSettings.from_opts({**OPTS, "p2pdist": {"tracker_host": "master.lan"}})
-    assert with_host.tracker_url({"interface": "10.0.0.1"}) == "https://master.lan:6970/announce"
+    assert tracker_url(with_host, {"interface": "10.0.0.1"}) == "https://master.lan:6970/announce"
     plain = MasterSettings.from_opts({**OPTS, "p2pdist": {"tracker_port": 7001}})
-    assert plain.tracker_url({"interface": "10.0.0.1"}) == "https://10.0.0.1:7001/announce"
+    assert tracker_url(plain, {"interface": "10.0.0.1"}) == "https://10.0.0.1:7001/announce"
 
 
 @pytest.mark.parametrize("interface", ["0.0.0.0", "::", "", None])
 def test_tracker_url_never_advertises_a_wildcard(interface):
-    url = MasterSettings.from_opts(OPTS).tracker_url({"interface": interface})
+    url = tracker_url(MasterSettings.from_opts(OPTS), {"interface": interface})
     host = url.removeprefix("https://").removesuffix(":6970/announce")
     assert url.startswith("https://") and url.endswith(":6970/announce")
     assert host and host not in ("0.0.0.0", "::")
@@ -99,9 +100,9 @@ def test_swarms_are_closed_by_default_and_targets_only_false_reopens_them():
 
     default = MasterSettings.from_opts(OPTS)
     assert default.targets_only is True
-    cfg = parse_args(["--state-dir", "/tmp/x", "--host-id", "origin", *default.origin_args(PKI)])
+    cfg = parse_args(["--state-dir", "/tmp/x", "--host-id", "origin", *origin_args(default, PKI)])
     assert cfg.admit_minions is False
     assert cfg.audit_log == default.state_dir / "audit.log"  # the desk records every certificate
     open_ = MasterSettings.from_opts({**OPTS, "p2pdist": {"targets_only": False}})
     assert parse_args(["--state-dir", "/tmp/x", "--host-id", "origin",
-                       *open_.origin_args(PKI)]).admit_minions is True
+                       *origin_args(open_, PKI)]).admit_minions is True

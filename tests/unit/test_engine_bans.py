@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from salt_p2pdist import metainfo, orders
 from salt_p2pdist.agent.bans import BLOCKED
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
+from salt_p2pdist.master import orders
+from salt_p2pdist.torrent import metainfo
 
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: no certificate, no announce
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from salt_p2pdist.fetchers import WanFetchers
-from salt_p2pdist.handout import Peer
+from salt_p2pdist.tracker.fetchers import WanFetchers
+from salt_p2pdist.tracker.handout import Peer
 
 STALL = 60.0
 STARVE = 15.0

@@ -18,11 +18,11 @@ from urllib.parse import quote_from_bytes
 
 import pytest
 
-from salt_p2pdist import swarmca
 from salt_p2pdist.agent import mastertls
 from salt_p2pdist.agent.app import Agent
 from salt_p2pdist.agent.config import AgentConfig
-from salt_p2pdist.bencode import bdecode
+from salt_p2pdist.torrent import swarmca
+from salt_p2pdist.torrent.bencode import bdecode
 
 HASH = bytes(range(20))
 JUNK = [

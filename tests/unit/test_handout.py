@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from salt_p2pdist.handout import ORIGIN_SITE, Peer, select_peers
-from salt_p2pdist.topology import SiteMap
+from salt_p2pdist.core.topology import SiteMap
+from salt_p2pdist.tracker.handout import ORIGIN_SITE, Peer, select_peers
 
 NO_SITES = SiteMap()  # every host a site of its own
 ONE_SITE = SiteMap(overrides={f"m{i}": "lan" for i in range(1, 21)})

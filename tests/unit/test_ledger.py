@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from salt_p2pdist.agent.ledger import PeerLedger
-from salt_p2pdist.topology import SiteMap
+from salt_p2pdist.core.topology import SiteMap
 
 SITES = SiteMap.from_config({"paris": {"networks": ["10.1.0.0/16"]},
                              "lyon": {"networks": ["10.2.0.0/16"]}})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from salt_p2pdist import lifecycle as lc
+from salt_p2pdist.core import lifecycle as lc
 
 
 def test_every_state_has_a_transition_entry_and_targets_are_states():

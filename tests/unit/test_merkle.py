@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from salt_p2pdist import merkle, metainfo
+from salt_p2pdist.torrent import merkle, metainfo
 
 KiB, MiB = 1024, 1024 * 1024
 SIZES = {"small": 1000, "one_block": 16 * KiB, "block_plus_one": 16 * KiB + 1,

@@ -3,9 +3,9 @@ from __future__ import annotations
 import libtorrent as lt
 import pytest
 
-from salt_p2pdist import merkle, metainfo, placement
-from salt_p2pdist.errors import InvalidRequest, TransferError
-from salt_p2pdist.metainfo import MAX_PIECE, MIN_PIECE, TARGET_PIECES, piece_size_for
+from salt_p2pdist.core.errors import InvalidRequest, TransferError
+from salt_p2pdist.torrent import merkle, metainfo, placement
+from salt_p2pdist.torrent.metainfo import MAX_PIECE, MIN_PIECE, TARGET_PIECES, piece_size_for
 
 TRACKER = "http://192.0.2.1:6970/announce"
 KiB, MiB = 1024, 1024 * 1024

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from salt_p2pdist.errors import AgentUnavailable
+from salt_p2pdist.core.errors import AgentUnavailable
 
 MODULE = Path(__file__).parents[2] / "_modules" / "p2pdist.py"
 
@@ -53,7 +53,7 @@ def module(tmp_path) -> ModuleType:
 
 
 def test_an_unsigned_torrent_sets_retcode(module, write_file, tmp_path):
-    from salt_p2pdist import metainfo
+    from salt_p2pdist.torrent import metainfo
 
     torrent = metainfo.create(write_file(tmp_path / "f.bin", 70_000), "http://192.0.2.1:6970/announce")
     ret = module.fetch(torrent=base64.b64encode(torrent).decode(), dest="/srv/p2pdist")

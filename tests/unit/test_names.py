@@ -10,11 +10,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from salt_p2pdist import metainfo, names
-from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.names import POSIX, WINDOWS, check_length, check_paths, element_problem
-from salt_p2pdist.signature import check_torrent
+from salt_p2pdist.core import names
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.core.names import POSIX, WINDOWS, check_length, check_paths, element_problem
 from salt_p2pdist.testing.hostile import leaves, rename, sign_unchecked
+from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent.signature import check_torrent
 
 EVERYWHERE = ["", ".", "..", "a/b", "a\\b", "/etc", "C:", "c:x", "x\0y", "a" * 256]
 WINDOWS_ONLY = ["CON", "nul", "Com1", "LPT9.txt", "con .log", "aux", "COM\u00b9", "ab:c", 'a"b',

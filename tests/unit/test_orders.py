@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from salt_p2pdist.errors import Conflict, InvalidRequest, NotFound
-from salt_p2pdist.metainfo import TorrentMeta
-from salt_p2pdist.orders import check_dest, check_same_dest, check_source, fetch_order, seed_order
+from salt_p2pdist.core.errors import Conflict, InvalidRequest, NotFound
+from salt_p2pdist.master.orders import check_dest, check_same_dest, check_source, fetch_order, seed_order
+from salt_p2pdist.torrent.metainfo import TorrentMeta
 
 
 @pytest.mark.parametrize("dest", [None, ""])
@@ -81,7 +81,7 @@ def test_seed_order():
 
 
 def test_answers_to_an_order_are_sorted_into_accepted_refused_and_silent() -> None:
-    from salt_p2pdist.orders import classify_answers
+    from salt_p2pdist.master.orders import classify_answers
 
     returns = {"m1": {"result": True, "site": "paris"}, "m2": {"result": False, "error": "in the way"},
                "m3": "Minion did not return. [No response]", "m4": "'p2pdist.fetch' is not available."}

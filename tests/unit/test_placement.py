@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from salt_p2pdist import merkle
-from salt_p2pdist.errors import Conflict, InvalidRequest
-from salt_p2pdist.metainfo import TorrentMeta
-from salt_p2pdist.placement import (
+from salt_p2pdist.core.errors import Conflict, InvalidRequest
+from salt_p2pdist.torrent import merkle
+from salt_p2pdist.torrent.metainfo import TorrentMeta
+from salt_p2pdist.torrent.placement import (
     ABSENT,
     IDENTICAL,
     REPLACE,
@@ -274,7 +274,7 @@ def test_seed_staging_without_matches_does_nothing(tmp_path, staged):
 
 
 def test_allowed_roots_and_symlinks_that_escape_them(tmp_path: Path) -> None:
-    from salt_p2pdist.placement import check_within
+    from salt_p2pdist.torrent.placement import check_within
 
     root = tmp_path / "srv"
     (root / "apps").mkdir(parents=True)
@@ -295,7 +295,7 @@ def test_allowed_roots_and_symlinks_that_escape_them(tmp_path: Path) -> None:
 
 
 def test_dest_outside_the_allowed_roots_is_refused_by_the_runner_check() -> None:
-    from salt_p2pdist.orders import check_dest
+    from salt_p2pdist.master.orders import check_dest
 
     assert check_dest("/srv/p2pdist/app", ["/srv/p2pdist"]) == "/srv/p2pdist/app"
     assert check_dest("/srv/p2pdist", ["/srv/p2pdist"]) == "/srv/p2pdist"

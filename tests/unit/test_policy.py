@@ -4,9 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.peerclasses import ClassSpec, peer_class_plan
-from salt_p2pdist.policy import MAX_RATE, Limits, Policy, Window, parse_rate
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.core.peerclasses import ClassSpec, peer_class_plan
+from salt_p2pdist.core.policy import MAX_RATE, Limits, Policy, Window, parse_rate
 
 M = 1_000_000
 # 2026-08-03 is a Monday.

@@ -1,4 +1,4 @@
-from salt_p2pdist.present import (
+from salt_p2pdist.core.present import (
     NO_DISTRIBUTIONS,
     compact_transfer,
     detail_lines,

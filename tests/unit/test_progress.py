@@ -1,7 +1,7 @@
 import io
 
-from salt_p2pdist.progress import bar, board_lines, duration, size
-from salt_p2pdist.terminal import Painter
+from salt_p2pdist.core.progress import bar, board_lines, duration, size
+from salt_p2pdist.master.terminal import Painter
 
 
 def view(state="active", eta=90, minions=None):

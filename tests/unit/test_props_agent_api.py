@@ -17,10 +17,10 @@ from hostile_strategies import path_elements
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from salt_p2pdist import metainfo
 from salt_p2pdist.agent.app import Agent
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.server import TOKEN_HEADER
+from salt_p2pdist.torrent import metainfo
 
 TOKEN = "t" * 32
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens

@@ -8,7 +8,7 @@ import libtorrent as lt
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from salt_p2pdist.bencode import BencodeError, bdecode, bencode
+from salt_p2pdist.torrent.bencode import BencodeError, bdecode, bencode
 
 INT64 = st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1)  # libtorrent reads -2**63 as 0
 values = st.recursive(INT64 | st.binary(max_size=30),

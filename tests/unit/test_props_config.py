@@ -9,10 +9,11 @@ from hostile_strategies import json_like
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from salt_p2pdist.config import MasterSettings, MinionSettings
-from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.policy import Policy
-from salt_p2pdist.topology import SiteMap
+from salt_p2pdist.core.config import MasterSettings, MinionSettings
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.core.policy import Policy
+from salt_p2pdist.core.topology import SiteMap
+from salt_p2pdist.master.trackerhost import origin_args
 
 rates = st.sampled_from(["10M", "1MB", "0", "-1", "1k", "5 Mbit", "", "x", 0, 10**30, 1.5, None, True])
 times = st.sampled_from(["08:00", "25:00", "8", "", 480, None, "18:30"])
@@ -80,7 +81,7 @@ def test_master_section_is_adopted_or_refused(section):
     assert all(isinstance(r, str) and PurePath(r).is_absolute() for r in cfg.allowed_dest)
     assert isinstance(cfg.targets_only, bool) and isinstance(cfg.tracker_host, str)
     assert cfg.sites is None or isinstance(cfg.sites, dict)
-    cfg.origin_args({"pki_dir": "/etc/salt/pki/master"})
+    origin_args(cfg, {"pki_dir": "/etc/salt/pki/master"})
 
 
 @settings(max_examples=300)

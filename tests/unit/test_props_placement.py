@@ -11,8 +11,9 @@ from hostile_strategies import path_elements
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salt_p2pdist import names, placement
-from salt_p2pdist.errors import InvalidRequest
+from salt_p2pdist.core import names
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.torrent import placement
 
 file_paths = st.lists(st.lists(path_elements, min_size=1, max_size=3), min_size=1, max_size=5)
 

@@ -13,10 +13,11 @@ from hostile_strategies import path_elements
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from salt_p2pdist import metainfo, names, placement
-from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.signature import KEY, ROOTS_KEY, check_torrent
+from salt_p2pdist.core import names
+from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.testing.hostile import leaves, rename, sign_unchecked
+from salt_p2pdist.torrent import metainfo, placement
+from salt_p2pdist.torrent.signature import KEY, ROOTS_KEY, check_torrent
 
 FIXTURE_OK = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 

@@ -16,10 +16,10 @@ from hostile_strategies import json_like
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from salt_p2pdist.bencode import bdecode
-from salt_p2pdist.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.swarmca import SwarmCA
-from salt_p2pdist.tracker import Holder, Tracker, TrackerError, parse_announce
+from salt_p2pdist.torrent.bencode import bdecode
+from salt_p2pdist.torrent.swarmca import SwarmCA
+from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
+from salt_p2pdist.tracker.tracker import Holder, Tracker, TrackerError, parse_announce
 
 HASH = bytes(range(20))
 ALLOWED = frozenset({"m1", "m2"})

@@ -19,8 +19,8 @@ from typing import Any
 import libtorrent as lt
 import pytest
 
-from salt_p2pdist import metainfo, swarmca
 from salt_p2pdist.agent.settings import make_session
+from salt_p2pdist.torrent import metainfo, swarmca
 
 SIZE = 4 << 20
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: peers are handed in directly

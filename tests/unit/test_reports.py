@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from salt_p2pdist.reports import rows_from_answers, rows_from_events
+from salt_p2pdist.core.reports import rows_from_answers, rows_from_events
 
 PREFIX = "p2pdist/report/"
 
@@ -59,7 +59,7 @@ def test_a_minion_cannot_report_for_another():
 
 
 def test_policy_changes_are_named_by_the_trusted_sender() -> None:
-    from salt_p2pdist.reports import policy_changes_from_events
+    from salt_p2pdist.core.reports import policy_changes_from_events
 
     def event(tag: str, sender: str, data: object) -> dict:
         return {"tag": tag, "data": {"id": sender, "data": data, "cmd": "_minion_event"}}

@@ -8,10 +8,11 @@ import stat
 
 import pytest
 
-from salt_p2pdist import secretfile, swarmca
 from salt_p2pdist.agent.store import OrderStore
-from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.secretfile import private_dir, write_private
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.files import secretfile
+from salt_p2pdist.files.secretfile import private_dir, write_private
+from salt_p2pdist.torrent import swarmca
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
 

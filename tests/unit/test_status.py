@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
-from salt_p2pdist import status
-from salt_p2pdist.status import (
+from salt_p2pdist.core import status
+from salt_p2pdist.core.status import (
     STALE_AFTER_S,
     current_state,
     distribution_state,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from salt_p2pdist.lab import status_bench
+from lab import status_bench
 
 
 def test_status_bench_small(tmp_path):
@@ -27,7 +27,7 @@ def test_status_bench_small(tmp_path):
 
 
 def test_events_are_shaped_like_the_master_bus():
-    from salt_p2pdist.reports import rows_from_events
+    from salt_p2pdist.core.reports import rows_from_events
 
     evs = list(status_bench.events(["m1", "m2"], ["d1"], 0, 1))
     assert evs[0]["tag"] == "p2pdist/report/m1" and evs[0]["data"]["id"] == "m1"

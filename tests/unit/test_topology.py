@@ -4,8 +4,8 @@ import ipaddress
 
 import pytest
 
-from salt_p2pdist.errors import InvalidRequest
-from salt_p2pdist.topology import ELSEWHERE, SAME_REGION, SAME_SITE, Site, SiteMap
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.core.topology import ELSEWHERE, SAME_REGION, SAME_SITE, Site, SiteMap
 
 CONFIG = {
     "paris": {"networks": ["10.20.0.0/16"], "parent": "emea"},

@@ -8,8 +8,8 @@ from urllib.parse import quote_from_bytes
 import libtorrent as lt
 import pytest
 
-from salt_p2pdist.topology import SiteMap
-from salt_p2pdist.tracker import ORIGIN_ID, Tracker, TrackerError, compact, parse_announce
+from salt_p2pdist.core.topology import SiteMap
+from salt_p2pdist.tracker.tracker import ORIGIN_ID, Tracker, TrackerError, compact, parse_announce
 
 # Bytes that break naive query handling: '&', '=', '+', '%', space, NUL, high bytes.
 INFO_HASH = b"\x00&=+% \xff\x80abcXYZ~.-\x01\x7f\xfe"
@@ -106,7 +106,7 @@ def test_parse_announce_refusals(q, message):
 
 
 def test_compact():
-    from salt_p2pdist.handout import Peer
+    from salt_p2pdist.tracker.handout import Peer
     assert compact([Peer("a", "10.1.2.3", 6881, 5, 0), Peer("b", "1.2.3.4", 1, 0, 0)]) == (
         bytes([10, 1, 2, 3]) + (6881).to_bytes(2, "big") + bytes([1, 2, 3, 4, 0, 1]))
     assert compact([]) == b""

@@ -24,7 +24,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from salt_p2pdist import metainfo, swarmca
 from salt_p2pdist.agent import mastertls
 from salt_p2pdist.agent.certify import Certifier
 from salt_p2pdist.agent.config import AgentConfig
@@ -32,8 +31,9 @@ from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.agent.trackerside import server_tls
 from salt_p2pdist.agent.transfer import Transfer
-from salt_p2pdist.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.tracker import Holder, Tracker
+from salt_p2pdist.torrent import metainfo, swarmca
+from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
+from salt_p2pdist.tracker.tracker import Holder, Tracker
 
 M1_IP, M3_IP, THIEF_IP = "127.0.0.11", "127.0.0.13", "127.0.0.66"
 

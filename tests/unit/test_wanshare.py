@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from salt_p2pdist.topology import SiteMap
-from salt_p2pdist.tracker import Holder, Tracker, TrackerError, parse_announce
-from salt_p2pdist.wanshare import TRICKLE, WanShare
+from salt_p2pdist.core.topology import SiteMap
+from salt_p2pdist.tracker.tracker import Holder, Tracker, TrackerError, parse_announce
+from salt_p2pdist.tracker.wanshare import TRICKLE, WanShare
 
 SITES = {"paris": {"networks": ["10.20.0.0/16"]}, "nyc": {"networks": ["10.30.0.0/16"]}}
 HOSTS = {f"{s[0]}{i}": f"10.{n}.0.{i}" for s, n in (("paris", 20), ("nyc", 30)) for i in (1, 2, 3)}

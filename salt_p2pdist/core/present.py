@@ -1,0 +1,96 @@
+"""How the runner's results read: ISO 8601 dates, and for people no None or raw numbers (pure).
+
+``--out json`` (or yaml) gets every field, dates as ISO 8601 text and unknown
+values as null. The default (human) output gets the same facts as sentences
+and tables, with nothing unknown shown as ``None``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from salt_p2pdist.core import progress
+
+# Fields that hold a UNIX time in the catalog's rows.
+DATE_KEYS = frozenset({"created", "ordered", "ts"})
+HUMAN_OUTPUTTERS = (None, "", "nested", "txt")
+NO_DISTRIBUTIONS = ("no distributions on this master; start one with: "
+                    "salt-run p2pdist.push <path> tgt=<target> dest=<directory>")
+
+
+def is_structured(output: str | None) -> bool:
+    """True when the admin asked for a machine-readable outputter (json, yaml...)."""
+    return output not in HUMAN_OUTPUTTERS
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def for_json(value: Any) -> Any:
+    """Dates as ISO 8601 text, recursively; everything else as it is."""
+    if isinstance(value, dict):
+        return {k: iso(v) if k in DATE_KEYS and isinstance(v, (int, float)) else for_json(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [for_json(v) for v in value]
+    return value
+
+
+def for_humans(value: Any) -> Any:
+    """Like for_json, and unknown (None) values and empty lists or dicts left out."""
+    if isinstance(value, dict):
+        out = {k: for_humans(v) for k, v in for_json(value).items()}
+        return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
+    if isinstance(value, list):
+        return [for_humans(v) for v in value]
+    return value
+
+
+def list_entry(summary: dict[str, Any]) -> dict[str, Any]:
+    """One distribution in the list view, from status.distribution_view's summary."""
+    keys = ("id", "name", "state", "created", "created_by", "source", "dest", "bytes",
+            "targets", "done", "failed", "pending", "stale")
+    return dict(for_json({k: summary.get(k) for k in keys}))
+
+
+def list_line(e: dict[str, Any]) -> str:
+    return (f"{e['name']}  {e['state']}  {e['done']}/{e['targets']} done"
+            + (f", {e['failed']} failed" if e["failed"] else "")
+            + f"  {progress.size(e['bytes'])} -> {e['dest']}  {e['created']} by {e['created_by']}")
+
+
+def list_for_humans(entries: list[dict[str, Any]]) -> dict[str, str] | str:
+    """{id: one line} (Salt's outputter prints the id, then the line), or a sentence when none."""
+    return {e["id"]: list_line(e) for e in entries} if entries else NO_DISTRIBUTIONS
+
+
+def detail_lines(view: dict[str, Any]) -> list[str]:
+    """One distribution for people: what, when, who; the board; who is not done and why."""
+    d = view["distribution"]
+    lines = [f"{d['name']} ({d['id']}): {d['state']}",
+             f"  {progress.size(d['bytes'])} from {d['source']} -> {d['dest']}",
+             f"  pushed {iso(d['created'])} by {d['created_by']}"]
+    if d.get("master_share") is not None:
+        lines.append(f"  served by the master: {progress.size(d['served_by_master'] or 0)} "
+                     f"({100 * d['master_share']:.0f} % of what the minions received)")
+    lines += progress.board_lines(view)[1:]
+    for minion, h in sorted(view["minions"].items()):
+        if h["state"] in ("failed", "stale", "pending"):
+            why = f": {h['error']}" if h.get("error") else ""
+            age = f" (last report {progress.duration(h['age_s'])} ago)" if h.get("age_s") else ""
+            lines.append(f"  {minion}: {h['state']}{age}{why}")
+    return lines
+
+
+def compact_transfer(s: dict[str, Any]) -> dict[str, Any]:
+    """A minion's transfer in a few fields (``salt '*' p2pdist.status``; verbose=True for all)."""
+    total = s.get("bytes_total") or 0
+    out = {"name": s.get("name"), "state": s.get("state"), "dest": s.get("dest"),
+           "percent": round(100 * (s.get("bytes_done") or 0) / total, 1) if total else 100.0}
+    if s.get("error"):
+        out["error"] = s["error"]
+    return out

@@ -1,0 +1,216 @@
+"""The master's catalog of distributions, targets and the latest report per host.
+
+SQLite in WAL mode: the runner, the event returner and status queries touch it
+from different processes. One row per (distribution, host) holds only the
+latest report, so the store grows with hosts x distributions, not with time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from salt_p2pdist.core import status
+
+# reports are keyed minion first: a minion's report rewrites its rows for every
+# distribution, and with them side by side that is a page or two, not a page per
+# distribution (catalogs made before keep (dist_id, minion), which still works).
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dists (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, dest TEXT NOT NULL,
+    torrent BLOB NOT NULL, total_bytes INTEGER NOT NULL, num_pieces INTEGER NOT NULL,
+    created REAL NOT NULL, created_by TEXT NOT NULL, cancelled INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS targets (
+    dist_id TEXT NOT NULL, minion TEXT NOT NULL, ordered REAL NOT NULL, order_id TEXT,
+    PRIMARY KEY (dist_id, minion)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reports (
+    dist_id TEXT NOT NULL, minion TEXT NOT NULL, ts REAL NOT NULL, state TEXT NOT NULL,
+    pieces INTEGER, bytes_done INTEGER, down_rate INTEGER, up_rate INTEGER, peers INTEGER,
+    downloaded INTEGER, uploaded INTEGER, eta_s INTEGER, error TEXT,
+    site TEXT, from_site INTEGER, from_remote INTEGER, from_origin INTEGER, order_id TEXT,
+    PRIMARY KEY (minion, dist_id)) WITHOUT ROWID;
+"""
+# Columns added after catalogs were in use: (table, column, type), added when missing.
+ADDED_COLUMNS = (("targets", "order_id", "TEXT"), ("reports", "order_id", "TEXT"))
+SCHEMA += """
+CREATE TABLE IF NOT EXISTS site_grains (minion TEXT PRIMARY KEY, site TEXT NOT NULL) WITHOUT ROWID;
+"""
+# Minions a push's allow= expression matched (admission.py): admitted, never ordered.
+SCHEMA += """
+CREATE TABLE IF NOT EXISTS allowed (
+    dist_id TEXT NOT NULL, minion TEXT NOT NULL, rule TEXT NOT NULL, added REAL NOT NULL,
+    PRIMARY KEY (dist_id, minion)) WITHOUT ROWID;
+"""
+# The hosts status shows: every target, and every allowed minion once it reported.
+HOSTS = ("(SELECT dist_id, minion, order_id FROM targets UNION ALL"
+         " SELECT a.dist_id, a.minion, NULL FROM allowed a JOIN reports r"
+         " ON r.dist_id=a.dist_id AND r.minion=a.minion WHERE NOT EXISTS"
+         " (SELECT 1 FROM targets x WHERE x.dist_id=a.dist_id AND x.minion=a.minion))")
+REPORT_FIELDS = ("state", "pieces", "bytes_done", "down_rate", "up_rate", "peers",
+                 "downloaded", "uploaded", "eta_s", "error",
+                 "site", "from_site", "from_remote", "from_origin", "order_id")
+_COLUMNS = ("dist_id", "minion", "ts", *REPORT_FIELDS)
+# Only a newer report replaces a row: events may arrive out of order.
+UPSERT = (f"INSERT INTO reports ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+          " ON CONFLICT(dist_id, minion) DO UPDATE SET "
+          + ", ".join(f"{c}=excluded.{c}" for c in ("ts", *REPORT_FIELDS) if c != "site")
+          # An order's answer names no site: the last report's stays.
+          + ", site=COALESCE(excluded.site, reports.site)"
+          + " WHERE excluded.ts >= reports.ts")
+
+# (pid, path) -> an idle connection held for the life of this process; see _hold_open.
+_HELD: dict[tuple[int, str], sqlite3.Connection] = {}
+HELD_MAX = 8  # catalogs per process; a master has one, the tests open many
+
+
+def _hold_open(path: Path) -> None:
+    """Keep one idle connection to the catalog open in this process.
+
+    When the last connection to a WAL database closes, SQLite checkpoints the
+    WAL into the database and deletes it: four fsyncs and an unlink. The event
+    returner opens and closes the catalog per batch -- with Salt's default
+    ``event_return_queue: 0``, per event -- so every report paid for that. An
+    idle connection that has read once holds the WAL open: commits then cost no
+    fsync (``synchronous=NORMAL``) and SQLite still checkpoints every
+    ``wal_autocheckpoint`` pages. It never holds a transaction, so it blocks no
+    writer and no checkpoint. Connections a forked parent held are left alone.
+    """
+    key = (os.getpid(), os.path.abspath(path))
+    if key in _HELD:
+        return
+    conn = sqlite3.connect(key[1], timeout=30, check_same_thread=False)
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # maps the WAL index
+    _HELD[key] = conn
+    mine = [k for k in _HELD if k[0] == key[0]]
+    for old in mine[:-HELD_MAX]:
+        _HELD.pop(old).close()
+
+
+class Catalog:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        # The returner opens the catalog per batch: set up the file only when
+        # its recorded schema is not this one (WAL mode is stored in the file).
+        version = zlib.crc32(SCHEMA.encode()) & 0x7FFFFFFF
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != version:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(SCHEMA)
+            for table, column, kind in ADDED_COLUMNS:
+                if column not in {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self.db.execute(f"PRAGMA user_version={version}")
+        _hold_open(path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def add_distribution(self, *, dist_id: str, name: str, source: str, dest: str, torrent: bytes,
+                         total_bytes: int, num_pieces: int, user: str, targets: Iterable[str],
+                         allowed: Iterable[str] = (), rule: str = "") -> str:
+        """Record a push and its order to ``targets``; returns the order's id.
+
+        Pushing the same content again adds targets and allowed minions; the
+        minions ordered now get the new order id, so their earlier reports no
+        longer count (see ``status.current_state``). After a cancel, the
+        distribution starts afresh: the earlier targets and their reports are
+        dropped. The torrent is replaced: each push signs the admitted minions into it.
+        """
+        now = time.time()
+        order_id = secrets.token_hex(8)
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            if self.db.execute("SELECT 1 FROM dists WHERE id=? AND cancelled=1", (dist_id,)).fetchone():
+                self.db.execute("DELETE FROM targets WHERE dist_id=?", (dist_id,))
+                self.db.execute("DELETE FROM reports WHERE dist_id=?", (dist_id,))
+            self.db.execute(
+                "INSERT INTO dists (id, name, source, dest, torrent, total_bytes, num_pieces, created,"
+                " created_by) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                " source=excluded.source, dest=excluded.dest, torrent=excluded.torrent, cancelled=0",
+                (dist_id, name, source, dest, torrent, total_bytes, num_pieces, now, user))
+            self.db.executemany(
+                "INSERT INTO targets (dist_id, minion, ordered, order_id) VALUES (?,?,?,?)"
+                " ON CONFLICT(dist_id, minion) DO UPDATE SET ordered=excluded.ordered,"
+                " order_id=excluded.order_id", [(dist_id, m, now, order_id) for m in targets])
+            self.db.executemany("INSERT OR IGNORE INTO allowed VALUES (?,?,?,?)",
+                                [(dist_id, m, rule, now) for m in allowed])
+        return order_id
+
+    def distribution(self, dist_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM dists WHERE id=?", (dist_id,)).fetchone()
+        return dict(row) if row else None
+
+    def distributions(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute(
+            "SELECT id, name, source, dest, total_bytes, created, created_by, cancelled"
+            " FROM dists ORDER BY created")]
+
+    def targets(self, dist_id: str) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT minion FROM targets WHERE dist_id=? ORDER BY minion", (dist_id,))]
+
+    def allowed(self, dist_id: str) -> dict[str, str]:
+        """Minions admitted by an allow= expression -> that expression."""
+        return dict(self.db.execute(
+            "SELECT minion, rule FROM allowed WHERE dist_id=? ORDER BY minion", (dist_id,)).fetchall())
+
+    def host_rows(self, dist_id: str) -> list[dict[str, Any]]:
+        """Every target, and every allowed minion that reported, with its latest report.
+
+        NULLs when nothing was heard yet from a target. ``current_order`` is
+        the id of the master's latest order to the host (none for an allowed
+        minion that joined by itself); ``order_id`` the one the report answers.
+        """
+        return [dict(r) for r in self.db.execute(
+            f"SELECT t.minion, t.order_id AS current_order, r.* FROM {HOSTS} t LEFT JOIN reports r"
+            " ON r.dist_id=t.dist_id AND r.minion=t.minion WHERE t.dist_id=? ORDER BY t.minion",
+            (dist_id,))]
+
+    def state_counts(self) -> dict[str, dict[str, int]]:
+        """Per distribution: how many hosts (as in host_rows) are in each state under the status rule."""
+        out: dict[str, dict[str, int]] = {}
+        for r in self.db.execute(
+                f"SELECT t.dist_id, t.order_id AS current_order, r.state, r.order_id FROM {HOSTS} t"
+                " LEFT JOIN reports r ON r.dist_id=t.dist_id AND r.minion=t.minion"):
+            counts = out.setdefault(r["dist_id"], {})
+            state = status.current_state(dict(r))
+            counts[state] = counts.get(state, 0) + 1
+        return out
+
+    def record_reports(self, reports: Iterable[tuple[str, str, float, dict[str, Any]]]) -> int:
+        """Upsert (dist_id, minion, ts, fields) rows in one transaction; returns the count.
+
+        Only distributions this master issued are kept: a report about any
+        other torrent is dropped.
+        """
+        known = {r[0] for r in self.db.execute("SELECT id FROM dists")}
+        rows = [(d, m, ts, *(f.get(k) for k in REPORT_FIELDS))
+                for d, m, ts, f in reports if d in known]
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")  # autocommit mode: no implicit transaction
+            self.db.executemany(UPSERT, rows)
+        return len(rows)
+
+    def site_overrides(self) -> dict[str, str]:
+        """Minions whose ``p2pdist:site`` grain names their site (learned from their answers)."""
+        return dict(self.db.execute("SELECT minion, site FROM site_grains").fetchall())
+
+    def set_site_overrides(self, sites: dict[str, str]) -> None:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("INSERT OR REPLACE INTO site_grains VALUES (?,?)",
+                                [(m, s) for m, s in sites.items() if s])
+            self.db.executemany("DELETE FROM site_grains WHERE minion=?",
+                                [(m,) for m, s in sites.items() if not s])
+
+    def cancel(self, dist_id: str) -> None:
+        with self.db:
+            self.db.execute("UPDATE dists SET cancelled=1 WHERE id=?", (dist_id,))

@@ -1,0 +1,94 @@
+"""Checking a push before anything happens, and the order sent to each host."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path, PurePath
+from typing import Any
+
+from salt_p2pdist.core import names
+from salt_p2pdist.core.errors import Conflict, InvalidRequest, NotFound
+from salt_p2pdist.torrent.metainfo import TorrentMeta
+
+
+def check_dest(dest: str | None, allowed: list[str] | None = None) -> str:
+    """An absolute, normalised destination directory under an allowed root, or InvalidRequest."""
+    if not dest:
+        raise InvalidRequest("dest is required: the directory on the minions that receives the "
+                             "content, e.g. dest=/opt/dist")
+    pure = PurePath(dest)
+    if not pure.is_absolute():
+        raise InvalidRequest(f"dest must be an absolute path, got {dest!r}")
+    if ".." in pure.parts:
+        raise InvalidRequest(f"dest must not contain '..', got {dest!r}")
+    if allowed is not None and not any(pure == PurePath(r) or PurePath(r) in pure.parents
+                                       for r in allowed):
+        raise InvalidRequest(f"dest {dest} is outside the allowed roots {', '.join(allowed)}; "
+                             "choose a dest below one of them, or add a root to "
+                             "p2pdist:allowed_dest in the master config")
+    return str(pure)
+
+
+def check_source(path: str) -> Path:
+    """The pushed file or directory on the master, or a clear error."""
+    if not path or not Path(path).is_absolute():
+        raise InvalidRequest(f"the path to push must be absolute, got {path!r}")
+    source = Path(path)
+    if not source.exists():
+        raise NotFound(f"{path} does not exist on the master")
+    if not (source.is_file() or source.is_dir()):
+        raise InvalidRequest(f"{path} is neither a regular file nor a directory")
+    # Before anything is hashed: a name no host can hold would only be refused later.
+    inside = ([p.relative_to(source.parent).parts for p in source.rglob("*")]
+              if source.is_dir() else [])
+    names.check_paths([(source.name,), *inside], names.POSIX)
+    return source
+
+
+def classify_answers(targets: list[str], returns: dict[str, Any]
+                     ) -> tuple[list[str], dict[str, str], dict[str, str], set[str]]:
+    """Minions' answers to an order: accepted, refused (with why), site grains, silent."""
+    accepted: list[str] = []
+    refused: dict[str, str] = {}
+    grains: dict[str, str] = {}
+    silent = set(targets) - set(returns)
+    for minion, ret in returns.items():
+        if isinstance(ret, dict) and ret.get("result"):
+            accepted.append(minion)
+            grains[minion] = str(ret.get("site") or "")
+        elif isinstance(ret, dict):
+            refused[minion] = str(ret.get("error"))
+        elif not ret or str(ret).startswith("Minion did not return"):
+            silent.add(minion)  # offline: it gets the order again when it starts
+        else:  # e.g. "'p2pdist.fetch' is not available." (p2pdist not installed there)
+            refused[minion] = str(ret)
+    return accepted, refused, grains, silent
+
+
+def fetch_order(meta: TorrentMeta, torrent: bytes, *, dest: str, force: bool,
+                tracker: str, sites: dict[str, Any] | None = None, order_id: str = "") -> dict[str, Any]:
+    """What a minion's ``p2pdist.fetch`` receives (over Salt's encrypted channel)."""
+    return {"dist_id": meta.dist_id, "torrent": base64.b64encode(torrent).decode(),
+            "dest": dest, "force": force, "tracker": tracker, "sites": sites or {},
+            **({"order_id": order_id} if order_id else {})}
+
+
+def check_same_dest(existing: dict[str, Any] | None, dest: str) -> None:
+    """The same content goes to one dest at a time: refuse another while it is distributed.
+
+    Checked before anything is recorded or ordered, so a refused push
+    changes nothing. After a cancel the content may go elsewhere.
+    """
+    if existing is None or existing.get("cancelled") or existing["dest"] == dest:
+        return
+    raise Conflict(f"this content is already distribution {existing['id']} with dest "
+                   f"{existing['dest']}; push it with dest={existing['dest']}, or cancel it first "
+                   f"(salt-run p2pdist.cancel {existing['id']}, purge=True to delete the copies) "
+                   f"to send it to {dest}")
+
+
+def seed_order(meta: TorrentMeta, torrent: bytes, *, source: Path, targets: list[str],
+               upload_limit: int) -> dict[str, Any]:
+    """What the master's origin agent receives: seed from the pushed path itself."""
+    return {"mode": "seed", "torrent": base64.b64encode(torrent).decode(), "source": str(source),
+            "targets": targets, "upload_limit": upload_limit}

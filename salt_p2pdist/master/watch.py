@@ -1,0 +1,50 @@
+"""Reading a distribution's progress on the master: the catalog plus the origin's own view.
+
+Used by ``salt-run p2pdist.status`` (and the progress board of ``watch=True`` and ``push wait=True``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from salt_p2pdist.agent.client import AgentClient
+from salt_p2pdist.core import progress
+from salt_p2pdist.core import status as status_view
+from salt_p2pdist.core.errors import P2PDistError
+from salt_p2pdist.master.catalog import Catalog
+from salt_p2pdist.master.terminal import Painter
+
+
+def origin_status(origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
+    """What the master's seeder says (served bytes...); None if it does not answer."""
+    try:
+        return dict(origin.call("GET", f"/dists/{dist_id}", timeout=5))
+    except P2PDistError:
+        return None
+
+
+def view(catalog: Catalog, origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
+    dist = catalog.distribution(dist_id)
+    if dist is None:
+        return None
+    return status_view.distribution_view(dist, catalog.host_rows(dist_id), time.time(),
+                                         origin_status(origin, dist_id))
+
+
+def follow(catalog: Catalog, origin: AgentClient, dist_id: str, timeout: int,
+           painter: Painter) -> dict[str, Any]:
+    """Redraw the progress board every second until the distribution settles (or ``timeout``).
+
+    Returns the last view; the board goes to the painter (stderr), never to the
+    command's result.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        v = view(catalog, origin, dist_id)
+        assert v is not None
+        settled = v["distribution"]["state"] not in ("active", "pending")
+        painter.draw(progress.board_lines(v), final=settled)
+        if settled or time.monotonic() > deadline:
+            return v
+        time.sleep(1)

@@ -1,0 +1,144 @@
+"""Where a distribution's files go at the destination, and moving them there.
+
+Data is downloaded into a staging area and moved into ``dest`` only when every
+piece is verified. Each file appears at ``dest`` by an atomic rename, so a
+half-written file is never visible there. An existing file that is not exactly
+the distributed content is never overwritten unless the push says ``force``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+
+from salt_p2pdist.core.errors import Conflict, InvalidRequest
+from salt_p2pdist.torrent.merkle import matches
+from salt_p2pdist.torrent.metainfo import TorrentMeta
+
+FileEntry = tuple[str, int, str]  # (path relative to dest, size, v2 pieces root)
+
+ABSENT, IDENTICAL, REPLACE = "absent", "identical", "replace"
+
+
+def dest_files(meta: TorrentMeta) -> list[FileEntry]:
+    """The files as they will sit under ``dest``; the top entry is always ``meta.name``.
+
+    A v2 torrent made from a directory holding one file forgets the directory
+    (libtorrent makes it a single-file torrent); ``meta.name`` puts it back.
+    """
+    out = []
+    for path, size, root in meta.files:
+        rel = f"{meta.name}/{path}" if _nested(meta) else path
+        parts = PurePosixPath(rel).parts
+        if PurePosixPath(rel).is_absolute() or ".." in parts or not parts:
+            raise InvalidRequest(f"refused: torrent path {path!r} escapes the destination")
+        out.append((rel, size, root))
+    return out
+
+
+def check_within(dest: Path, roots: list[Path], files: list[FileEntry]) -> None:
+    """Refuse a dest, or a directory inside it, that resolves (symlinks followed) outside the roots."""
+    real = dest.resolve()
+    real_roots = [r.resolve() for r in roots]
+    if not any(real == r or r in real.parents for r in real_roots):
+        raise InvalidRequest(f"{dest} resolves to {real}, outside the allowed roots "
+                             f"{', '.join(map(str, roots))} (a symlink?): refused, nothing written")
+    for rel, _size, _root in files:
+        parent = (dest / rel).parent.resolve()
+        if parent != real and real not in parent.parents:
+            raise InvalidRequest(f"{(dest / rel).parent} leads out of {dest} (a symlink to {parent}): "
+                                 "refused, nothing written")
+
+
+def _nested(meta: TorrentMeta) -> bool:
+    return meta.wrapped
+
+
+def save_path(base: Path, meta: TorrentMeta) -> Path:
+    """The libtorrent save_path under ``base`` that yields the ``dest_files`` layout."""
+    return base / meta.name if _nested(meta) else base
+
+
+def check_destination(dest: Path, files: list[FileEntry], *, force: bool) -> str:
+    """ABSENT (nothing there), IDENTICAL (all there, verified) or REPLACE (force).
+
+    Raises Conflict naming the files in the way, before anything is written.
+    """
+    present, differing = 0, []
+    for rel, size, root in files:
+        target = dest / rel
+        for parent in list(PurePosixPath(rel).parents)[-2::-1]:  # top-down, below dest
+            if os.path.lexists(dest / parent) and not (dest / parent).is_dir():
+                raise Conflict(f"{dest / parent} is a file where the distribution has a directory; "
+                               "remove it")
+        if not os.path.lexists(target):
+            continue
+        present += 1
+        if target.is_dir() and not target.is_symlink():
+            raise Conflict(f"{target} is a directory where the distribution has a file; remove it")
+        if not matches(target, size, root):
+            differing.append(str(target))
+    if differing and not force:
+        shown = ", ".join(differing[:3]) + (" ..." if len(differing) > 3 else "")
+        raise Conflict(f"refusing to overwrite unrelated existing file(s): {shown}; "
+                       "remove them, choose another dest, or push with force=True")
+    if differing:
+        return REPLACE
+    return IDENTICAL if present == len(files) else ABSENT
+
+
+def _move(src: Path, dst: Path) -> None:
+    try:
+        os.replace(src, dst)
+    except OSError:
+        # Another filesystem: copy next to the target, then rename atomically.
+        tmp = dst.with_name(f".{dst.name}.p2pdist-partial")
+        shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
+        src.unlink()
+
+
+def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool) -> None:
+    """Move verified files from ``staging`` into ``dest`` (checks first, then moves)."""
+    check_destination(dest, files, force=force)
+    for rel, size, root in files:
+        src, dst = staging / rel, dest / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(dst) and matches(dst, size, root):
+            src.unlink(missing_ok=True)  # the same content is already there
+            continue
+        _move(src, dst)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def seed_staging(staging: Path, files: list[FileEntry], held: dict[str, Path]) -> int:
+    """Copy files this host already holds (same v2 root) into staging; return bytes reused.
+
+    ``held`` maps pieces roots to files of earlier distributions. A copy, not
+    a hard link: the earlier file stays independent of this download. The
+    torrent's check pass then counts those pieces as present.
+    """
+    reused = 0
+    for rel, size, root in files:
+        source = held.get(root)
+        target = staging / rel
+        if size == 0 or source is None or target.exists() or not matches(source, size, root):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.p2pdist-partial")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+        reused += size
+    return reused
+
+
+def remove_files(dest: Path, files: list[FileEntry]) -> None:
+    """Delete the distribution's files at ``dest`` and directories left empty."""
+    for rel, _size, _root in files:
+        (dest / rel).unlink(missing_ok=True)
+    for rel, _size, _root in files:
+        parent = (dest / rel).parent
+        while parent != dest and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent

@@ -1,0 +1,266 @@
+"""The swarm tracker, sans I/O: parse an announce, update the swarm, answer.
+
+The origin's HTTP server feeds raw query strings in and writes the returned
+bytes out. Only swarms the master registered are served (private torrents
+from this master), and only hosts the master ordered may join them. In a
+closed swarm a host proves who it is with the TLS client certificate the
+master issued it for that swarm (libtorrent presents it to an https
+tracker); its address is the connection's, never what the announce claims.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from salt_p2pdist.core.topology import SiteMap
+from salt_p2pdist.torrent.bencode import bencode
+from salt_p2pdist.tracker.fetchers import WanFetchers
+from salt_p2pdist.tracker.handout import ORIGIN_SITE, Peer, select_peers
+from salt_p2pdist.tracker.wanshare import WanExposure, WanGrants, WanShare
+
+ORIGIN_ID = "origin"
+
+
+@dataclass(frozen=True)
+class Announce:
+    info_hash20: bytes
+    host_id: str
+    ip: str
+    port: int
+    left: int
+    event: str
+    numwant: int
+    peer_id: str = ""  # libtorrent draws one per torrent handle: tells a re-added handle apart
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Whom a verified TLS client certificate names: one host, for one torrent name."""
+
+    host_id: str
+    torrent_name: str
+
+
+def holder_of(peercert: Mapping[str, object] | None) -> Holder | None:
+    """The holder in ``ssl.SSLSocket.getpeercert()`` (None: no verified certificate).
+
+    Certificates from :meth:`SwarmCA.issue` carry the torrent name as CN and
+    the host id as OU.
+    """
+    fields: dict[str, str] = {}
+    subject = peercert.get("subject", ()) if peercert else ()
+    for rdn in subject if isinstance(subject, tuple) else ():
+        for key, value in rdn:
+            fields.setdefault(key, value)
+    host, name = fields.get("organizationalUnitName", ""), fields.get("commonName", "")
+    return Holder(host, name) if host and name else None
+
+
+@dataclass
+class Swarm:
+    """One registered distribution: who may join, and who is in it."""
+
+    allowed: frozenset[str]
+    origin_port: int  # the master's seeding port; 0 when the origin no longer seeds
+    fetchers: WanFetchers
+    peers: dict[str, Peer] = field(default_factory=dict)
+    torrent_name: str = ""  # what certificates for this swarm are issued for
+
+
+class TrackerError(ValueError):
+    """An announce the tracker refuses; the message goes back to the client."""
+
+
+def parse_announce(query: str, source_ip: str) -> Announce:
+    # info_hash is raw bytes percent-encoded; latin-1 maps them back 1:1.
+    q = parse_qs(query, encoding="latin-1", keep_blank_values=True)
+
+    def one(key: str, default: str | None = None) -> str:
+        values = q.get(key)
+        if values:
+            return values[0]
+        if default is None:
+            raise TrackerError(f"missing {key}")
+        return default
+
+    try:
+        info_hash = one("info_hash").encode("latin-1")
+    except UnicodeEncodeError:  # percent-escapes decode to latin-1; more is not a raw hash
+        info_hash = b""
+    if len(info_hash) != 20:
+        raise TrackerError("bad info_hash")
+    try:
+        port = int(one("port"))
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} out of range")
+        return Announce(
+            info_hash20=info_hash,
+            host_id=one("minion"),
+            ip=source_ip,
+            port=port,
+            left=int(one("left", "0")),
+            event=one("event", ""),
+            numwant=max(0, min(int(one("numwant", "50")), 200)),
+            peer_id=one("peer_id", ""),
+        )
+    except ValueError as exc:
+        raise TrackerError(f"bad announce: {exc}") from exc
+
+
+def compact(peers: list[Peer]) -> bytes:
+    out = bytearray()
+    for p in peers:
+        out += socket.inet_aton(p.ip) + p.port.to_bytes(2, "big")
+    return bytes(out)
+
+
+class Tracker:
+    """Swarm table plus hand-out. ``clock`` and ``rng`` are injected for tests."""
+
+    def __init__(self, *, interval: int = 30, peer_ttl: float = 150,
+                 clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
+                 known_host: Callable[[str], bool] = lambda _host: False,
+                 sites: SiteMap | None = None, fetchers_per_site: int = 1,
+                 stall_after: float = 60.0, require_cert: bool = False,
+                 seat_grace: float = 30.0):
+        # known_host admits hosts the master knows (accepted minion keys) that
+        # were not push targets: a p2pdist.present state applied from the master.
+        self.known_host = known_host
+        self.sites = sites or SiteMap()
+        self.fetchers_per_site = fetchers_per_site
+        self.stall_after = stall_after
+        # Closed swarms: an announce must come with the host's certificate for
+        # that swarm (a bare minion id, or any copied string, proves nothing).
+        self.require_cert = require_cert
+        # A complete fetcher that says goodbye keeps its site's WAN seat this
+        # long: the agent removes a finished download and adds it again as a
+        # seed from dest, and a site-mate must not be elected in that gap.
+        self.seat_grace = seat_grace
+        self.interval = interval
+        self.peer_ttl = peer_ttl
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self.swarms: dict[bytes, Swarm] = {}
+        self.wan = WanExposure(hold=2.5 * interval)  # who shares each site's WAN cap
+        self.wan_grants = WanGrants()
+        self._on_wan: tuple[float, dict[str, set[str]]] = (-1.0, {})
+
+    def register(self, info_hash20: bytes, allowed: frozenset[str], origin_port: int,
+                 torrent_name: str = "") -> None:
+        swarm = self.swarms.get(info_hash20)
+        if swarm is None:
+            # A site-mate of a complete fetcher is fed over the LAN: a few
+            # announces without progress mean that does not work.
+            starve_after = min(self.stall_after, 3.0 * self.interval)
+            self.swarms[info_hash20] = Swarm(allowed, origin_port, WanFetchers(
+                self.fetchers_per_site, self.stall_after, starve_after), torrent_name=torrent_name)
+        else:
+            swarm.allowed, swarm.origin_port = allowed, origin_port
+            swarm.torrent_name = torrent_name or swarm.torrent_name
+
+    def may_join(self, swarm: Swarm, host_id: str) -> bool:
+        return host_id in swarm.allowed or self.known_host(host_id)
+
+    def unregister(self, info_hash20: bytes) -> None:
+        self.swarms.pop(info_hash20, None)
+        self.wan.forget(info_hash20)
+
+    def announce(self, a: Announce, origin_ip: str, holder: Holder | None = None) -> list[Peer]:
+        """Record the announce and return the peers to hand out.
+
+        ``origin_ip`` is the tracker's own address as the client reached it,
+        which is the address at which that client can reach the origin too.
+        ``holder`` is whom the connection's verified client certificate names.
+        """
+        swarm = self.swarms.get(a.info_hash20)
+        if swarm is None:
+            raise TrackerError("unknown torrent: not distributed by this master")
+        if not self.may_join(swarm, a.host_id):
+            raise TrackerError(f"{a.host_id} is not a target of this distribution")
+        if self.require_cert:
+            self._check_holder(holder, a.host_id, swarm.torrent_name)
+        now = self._clock()
+        for host in [h for h, p in swarm.peers.items() if now - p.last_seen >= self.peer_ttl]:
+            self._drop(swarm, host)
+        if a.event == "stopped":
+            self._stopped(swarm, a, now)
+            return []
+        me = Peer(a.host_id, a.ip, a.port, a.left, now, self.sites.site_of(a.host_id, a.ip),
+                  a.peer_id)
+        swarm.peers[a.host_id] = me
+        swarm.fetchers.observe(me, now)
+        site_members = {h: p for h, p in swarm.peers.items() if p.site == me.site}
+        swarm.fetchers.elect(me.site, site_members, now)
+        candidates = list(swarm.peers.values())
+        if swarm.origin_port:
+            candidates.append(Peer(ORIGIN_ID, origin_ip, swarm.origin_port, 0, now, ORIGIN_SITE))
+        handed = select_peers(me, candidates, fetchers=swarm.fetchers.all(),
+                              nearness=self.sites.nearness, want=a.numwant, rng=self._rng)
+        self.wan.record(a.info_hash20, me, handed, now)
+        return handed
+
+    def _stopped(self, swarm: Swarm, a: Announce, now: float) -> None:
+        known = swarm.peers.get(a.host_id)
+        if known is not None and known.peer_id and a.peer_id and known.peer_id != a.peer_id:
+            return  # a late goodbye from a handle the host has already replaced: it is here
+        if a.left == 0 and a.host_id in swarm.fetchers.all():
+            # A complete fetcher, most likely moving its copy into place: back in a moment.
+            swarm.peers.pop(a.host_id, None)
+            swarm.fetchers.hold(a.host_id, now + self.seat_grace)
+        else:
+            self._drop(swarm, a.host_id)
+
+    @staticmethod
+    def _check_holder(holder: Holder | None, host_id: str, torrent_name: str) -> None:
+        if holder is None:
+            raise TrackerError(f"announce for {host_id} without a certificate from this master: "
+                               "a host must be certified by the master first")
+        if holder.host_id != host_id:
+            raise TrackerError(f"{holder.host_id}'s certificate cannot announce for {host_id}")
+        if holder.torrent_name != torrent_name:
+            raise TrackerError(f"{host_id}'s certificate is for another swarm")
+
+    @staticmethod
+    def _drop(swarm: Swarm, host_id: str) -> None:
+        swarm.peers.pop(host_id, None)
+        swarm.fetchers.forget(host_id)
+
+    def fetchers(self, info_hash20: bytes) -> dict[str, list[str]]:
+        """Each site's current WAN fetchers in one swarm (for status)."""
+        swarm = self.swarms.get(info_hash20)
+        return {s: list(h) for s, h in swarm.fetchers.by_site.items() if h} if swarm else {}
+
+    def wan_share(self, host_id: str, ip: str, holder: Holder | None = None) -> WanShare:
+        """How many hosts of ``host_id``'s site trade across the WAN now (for its WAN cap).
+
+        In closed swarms only a certified host may ask, with its certificate
+        for one of its swarms.
+        """
+        if self.require_cert and not (holder and holder.host_id == host_id and any(
+                s.torrent_name == holder.torrent_name and self.may_join(s, host_id)
+                for s in self.swarms.values())):
+            raise TrackerError(f"WAN share for {host_id} without {host_id}'s certificate for a swarm")
+        now = self._clock()
+        if now - self._on_wan[0] >= 1.0:  # polled by every capped host: compute once a second
+            self._on_wan = (now, self.wan.on_wan({k: s.peers for k, s in self.swarms.items()}, now))
+        known = [s.peers[host_id].site for s in self.swarms.values() if host_id in s.peers]
+        site = known[0] if known else self.sites.site_of(host_id, ip)
+        hosts = self._on_wan[1].get(site, set())
+        return WanShare(site, host_id in hosts, len(hosts), self.wan_grants.grant(site, host_id, hosts, now))
+
+    def respond(self, query: str, source_ip: str, origin_ip: str, holder: Holder | None = None) -> bytes:
+        """Bencoded answer to one HTTP announce (a failure reason on refusal)."""
+        try:
+            peers = self.announce(parse_announce(query, source_ip), origin_ip, holder)
+        except TrackerError as exc:
+            return bencode({"failure reason": str(exc)})
+        return bencode({
+            "interval": self.interval,
+            "min interval": max(1, self.interval // 3),
+            "peers": compact([p for p in peers if ":" not in p.ip]),
+        })
