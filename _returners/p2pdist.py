@@ -10,26 +10,27 @@ Two halves of one path:
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
-TAG_PREFIX = "p2pdist/report/"
 
 try:
-    from salt_p2pdist.core.admission import refusals_from_events
     from salt_p2pdist.core.config import MasterSettings
-    from salt_p2pdist.core.reports import policy_changes_from_events, rows_from_events
-    from salt_p2pdist.files.audit import AuditLog
-    from salt_p2pdist.master import origin
+    from salt_p2pdist.core.reports import REPORT_TAG_PREFIX as TAG_PREFIX
+    from salt_p2pdist.master.eventstream import take_events
+    from salt_p2pdist.master.minions import SaltMinions
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover
     HAS_LIBS = False
 
+if TYPE_CHECKING:  # injected by Salt's loader
+    __opts__: dict[str, Any]
+    __salt__: dict[str, Callable[..., Any]]
 
-def __virtual__():  # type: ignore[no-untyped-def]
+
+def __virtual__() -> str | tuple[bool, str]:
     if not HAS_LIBS:
         return False, "p2pdist: install the salt-p2pdist package"
     return __virtualname__
@@ -42,27 +43,6 @@ def returner(ret: dict[str, Any]) -> None:
     __salt__["event.fire_master"](ret["return"], TAG_PREFIX + str(ret.get("id", "")))
 
 
-def _audit_policy_changes(events: list[dict[str, Any]]) -> None:
-    """Pillar policy reaching (or refused by) a minion goes into the audit log."""
-    changes = policy_changes_from_events(events)
-    if not changes:
-        return
-    audit = AuditLog(MasterSettings.from_opts(__opts__).state_dir / "audit.log")
-    for change in changes:
-        audit.record("policy", "pillar p2pdist:policy", result=change.pop("result"), **change)
-
-
-def _audit_refusals(events: list[dict[str, Any]]) -> None:
-    """A minion that refused a distribution it was not admitted to: into the audit log."""
-    refusals = refusals_from_events(events)
-    if not refusals:
-        return
-    audit = AuditLog(MasterSettings.from_opts(__opts__).state_dir / "audit.log")
-    for refusal in refusals:
-        audit.record("admission", refusal.pop("minion"), result=f"refused: {refusal.pop('reason')}",
-                     **refusal)
-
-
 def event_return(events: list[dict[str, Any]]) -> None:
     """Master side: store the latest report of each minion, one transaction per batch.
 
@@ -70,23 +50,4 @@ def event_return(events: list[dict[str, Any]]) -> None:
     active, so the origin agent is restarted if it died; a minion that starts
     gets again the orders it missed while it was offline.
     """
-    _audit_policy_changes(events)
-    _audit_refusals(events)
-    rows = rows_from_events(events, TAG_PREFIX)
-    started = [str(e["tag"]).split("/")[2] for e in events
-               if str(e.get("tag", "")).startswith("salt/minion/")
-               and str(e["tag"]).endswith("/start")]
-    if not rows and not started:
-        return
-    cfg = MasterSettings.from_opts(__opts__)
-    catalog = origin.catalog_of(cfg)
-    try:
-        if rows:
-            catalog.record_reports(rows)
-        # Reports mean transfers are active; a starting minion may need the
-        # tracker for orders it missed.
-        origin.keep_origin_up(cfg, __opts__, catalog)
-        for minion in started:
-            origin.resend_pending(cfg, __opts__, catalog, minion)
-    finally:
-        catalog.close()
+    take_events(MasterSettings.from_opts(__opts__), __opts__, SaltMinions(__opts__), events)

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.server import TOKEN_HEADER
 from salt_p2pdist.core.errors import AgentUnavailable, Conflict, InvalidRequest, NotFound, P2PDistError
 
@@ -57,6 +58,11 @@ class AgentClient:
             raise _ERRORS.get(err.get("kind", ""), P2PDistError)(err["error"]) from exc
         except (OSError, ValueError) as exc:
             raise AgentUnavailable(f"p2pdist agent for {self.host_id} does not answer: {exc}") from exc
+
+    def held_on_disk(self) -> list[str]:
+        """Ids of the distributions the agent keeps on disk and resumes when it starts, running or not."""
+        dists = AgentConfig(state_dir=self.state_dir, host_id=self.host_id).dists_dir
+        return sorted(order.parent.name for order in dists.glob("*/order.json"))
 
     def alive(self) -> bool:
         try:

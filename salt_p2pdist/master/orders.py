@@ -86,9 +86,3 @@ def check_same_dest(existing: dict[str, Any] | None, dest: str) -> None:
                    f"(salt-run p2pdist.cancel {existing['id']}, purge=True to delete the copies) "
                    f"to send it to {dest}")
 
-
-def seed_order(meta: TorrentMeta, torrent: bytes, *, source: Path, targets: list[str],
-               upload_limit: int) -> dict[str, Any]:
-    """What the master's origin agent receives: seed from the pushed path itself."""
-    return {"mode": "seed", "torrent": base64.b64encode(torrent).decode(), "source": str(source),
-            "targets": targets, "upload_limit": upload_limit}

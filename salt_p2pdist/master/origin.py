@@ -18,8 +18,9 @@ from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.core import lifecycle, status
 from salt_p2pdist.core.config import MasterSettings
 from salt_p2pdist.core.errors import P2PDistError
-from salt_p2pdist.master import orders, trackerhost
+from salt_p2pdist.master import orders, publishing, trackerhost
 from salt_p2pdist.master.catalog import Catalog
+from salt_p2pdist.master.minions import Minions
 from salt_p2pdist.torrent.metainfo import describe
 
 log = logging.getLogger(__name__)
@@ -81,15 +82,13 @@ def fetch_order(cfg: MasterSettings, opts: dict[str, Any], dist: dict[str, Any],
                               tracker=trackerhost.tracker_url(cfg, opts), sites=cfg.sites, order_id=order_id)
 
 
-def resend_pending(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog, minion: str) -> int:
+def resend_pending(cfg: MasterSettings, opts: dict[str, Any], minions: Minions, catalog: Catalog,
+                   minion: str) -> int:
     """Publish again every order ``minion`` has not answered; returns how many.
 
     Not answered: no report on the master's current order to it (see
     ``status.current_state``), whatever it reported on earlier ones.
     """
-    import salt.client
-
-    client = None
     sent = 0
     for dist in catalog.distributions():
         if dist["cancelled"] or minion not in catalog.targets(dist["id"]):
@@ -99,9 +98,7 @@ def resend_pending(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog, 
             continue
         full = catalog.distribution(dist["id"])
         assert full is not None
-        client = client or salt.client.get_local_client(mopts=opts)
-        client.cmd_async([minion], "p2pdist.fetch", tgt_type="list",
-                         kwarg=fetch_order(cfg, opts, full, row.get("current_order") or ""))
+        publishing.republish(minions, minion, fetch_order(cfg, opts, full, row.get("current_order") or ""))
         sent += 1
     if sent:
         log.info("p2pdist: re-sent %d pending order(s) to %s", sent, minion)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.core.config import MasterSettings
+from salt_p2pdist.master.audit import audit_log
 
 
 def tracker_name(cfg: MasterSettings, opts: dict[str, Any]) -> str:
@@ -35,5 +36,5 @@ def origin_args(cfg: MasterSettings, opts: dict[str, Any]) -> list[str]:
             "--bt-interface", cfg.bt_interface, "--bt-port", str(cfg.bt_port),
             "--tracker-port", str(cfg.tracker_port),
             "--announce-interval", str(cfg.announce_interval),
-            "--audit-log", str(cfg.state_dir / "audit.log"),
+            "--audit-log", str(audit_log(cfg).path),
             *([] if cfg.targets_only else ["--admit-minions"])]

@@ -1,6 +1,7 @@
-"""Reading a distribution's progress on the master: the catalog plus the origin's own view.
+"""Reading distributions' progress on the master: the catalog plus the origin's own view.
 
-Used by ``salt-run p2pdist.status`` (and the progress board of ``watch=True`` and ``push wait=True``).
+What ``salt-run p2pdist.status`` shows (and the progress board of ``watch=True``
+and ``push wait=True``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ import time
 from typing import Any
 
 from salt_p2pdist.agent.client import AgentClient
-from salt_p2pdist.core import progress
+from salt_p2pdist.core import present, progress
 from salt_p2pdist.core import status as status_view
 from salt_p2pdist.core.errors import P2PDistError
+from salt_p2pdist.master.approval import ApprovalRule
+from salt_p2pdist.master.caller import Caller, failed
 from salt_p2pdist.master.catalog import Catalog
 from salt_p2pdist.master.terminal import Painter
 
@@ -48,3 +51,35 @@ def follow(catalog: Catalog, origin: AgentClient, dist_id: str, timeout: int,
         if settled or time.monotonic() > deadline:
             return v
         time.sleep(1)
+
+
+def status(caller: Caller, dist_id: str, live: bool, timeout: int) -> Any:
+    """One distribution in full (``live``: after following it until it settles), or all in a line each.
+
+    With Salt's ``--out json`` (or yaml...) a document with everything; for
+    people, lines. Requests held by the two-person rule are listed too.
+    """
+    structured = present.is_structured(caller.opts.get("output"))
+    catalog = caller.catalog()
+    if dist_id:
+        if live and catalog.distribution(dist_id) is not None:
+            follow(catalog, caller.origin(), dist_id, timeout, Painter())
+        found = view(catalog, caller.origin(), dist_id)
+        if found is None:
+            return failed(f"no distribution {dist_id!r} on this master; list them with: "
+                          "salt-run p2pdist.status")
+        return present.for_json(found) if structured else "\n".join(present.detail_lines(found))
+    now = time.time()
+    entries = [present.list_entry(status_view.distribution_view(
+        dist, catalog.host_rows(dist["id"]), now)["distribution"]) for dist in catalog.distributions()]
+    # Held by the two-person rule: nothing was sent yet.
+    held = {req["id"]: {**req, "state": "awaiting approval"}
+            for req in caller.desk().pending(ApprovalRule.from_config(caller.cfg.approval).ttl)}
+    if structured:
+        return {**{e["id"]: e for e in entries}, **held}
+    lines = {rid: f"awaiting approval: {req['action']} by {req['user']} ({'; '.join(req['reasons'])})"
+             for rid, req in held.items()}
+    listed = present.list_for_humans(entries)
+    if not lines:
+        return listed
+    return {**listed, **lines} if isinstance(listed, dict) else lines

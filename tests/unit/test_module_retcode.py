@@ -33,9 +33,12 @@ class DownAgent:
     def stop(self) -> None:
         raise AgentUnavailable("cannot stop the agent")
 
+    def held_on_disk(self) -> list[str]:
+        return []
+
 
 @pytest.fixture
-def module(tmp_path) -> ModuleType:
+def module(tmp_path, monkeypatch) -> ModuleType:
     spec = importlib.util.spec_from_file_location("p2pdist_exec_under_test", MODULE)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
@@ -48,7 +51,7 @@ def module(tmp_path) -> ModuleType:
     mod.__salt__ = {"grains.get": lambda *_a, **_k: "", "event.fire_master": lambda *_a: True,
                     "schedule.list": lambda **_k: {}, "schedule.add": lambda *_a, **_k: True,
                     "schedule.delete": lambda *_a, **_k: True}
-    mod.AgentClient = DownAgent
+    monkeypatch.setattr("salt_p2pdist.minion.host.AgentClient", DownAgent)
     return mod
 
 
@@ -76,12 +79,12 @@ def test_every_failure_sets_retcode(module, function, kwargs):
     assert module.__context__["retcode"] == 1
 
 
-def test_success_leaves_retcode_alone(module):
+def test_success_leaves_retcode_alone(module, monkeypatch):
     class Idle(DownAgent):
         def alive(self) -> bool:
             return False
 
-    module.AgentClient = Idle
+    monkeypatch.setattr("salt_p2pdist.minion.host.AgentClient", Idle)
     assert module.status() == {}
     assert module.remove("0123456789abcdef")["result"] is True
     assert "retcode" not in module.__context__

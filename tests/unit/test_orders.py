@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from salt_p2pdist.core.errors import Conflict, InvalidRequest, NotFound
-from salt_p2pdist.master.orders import check_dest, check_same_dest, check_source, fetch_order, seed_order
+from salt_p2pdist.core.agentorders import seed_order
+from salt_p2pdist.master.orders import check_dest, check_same_dest, check_source, fetch_order
 from salt_p2pdist.torrent.metainfo import TorrentMeta
 
 
@@ -75,7 +76,7 @@ def test_fetch_order():
 
 
 def test_seed_order():
-    o = seed_order(META, b"t", source=Path("/srv/pkg"), targets=["m1", "m2"], upload_limit=5)
+    o = seed_order(b"t", source=Path("/srv/pkg"), targets=["m1", "m2"], upload_limit=5)
     assert o == {"mode": "seed", "torrent": base64.b64encode(b"t").decode(), "source": "/srv/pkg",
                  "targets": ["m1", "m2"], "upload_limit": 5}
 

@@ -1,0 +1,134 @@
+"""A push: from an admin's request to orders on the minions (``salt-run p2pdist.push``).
+
+Checks first, so a refused push changes nothing: the source and dest, the
+targets, ``p2pdist:admins`` and the two-person rule. Then the torrent is made
+and signed, the distribution recorded, the master's seeder started on it, and
+the order published to the targets, whose answers are recorded at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from salt_p2pdist.core import admission
+from salt_p2pdist.core import arguments as args_check
+from salt_p2pdist.core import status as status_view
+from salt_p2pdist.core.agentorders import seed_order
+from salt_p2pdist.core.errors import P2PDistError
+from salt_p2pdist.master import orders, origin, publishing, trackerhost, watch
+from salt_p2pdist.master.caller import Caller, failed
+from salt_p2pdist.master.terminal import Painter
+from salt_p2pdist.torrent import metainfo, signature
+from salt_p2pdist.torrent.swarmca import SwarmCA
+
+log = logging.getLogger(__name__)
+NO_MATCH = "matches no minion; nothing was distributed. Check it with: salt --preview-target ..."
+ARGS = {"path": args_check.Spec(str, required=True, hint="the file or directory to push"),
+        "tgt": args_check.Spec(str, required=True, hint="which minions receive the content"
+                               " (e.g. tgt='web*')"),
+        "tgt_type": args_check.TGT_TYPE, "dest": args_check.TEXT, "force": args_check.FLAG,
+        "wait": args_check.FLAG, "timeout": args_check.SECONDS, "order_timeout": args_check.SECONDS}
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """What the admin asked for (see the runner's ``p2pdist.push`` for each field)."""
+    path: str
+    tgt: str
+    tgt_type: str = "glob"
+    dest: str = ""
+    force: bool = False
+    order_timeout: int = publishing.ORDER_TIMEOUT_S
+    allow: str = ""
+    allow_type: str = "glob"
+    wait: bool = False
+    timeout: int = 3600
+
+
+def push(caller: Caller, req: PushRequest, painter: Painter | None = None) -> dict[str, Any]:
+    """Push, or refuse with nothing changed; the answer ``salt-run`` prints (before presentation)."""
+    painter = painter or Painter()
+    audit = {"path": req.path, "tgt": req.tgt, "tgt_type": req.tgt_type, "dest": req.dest,
+             **({"allow": req.allow, "allow_type": req.allow_type} if req.allow else {}),
+             **({"approved_by": caller.approved_by} if caller.approved_by else {})}
+    try:
+        source = orders.check_source(req.path)
+        dest = orders.check_dest(req.dest, caller.cfg.allowed_dest)
+        if not req.tgt:
+            return failed("tgt is required: which minions receive the content (e.g. tgt='web*')")
+        targets = caller.minions.resolve(req.tgt, req.tgt_type)
+        if not targets:
+            return failed(f"target {req.tgt!r} ({req.tgt_type}) {NO_MATCH}")
+        unrestricted = caller.authorize(source.resolve(), req.tgt, req.tgt_type, targets)
+        allowed = caller.minions.resolve(req.allow, req.allow_type) if req.allow else []
+        if req.allow and not allowed:
+            return failed(f"allow {req.allow!r} ({req.allow_type}) {NO_MATCH}")
+        if req.allow:  # allowing is granting: the same p2pdist:admins rules apply
+            caller.authorize(source.resolve(), req.allow, req.allow_type, allowed)
+        held_args = {k: v for k, v in asdict(req).items() if k not in ("wait", "timeout")}
+        held = caller.hold("push", sorted({*targets, *allowed}), {**held_args, "dest": dest})
+        if held is not None:
+            return held
+        result = _distribute(caller, req, source, dest, targets, allowed, unrestricted, painter)
+    except P2PDistError as exc:
+        caller.audit("push", f"refused: {exc}", **audit)
+        return failed(f"p2pdist.push refused: {exc}")
+    caller.audit("push", "ok" if not result["refused"] else "partly refused", id=result["id"],
+                 minions=len(result["targets"]), allowed=allowed, refused=sorted(result["refused"]),
+                 **audit)
+    log.info("p2pdist: %s pushed %s (%s) to %d minions", caller.user, source, result["id"],
+             len(result["targets"]))
+    if result["refused"]:
+        result["retcode"] = 1
+    if req.wait:
+        last = watch.follow(caller.catalog(), caller.origin(), result["id"], req.timeout, painter)
+        result["summary"] = last["distribution"]
+        if result["summary"]["state"] != "complete":
+            result["retcode"], result["result"] = 1, False
+    return caller.shown(result)
+
+
+def _distribute(caller: Caller, req: PushRequest, source: Path, dest: str, targets: list[str],
+                allowed: list[str], unrestricted: bool, painter: Painter) -> dict[str, Any]:
+    """Make, sign and record the torrent, seed it, and order the targets to fetch it."""
+    cfg = caller.cfg
+    seeder = caller.origin()
+    seeder.ensure()
+    tracker = trackerhost.tracker_url(cfg, caller.opts)
+    # A closed swarm: the torrent carries the master's swarm CA, and the
+    # master's signature so minions refuse torrents from anyone else.
+    unsigned = metainfo.create_in_subprocess(source, tracker, SwarmCA(cfg.ca_dir).dir / "ca.pem")
+    meta = metainfo.describe(unsigned)
+    catalog = caller.catalog()
+    existing = catalog.distribution(meta.dist_id)
+    orders.check_same_dest(existing, dest)  # before anything is recorded
+    # A re-push also orders every earlier target that does not hold the copy.
+    earlier = catalog.host_rows(meta.dist_id) if existing and not existing["cancelled"] else []
+    targets = status_view.to_order(targets, earlier if unrestricted else [])
+    # Earlier pushes of the same content stay admitted (same id, same swarm).
+    admitted = admission.admitted_list(
+        [*targets, *catalog.targets(meta.dist_id)], [*allowed, *catalog.allowed(meta.dist_id)],
+        targets_only=cfg.targets_only)
+    torrent = signature.sign_torrent(unsigned, Path(caller.opts["pki_dir"]) / "master.pem",
+                                     cfg.allowed_dest, admitted)
+    order_id = catalog.add_distribution(
+        dist_id=meta.dist_id, name=source.name, source=str(source), dest=dest, torrent=torrent,
+        total_bytes=meta.total_size, num_pieces=meta.num_pieces, user=caller.user, targets=targets,
+        allowed=allowed, rule=f"{req.allow} ({req.allow_type})")
+    torrent_url = origin.publish_torrent(cfg, meta.dist_id, source.name, torrent)
+    # The tracker certifies exactly the admitted hosts.
+    swarm_hosts = sorted({*catalog.targets(meta.dist_id), *catalog.allowed(meta.dist_id)})
+    seeder.call("POST", "/dists", seed_order(torrent, source=source, targets=swarm_hosts,
+                                             upload_limit=cfg.origin_upload_rate))
+    publishing.send_topology(cfg, seeder, catalog)
+    order = orders.fetch_order(meta, torrent, dest=dest, force=req.force, tracker=tracker,
+                               sites=cfg.sites, order_id=order_id)
+    answers = publishing.publish(caller.minions, targets, order, catalog, req.order_timeout, painter)
+    if answers.pop("site_grains") != {}:
+        publishing.send_topology(cfg, seeder, catalog)
+    return {"result": not answers["refused"], "id": meta.dist_id, "name": source.name,
+            "dest": dest, "bytes": meta.total_size, "pieces": meta.num_pieces,
+            "targets": targets, "allowed": allowed, "torrent": torrent_url, **answers}

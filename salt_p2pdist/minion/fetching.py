@@ -1,0 +1,61 @@
+"""Taking an order from the master: check the torrent and the admission, hand it to the agent."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from salt_p2pdist.core import admission
+from salt_p2pdist.core.agentorders import fetch_order
+from salt_p2pdist.core.errors import Forbidden, P2PDistError
+from salt_p2pdist.minion.host import Minion
+from salt_p2pdist.minion.policysync import sync_policy
+from salt_p2pdist.minion.reporting import ensure_reporting
+from salt_p2pdist.torrent.signature import admitted, check_torrent
+
+log = logging.getLogger(__name__)
+
+
+def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
+          sites: dict[str, Any] | None = None, order_id: str = "", dist_id: str = "") -> dict[str, Any]:
+    """Have the agent fetch ``torrent`` into ``dest``, or say why not (``result`` False, ``error``).
+
+    ``dist_id`` is the order's own word on what it is, for the log only. The
+    answer's ``ts`` is this minion's time after taking the order.
+    """
+    try:
+        # Only torrents this minion's master signed; the tracker is the signed one.
+        meta, roots = check_torrent(torrent, minion.master_key())
+        # Only hosts the master admitted (push targets, allow=): checked before
+        # anything is written; the master's tracker would refuse a certificate too.
+        try:
+            admission.check(minion.id, admitted(torrent), meta.dist_id)
+        except Forbidden as exc:
+            refused(minion, meta.dist_id, "p2pdist.fetch", str(exc))
+            raise
+        cfg = minion.settings()
+        site = minion.site_grain()
+        order = fetch_order(torrent, dest=cfg.resolve_dest(dest),
+                            allowed_dest=[cfg.resolve_dest(r) for r in roots], tracker=meta.tracker,
+                            force=force, sites=sites or {}, site=site, order_id=order_id)
+        agent = minion.agent()
+        agent.ensure()
+        sync_policy(minion, agent)
+        result = agent.call("POST", "/dists", order)
+        ensure_reporting(minion)
+    except P2PDistError as exc:
+        log.error("p2pdist: refused %s: %s", dist_id, exc)
+        return {"result": False, "error": str(exc), "ts": time.time()}
+    # The site grain goes back to the master: it overrides the address match.
+    return {"result": True, **result, "site": site, "ts": time.time()}
+
+
+def refused(minion: Minion, dist_id: str, route: str, reason: str) -> None:
+    """Log a refused distribution here and tell the master, which writes it into its audit log."""
+    log.error("p2pdist: refused %s (%s): %s", dist_id, route, reason)
+    try:
+        minion.salt.fire_master(admission.refusal_event(dist_id, route, reason),
+                                admission.REFUSED_TAG_PREFIX + minion.id)
+    except Exception as exc:  # the refusal stands even if the master is unreachable
+        log.error("p2pdist: could not report the refusal to the master: %s", exc)

@@ -1,0 +1,80 @@
+"""This minion as p2pdist sees it: Salt's opts, grains and pillar, the Salt functions it calls.
+
+The execution module and the states build a :class:`Minion` from what Salt's
+loader injects; tests build one from plain dicts and a fake :class:`MinionSalt`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from salt_p2pdist.agent.client import AgentClient
+from salt_p2pdist.core.config import MinionSettings
+
+
+class MinionSalt(Protocol):
+    """The few Salt functions p2pdist calls on a minion."""
+
+    def fire_master(self, data: dict[str, Any], tag: str) -> None: ...
+
+    def schedules(self) -> dict[str, Any]: ...
+
+    def add_schedule(self, name: str, **job: Any) -> None: ...
+
+    def delete_schedule(self, name: str) -> None: ...
+
+
+class SaltCalls:
+    """:class:`MinionSalt` through the loader's ``__salt__``."""
+
+    def __init__(self, salt: Mapping[str, Callable[..., Any]]):
+        self.salt = salt
+
+    def fire_master(self, data: dict[str, Any], tag: str) -> None:
+        self.salt["event.fire_master"](data, tag)
+
+    def schedules(self) -> dict[str, Any]:
+        return dict(self.salt["schedule.list"](return_yaml=False) or {})
+
+    def add_schedule(self, name: str, **job: Any) -> None:
+        self.salt["schedule.add"](name, **job)
+
+    def delete_schedule(self, name: str) -> None:
+        self.salt["schedule.delete"](name, persist=True)
+
+
+@dataclass(frozen=True)
+class Minion:
+    opts: Mapping[str, Any]
+    grains: Mapping[str, Any]
+    pillar: Mapping[str, Any]
+    salt: MinionSalt
+
+    @property
+    def id(self) -> str:
+        return str(self.opts["id"])
+
+    def settings(self) -> MinionSettings:
+        return MinionSettings.from_opts(dict(self.opts))
+
+    def site_grain(self) -> str:
+        """``p2pdist:site`` from grains: the admin's word on this host's site, "" when not set."""
+        section = self.grains.get("p2pdist")
+        return str(section.get("site") or "") if isinstance(section, Mapping) else ""
+
+    def master_key(self) -> Path:
+        """The master's public key: it signs every torrent this minion may fetch."""
+        return Path(self.opts["pki_dir"]) / "minion_master.pub"
+
+    def agent(self) -> AgentClient:
+        cfg = self.settings()
+        # The Salt key signs requests for closed-swarm certificates (swarmca.py).
+        salt_key = Path(self.opts["pki_dir"]) / "minion.pem"
+        return AgentClient(cfg.state_dir, self.id, [*cfg.agent_args(), "--salt-key", str(salt_key)])
+
+    def held_on_disk(self) -> list[str]:
+        """Ids of the distributions the agent keeps on disk (it resumes them when it starts)."""
+        return self.agent().held_on_disk()
