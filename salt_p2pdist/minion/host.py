@@ -52,6 +52,7 @@ class Minion:
     grains: Mapping[str, Any]
     pillar: Mapping[str, Any]
     salt: MinionSalt
+    agent_client: AgentClient | None = None  # this host's agent; built from opts when None
 
     @property
     def id(self) -> str:
@@ -70,6 +71,8 @@ class Minion:
         return Path(self.opts["pki_dir"]) / "minion_master.pub"
 
     def agent(self) -> AgentClient:
+        if self.agent_client is not None:
+            return self.agent_client
         cfg = self.settings()
         # The Salt key signs requests for closed-swarm certificates (swarmca.py).
         salt_key = Path(self.opts["pki_dir"]) / "minion.pem"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from salt_p2pdist.core.errors import Conflict, InvalidRequest, NotFound
 from salt_p2pdist.core.agentorders import seed_order
+from salt_p2pdist.core.errors import Conflict, InvalidRequest, NotFound
 from salt_p2pdist.master.orders import check_dest, check_same_dest, check_source, fetch_order
 from salt_p2pdist.torrent.metainfo import TorrentMeta
 

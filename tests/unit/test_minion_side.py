@@ -1,0 +1,136 @@
+"""What the salt-minion runs for p2pdist, with Salt and the agent handed in as fakes."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from salt_fakes import FakeAgent, FakeMinionSalt, salt_keypair
+
+from salt_p2pdist.core import admission
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.core.reports import POLICY_TAG_PREFIX, REPORT_TAG_PREFIX
+from salt_p2pdist.minion import calls, fetching, holdings, policysync, reporting, site
+from salt_p2pdist.minion.host import Minion
+from salt_p2pdist.torrent import metainfo, signature
+
+SITES = {"paris": {"networks": ["10.1.0.0/16"], "wan_rate": 1000}, "lyon": {"networks": ["10.2.0.0/16"]}}
+
+
+def minion(tmp_path: Path, agent: FakeAgent | None = None, grains: dict[str, Any] | None = None,
+           pillar: dict[str, Any] | None = None, pki: Path | None = None, **settings: Any
+           ) -> tuple[Minion, FakeMinionSalt]:
+    salt = FakeMinionSalt()
+    opts = {"id": "m1", "pki_dir": str(pki or tmp_path / "pki"), "cachedir": str(tmp_path / "cache"),
+            "p2pdist": settings}
+    host = Minion(opts, grains or {"ipv4": ["127.0.0.1", "10.2.0.7"]}, pillar or {}, salt,
+                  agent)
+    return host, salt
+
+
+def test_the_site_is_where_the_host_s_address_is_unless_a_grain_says_otherwise(tmp_path: Path) -> None:
+    host, _ = minion(tmp_path, pillar={"p2pdist": {"sites": SITES}})
+    assert site.policy_body(host)["site"] == "lyon"
+    host, _ = minion(tmp_path, grains={"ipv4": ["10.2.0.7"], "p2pdist": {"site": "paris"}},
+                     pillar={"p2pdist": {"sites": SITES, "policy": {"upload_rate": 5}}})
+    body = site.policy_body(host)
+    assert body == {"policy": {"upload_rate": 5}, "site": "paris", "site_networks": ["10.1.0.0/16"],
+                    "wan_rate": 1000}
+    # The outgoing interface is the address peers see first.
+    host, _ = minion(tmp_path, pillar={"p2pdist": {"sites": SITES}}, outgoing_interface="10.1.0.9")
+    assert site.policy_body(host)["site"] == "paris"
+
+
+def test_a_refused_policy_is_announced_once_and_an_applied_one_clears_that(tmp_path: Path) -> None:
+    agent = FakeAgent({("GET", "/policy"): {"digest": "a"}, ("POST", "/policy"): {"digest": "b"}})
+    host, salt = minion(tmp_path, agent, pillar={"p2pdist": {"policy": {"no_such_key": 1}}})
+    assert policysync.sync_policy(host, agent) != ""
+    assert policysync.sync_policy(host, agent) != ""
+    assert [(tag, ev["result"][:8]) for tag, ev in salt.fired] == [(POLICY_TAG_PREFIX + "m1", "refused:")]
+    assert ("POST", "/policy") not in [(m, p) for m, p, _b in agent.calls]  # the last valid one stays
+    host, salt = minion(tmp_path, agent, pillar={"p2pdist": {"policy": {}}})
+    assert policysync.sync_policy(host, agent) == ""
+    assert [ev["result"] for _t, ev in salt.fired] == ["applied"]
+    assert not (host.settings().state_dir / policysync.REFUSED_MARKER).exists()
+
+
+def test_reports_are_scheduled_while_transfers_are_active(tmp_path: Path) -> None:
+    dists = {"a" * 16: {"state": "downloading"}}
+    agent = FakeAgent({("GET", "/policy"): {"digest": "a"}, ("POST", "/policy"): {"digest": "a"},
+                       ("GET", "/dists"): dists})
+    host, salt = minion(tmp_path, agent, report_interval=7)
+    reporting.ensure_reporting(host)
+    assert salt.jobs[reporting.SCHEDULE_NAME]["seconds"] == 7
+    assert salt.jobs[reporting.KEEPALIVE_NAME]["function"] == "p2pdist.ensure_agent"
+    assert reporting.report(host)["dists"] == dists and reporting.SCHEDULE_NAME in salt.jobs
+    dists["a" * 16]["state"] = "seeding"
+    assert reporting.report(host)["minion"] == "m1"
+    assert reporting.SCHEDULE_NAME not in salt.jobs and reporting.KEEPALIVE_NAME in salt.jobs
+
+
+def test_the_agent_is_started_only_for_what_it_holds_on_disk(tmp_path: Path) -> None:
+    idle = FakeAgent(alive=False)
+    host, _ = minion(tmp_path, idle)
+    assert holdings.ensure_agent(host) == {"result": True, "started": False, "distributions": 0}
+    assert holdings.remove(host, "a" * 16, purge=False)["comment"] == "not held on this minion"
+    holding = FakeAgent({("DELETE", f"/dists/{'a' * 16}?remove_data=1"): {"as_of": 5.0, "order_id": "o1"},
+                         ("GET", "/policy"): {"digest": "a"}, ("POST", "/policy"): {"digest": "a"}},
+                        alive=False, on_disk=["a" * 16])
+    host, salt = minion(tmp_path, holding)
+    assert holdings.remove(host, "a" * 16, purge=True)["result"] is True and holding.started == 1
+    assert salt.fired == [(REPORT_TAG_PREFIX + "m1", {"minion": "m1", "ts": 5.0, "dists": {
+        "a" * 16: {"state": "removed", "order_id": "o1"}}})]
+    with pytest.raises(Exception, match="not a distribution id"):
+        holdings.remove(host, "../etc", purge=True)
+
+
+@pytest.fixture(scope="module")
+def torrents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    d = tmp_path_factory.mktemp("signed")
+    key, _pub = salt_keypair(d / "pki", "master.pem", "minion_master.pub")
+    (d / "pkg.bin").write_bytes(os.urandom(50_000))
+    unsigned = metainfo.create(d / "pkg.bin", "https://master.example:6970/announce")
+    return {"pki": d / "pki", "unsigned": unsigned,
+            "for_m1": signature.sign_torrent(unsigned, key, ["/srv/p2pdist"], ["m1"]),
+            "for_m2": signature.sign_torrent(unsigned, key, ["/srv/p2pdist"], ["m2"])}
+
+
+def test_an_order_reaches_the_agent_with_the_dest_resolved_here(tmp_path: Path, torrents: dict[str, Any]
+                                                                ) -> None:
+    agent = FakeAgent({("POST", "/dists"): {"state": "checking"}, ("GET", "/policy"): {"digest": "a"},
+                       ("POST", "/policy"): {"digest": "a"}})
+    host, salt = minion(tmp_path, agent, grains={"p2pdist": {"site": "lyon"}}, pki=torrents["pki"],
+                        dest_prefix="/tmp/m1")
+    ret = fetching.fetch(host, torrents["for_m1"], "/srv/p2pdist", order_id="o7")
+    assert ret["result"] is True and ret["state"] == "checking" and ret["site"] == "lyon"
+    order = next(body for method, path, body in agent.calls if (method, path) == ("POST", "/dists"))
+    assert base64.b64decode(order["torrent"]) == torrents["for_m1"]
+    assert (order["mode"], order["dest"], order["allowed_dest"], order["order_id"]) == (
+        "fetch", "/tmp/m1/srv/p2pdist", ["/tmp/m1/srv/p2pdist"], "o7")
+    assert reporting.SCHEDULE_NAME in salt.jobs
+
+
+def test_a_torrent_for_others_or_unsigned_is_refused_before_the_agent_hears_of_it(
+        tmp_path: Path, torrents: dict[str, Any]) -> None:
+    agent = FakeAgent()
+    host, salt = minion(tmp_path, agent, pki=torrents["pki"])
+    ret = fetching.fetch(host, torrents["for_m2"], "/srv/p2pdist")
+    assert ret["result"] is False and "m1" in ret["error"]
+    assert [tag for tag, _ev in salt.fired] == [admission.REFUSED_TAG_PREFIX + "m1"]
+    assert "not signed" in fetching.fetch(host, torrents["unsigned"], "/srv/p2pdist")["error"]
+    assert agent.calls == []
+
+
+def test_a_bad_call_or_a_refusal_sets_the_retcode(tmp_path: Path) -> None:
+    context: dict[str, Any] = {}
+
+    @calls.salt_function({"purge": calls.args_check.FLAG}, lambda: context)
+    def remove(purge: bool = False, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise InvalidRequest("no")
+
+    assert "unknown argument 'purg'" in remove(purg=True)["error"] and context == {"retcode": 1}
+    context.clear()
+    assert remove(purge=True) == {"result": False, "error": "no"} and context == {"retcode": 1}
