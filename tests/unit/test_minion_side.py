@@ -134,3 +134,53 @@ def test_a_bad_call_or_a_refusal_sets_the_retcode(tmp_path: Path) -> None:
     assert "unknown argument 'purg'" in remove(purg=True)["error"] and context == {"retcode": 1}
     context.clear()
     assert remove(purge=True) == {"result": False, "error": "no"} and context == {"retcode": 1}
+
+
+class FakeStateSalt:
+    """minion.declared.StateSalt: the file client serves one torrent; the module is recorded."""
+
+    def __init__(self, torrent_file: Path, held: dict[str, Any] | None = None):
+        self.torrent_file, self.holding = torrent_file, held or {}
+        self.refusals: list[str] = []
+        self.fetched: list[bytes] = []
+
+    def cache_file(self, url: str) -> str:
+        return str(self.torrent_file) if url.startswith("salt://") else ""
+
+    def held(self, dist_id: str = "") -> dict[str, Any]:
+        return dict(self.holding.get(dist_id, {})) if dist_id else dict(self.holding)
+
+    def fetch(self, torrent: bytes, dest: str, force: bool) -> dict[str, Any]:
+        self.fetched.append(torrent)
+        return {"result": True}
+
+    def remove(self, dist_id: str) -> None:
+        self.holding.pop(dist_id, None)
+
+    def refused(self, dist_id: str, route: str, reason: str) -> None:
+        self.refusals.append(route)
+
+
+def test_the_present_state_checks_the_torrent_before_anything_even_in_test_mode(
+        tmp_path: Path, torrents: dict[str, Any]) -> None:
+    from salt_p2pdist.minion import declared
+
+    (tmp_path / "m2.torrent").write_bytes(torrents["for_m2"])
+    (tmp_path / "m1.torrent").write_bytes(torrents["for_m1"])
+    host, _ = minion(tmp_path, pki=torrents["pki"], dest_prefix=str(tmp_path / "root"))
+    salt = FakeStateSalt(tmp_path / "m2.torrent")
+    ret = declared.present(host, salt, "app", "salt://p/app.torrent", "/srv/p2pdist", False, 5)
+    assert ret["result"] is False and salt.refusals == ["p2pdist.present"] and salt.fetched == []
+    missing = declared.present(host, salt, "app", "nowhere", "/srv/p2pdist", False, 5)
+    assert missing["result"] is False and "cannot fetch" in missing["comment"]
+    testing = Minion({**host.opts, "test": True}, host.grains, host.pillar, host.salt)
+    salt = FakeStateSalt(tmp_path / "m1.torrent")
+    ret = declared.present(testing, salt, "app", "salt://p/app.torrent", "/srv/p2pdist", False, 5)
+    assert ret["result"] is None and ret["comment"].startswith("would fetch into /srv/p2pdist")
+    assert salt.fetched == []
+    dist_id = metainfo.describe(torrents["for_m1"]).dist_id
+    salt = FakeStateSalt(tmp_path / "m1.torrent", {dist_id: {"state": "seeding"}})
+    ret = declared.present(host, salt, "app", "salt://p/app.torrent", "/srv/p2pdist", False, 5)
+    assert ret["result"] is True and salt.fetched == [torrents["for_m1"]]
+    assert declared.absent(host, salt, "app", "salt://p/app.torrent", "/srv/p2pdist")["changes"] == {
+        "removed": []} and salt.holding == {}
