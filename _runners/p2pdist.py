@@ -122,8 +122,7 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600, *args: Any,  
         salt-run p2pdist.status 3f9a0c1d2e4b5a69 watch=True
         salt-run p2pdist.status 3f9a0c1d2e4b5a69 --out json
     """
-    specs = {"id": args_check.TEXT, "watch": args_check.FLAG, "timeout": args_check.SECONDS}
-    return _run("p2pdist.status", specs, locals(), lambda c: progress.status(c, id, watch, timeout))
+    return _run("p2pdist.status", progress.ARGS, locals(), lambda c: progress.status(c, id, watch, timeout))
 
 
 def policy(tgt: str = "", tgt_type: str = "glob", timeout: int = 30, *args: Any, **kwargs: Any) -> Any:
@@ -140,9 +139,7 @@ def policy(tgt: str = "", tgt_type: str = "glob", timeout: int = 30, *args: Any,
         salt-run p2pdist.policy 'laptop*'
         salt-run p2pdist.policy G@site:lyon tgt_type=compound
     """
-    specs = {"tgt": args_check.Spec(str, required=True, hint="which minions (e.g. 'laptop*')"),
-             "tgt_type": args_check.TGT_TYPE, "timeout": args_check.SECONDS}
-    return _run("p2pdist.policy", specs, locals(),
+    return _run("p2pdist.policy", sharepolicy.ARGS, locals(),
                 lambda c: sharepolicy.policy_in_force(c, tgt, tgt_type, timeout))
 
 
@@ -158,7 +155,7 @@ def stop_seeding(id: str = "", *args: Any, **kwargs: Any) -> Any:  # noqa: A002
 
         salt-run p2pdist.stop_seeding 3f9a0c1d2e4b5a69
     """
-    return _run("p2pdist.stop_seeding", {"id": args_check.DIST_ID}, locals(),
+    return _run("p2pdist.stop_seeding", cancelling.STOP_ARGS, locals(),
                 lambda c: cancelling.stop_seeding(c, id))
 
 
@@ -176,7 +173,7 @@ def cancel(id: str = "", purge: bool = False, *args: Any, **kwargs: Any) -> Any:
 
         salt-run p2pdist.cancel 3f9a0c1d2e4b5a69
     """
-    return _run("p2pdist.cancel", {"id": args_check.DIST_ID, "purge": args_check.FLAG}, locals(),
+    return _run("p2pdist.cancel", cancelling.ARGS, locals(),
                 lambda c: cancelling.cancel(c, id, purge))
 
 

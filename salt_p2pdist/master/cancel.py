@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from salt_p2pdist.core import arguments as args_check
 from salt_p2pdist.core.errors import P2PDistError
 from salt_p2pdist.master import orders
 from salt_p2pdist.master.caller import Caller, failed
@@ -12,6 +13,8 @@ from salt_p2pdist.master.caller import Caller, failed
 log = logging.getLogger(__name__)
 REMOVE = "p2pdist.remove"
 REMOVE_TIMEOUT_S = 30
+STOP_ARGS = {"id": args_check.DIST_ID}
+ARGS = {"id": args_check.DIST_ID, "purge": args_check.FLAG}
 
 
 def unknown(dist_id: str) -> dict[str, Any]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from salt_p2pdist.core import arguments as args_check
 from salt_p2pdist.master.caller import Caller, failed
 
 SILENT = "did not answer (offline or busy)"
+ARGS = {"tgt": args_check.Spec(str, required=True, hint="which minions (e.g. 'laptop*')"),
+        "tgt_type": args_check.TGT_TYPE, "timeout": args_check.SECONDS}
 
 
 def policy_in_force(caller: Caller, tgt: str, tgt_type: str, timeout: int) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from salt_p2pdist.agent.client import AgentClient
+from salt_p2pdist.core import arguments as args_check
 from salt_p2pdist.core import present, progress
 from salt_p2pdist.core import status as status_view
 from salt_p2pdist.core.errors import P2PDistError
@@ -17,6 +18,8 @@ from salt_p2pdist.master.approval import ApprovalRule
 from salt_p2pdist.master.caller import Caller, failed
 from salt_p2pdist.master.catalog import Catalog
 from salt_p2pdist.master.terminal import Painter
+
+ARGS = {"id": args_check.TEXT, "watch": args_check.FLAG, "timeout": args_check.SECONDS}
 
 
 def origin_status(origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
