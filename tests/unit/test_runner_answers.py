@@ -1,0 +1,44 @@
+"""The runner maps every refusal to a non-zero exit, also one found before any work starts."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+RUNNER = Path(__file__).parents[2] / "_runners" / "p2pdist.py"
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("p2pdist_runner_under_test", RUNNER)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.__opts__ = {"cachedir": str(tmp_path), "pki_dir": str(tmp_path / "pki"),  # type: ignore[attr-defined]
+                    "p2pdist": {"torrent_dir": ""}}
+    mod.__context__ = {}  # type: ignore[attr-defined]
+    return mod
+
+
+def test_a_bad_argument_is_named_and_sets_the_retcode(runner: ModuleType) -> None:
+    ret = runner.status(wacth=True)
+    assert ret["result"] is False and "did you mean watch?" in ret["error"]
+    assert runner.__context__ == {"retcode": 1}
+
+
+def test_an_invalid_master_config_is_a_refusal_not_a_traceback(runner: ModuleType) -> None:
+    runner.__opts__["p2pdist"]["tracker_prot"] = 6970
+    ret = runner.cancel("0123456789abcdef")
+    assert ret["result"] is False and ret["error"].startswith("p2pdist.cancel refused: ")
+    assert "tracker_prot" in ret["error"]
+    assert runner.__context__ == {"retcode": 1}
+
+
+def test_an_unknown_distribution_is_refused(runner: ModuleType) -> None:
+    ret = runner.stop_seeding("0123456789abcdef")
+    assert ret["retcode"] == 1 and "no distribution" in ret["error"] and runner.__context__["retcode"] == 1
+    assert runner.status() == "no distributions on this master; start one with: salt-run p2pdist.push " \
+                              "<path> tgt=<target> dest=<directory>"
