@@ -17,14 +17,16 @@ __virtualname__ = "p2pdist"
 
 try:
     from salt_p2pdist.agent.client import AgentClient
-    from salt_p2pdist.core import admission, present, reports
+    from salt_p2pdist.core import admission, planview, present, reports
     from salt_p2pdist.core import arguments as args_check
     from salt_p2pdist.core import status as status_view
     from salt_p2pdist.core.config import MasterSettings
     from salt_p2pdist.core.errors import Forbidden, P2PDistError
+    from salt_p2pdist.core.wanlinks import wan_from_config
     from salt_p2pdist.files.audit import AuditLog
     from salt_p2pdist.master import orders, trackerhost, waiting
     from salt_p2pdist.master import origin as origin_side
+    from salt_p2pdist.master import plan as plan_side
     from salt_p2pdist.master import watch as watch_view
     from salt_p2pdist.master.approval import ApprovalDesk, ApprovalRule
     from salt_p2pdist.master.authz import Admins, host_groups, targets_within
@@ -340,7 +342,8 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600, *args: Any,  
     if id:
         if watch and catalog.distribution(id) is not None:
             watch_view.follow(catalog, _origin(cfg), id, timeout, Painter())
-        view = watch_view.view(catalog, _origin(cfg), id)
+        view = watch_view.view(catalog, _origin(cfg), id,
+                               wan_from_config(cfg.sites, cfg.hq, cfg.wan))
         if view is None:
             return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
         return present.for_json(view) if _structured() else "\n".join(present.detail_lines(view))
@@ -524,3 +527,40 @@ def approve(id: str = "", wait: bool = False, timeout: int = 3600, *args: Any,  
     finally:
         _APPROVED.reset(token)
     return {**result, "request": entry["id"], "requested_by": entry["user"], "approved_by": approver}
+
+
+PLAN_ARGS = {"path": args_check.Spec(str, required=True, hint="a file or directory on the master,"
+                                     " or a size such as 700MiB"),
+             "tgt": args_check.Spec(str, required=True, hint="which minions would receive it"),
+             "tgt_type": args_check.TGT_TYPE}
+
+
+def plan(path: str = "", tgt: str = "", tgt_type: str = "glob", *args: Any,
+         **kwargs: Any) -> Any:
+    """
+    What pushing this content to these minions would take over the WAN, before
+    anything moves: the lower bound on the time to finish, the term that binds
+    it (HQ uplink, a site's downlink, the sites' total upload), an ETA and the
+    WAN bytes per site. A dry run: nothing is recorded or sent. Link rates come
+    from ``p2pdist:sites:<site>:down/up``, ``p2pdist:hq`` and ``p2pdist:wan``;
+    what is not configured is named, not guessed.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run p2pdist.plan /srv/dist/app-2.3.tar tgt='*'
+        salt-run p2pdist.plan 4GiB tgt='G@role:pos' tgt_type=compound --out json
+    """
+    bad = args_check.invalid("p2pdist.plan", PLAN_ARGS, locals(), kwargs, args)
+    if bad:
+        return _fail(bad)
+    import salt.cache
+
+    cache = salt.cache.factory(__opts__)
+    try:
+        result = plan_side.dry_run(_settings(), str(path), _resolve(tgt, tgt_type),
+                                   lambda m: (cache.fetch(f"minions/{m}", "data") or {}).get("grains"))
+    except P2PDistError as exc:
+        return _fail(f"p2pdist.plan: {exc}")
+    return present.for_json(result) if _structured() else "\n".join(planview.plan_lines(result))

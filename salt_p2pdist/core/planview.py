@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core.planner import NO_SITE, plan
 from salt_p2pdist.core.progress import duration, size
+from salt_p2pdist.core.wanlinks import Wan
 
 
 def _bytes(n: int | None) -> str:
@@ -69,3 +72,44 @@ def against_plan(plan: Mapping[str, Any], held: Mapping[str, int], elapsed: floa
                      "fraction": have / want if want else 1.0,
                      "eta_s": 0.0 if have >= want else left}
     return out
+
+
+def progress_against_plan(view: Mapping[str, Any], wan: Wan, now: float) -> dict[str, Any]:
+    """The plan for a distribution as pushed (its size, its targets per site) beside its progress."""
+    d = view["distribution"]
+    total = int(d["bytes"])
+    hosts: dict[str, int] = {}
+    held: dict[str, int] = {}
+    for h in view["minions"].values():
+        site = h.get("site") or NO_SITE
+        site = NO_SITE if site.startswith("host:") else site  # in no configured site
+        hosts[site] = hosts.get(site, 0) + 1
+        done = total if lifecycle.is_complete(h["state"]) else int(h.get("bytes_done") or 0)
+        held[site] = held.get(site, 0) + done
+    p = plan(wan, hosts, total)
+    elapsed = max(0.0, now - float(d["created"] or now))
+    return {"bound_s": p["bound_s"], "binding": p["binding"], "complete": p["complete"],
+            "unknown": p["unknown"], "elapsed_s": elapsed,
+            "sites": against_plan(p, held, elapsed)}
+
+
+def status_lines(planned: Mapping[str, Any] | None, settled: bool = False) -> list[str]:
+    """``p2pdist.status <id>`` for people: per site, the plan's share by now and the actual one.
+
+    A settled distribution shows only the bound; one on a WAN without rates says so.
+    """
+    if not planned:
+        return []
+    bound, binding = planned["bound_s"], planned["binding"]
+    if bound is None:
+        return ["  bound: unknown (no link rates in p2pdist:sites / p2pdist:hq)"]
+    head = (f"  bound {'at least ' if not planned['complete'] else ''}{bound:.1f} s"
+            + (f" ({binding['term']})" if binding else ""))
+    if settled:
+        return [head]
+    lines = [f"{head}, {planned['elapsed_s']:.0f} s since the push"]
+    for name, s in sorted(planned["sites"].items()):
+        share = "?" if s["planned_fraction"] is None else f"{100 * s['planned_fraction']:.0f} %"
+        lines.append(f"  {name:<12} planned {_eta(s['planned_eta_s'])} ({share} by now), "
+                     f"has {100 * s['fraction']:.0f} %, eta {_eta(s['eta_s'])}")
+    return lines

@@ -9,9 +9,10 @@ import time
 from typing import Any
 
 from salt_p2pdist.agent.client import AgentClient
-from salt_p2pdist.core import progress
+from salt_p2pdist.core import planview, progress
 from salt_p2pdist.core import status as status_view
 from salt_p2pdist.core.errors import P2PDistError
+from salt_p2pdist.core.wanlinks import Wan
 from salt_p2pdist.master.catalog import Catalog
 from salt_p2pdist.master.terminal import Painter
 
@@ -24,12 +25,18 @@ def origin_status(origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
         return None
 
 
-def view(catalog: Catalog, origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
+def view(catalog: Catalog, origin: AgentClient, dist_id: str,
+         wan: Wan | None = None) -> dict[str, Any] | None:
+    """The status view; with ``wan``, each site's progress beside the planner's bound."""
     dist = catalog.distribution(dist_id)
     if dist is None:
         return None
-    return status_view.distribution_view(dist, catalog.host_rows(dist_id), time.time(),
-                                         origin_status(origin, dist_id))
+    now = time.time()
+    shown = status_view.distribution_view(dist, catalog.host_rows(dist_id), now,
+                                          origin_status(origin, dist_id))
+    if wan is not None:
+        shown["plan"] = planview.progress_against_plan(shown, wan, now)
+    return shown
 
 
 def follow(catalog: Catalog, origin: AgentClient, dist_id: str, timeout: int,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from salt_p2pdist.core.config import MasterSettings
 from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.core.planner import NO_SITE, plan
-from salt_p2pdist.core.planview import against_plan, plan_lines
+from salt_p2pdist.core.planview import against_plan, plan_lines, progress_against_plan, status_lines
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import HUB, MESH, Link, Wan, parse_size, wan_from_config
 
@@ -150,3 +150,19 @@ def test_a_faster_link_never_raises_the_bound(wan: Wan, size: int) -> None:
     hosts = dict.fromkeys(wan.sites, 1)
     faster = Wan(wan.shape, Link(wan.hq.down, (wan.hq.up or 1) * 2), wan.sites)
     assert plan(faster, hosts, size)["bound_s"] <= plan(wan, hosts, size)["bound_s"] * (1 + 1e-9)
+
+
+def test_status_shows_each_site_against_the_plan() -> None:
+    view = {"distribution": {"bytes": F, "created": 1000.0, "state": "active"},
+            "minions": {"a1": {"site": "b0", "state": "done"},
+                        "a2": {"site": "b0", "state": "downloading", "bytes_done": F // 2},
+                        "c1": {"site": "host:c1", "state": "pending"}}}
+    planned = progress_against_plan(view, uniform(), now=1013.42)
+    assert planned["sites"]["b0"]["fraction"] == 0.75
+    assert planned["sites"]["b0"]["planned_fraction"] == pytest.approx(0.5, rel=0.01)
+    assert not planned["complete"]  # c1 is in no site
+    lines = status_lines(planned)
+    assert lines[0].startswith("  bound at least 26.8 s (downlink:b0)") and "b0" in lines[1]
+    assert status_lines(planned, settled=True) == ["  bound at least 26.8 s (downlink:b0)"]
+    unknown = progress_against_plan(view, Wan(), now=1010.0)
+    assert status_lines(unknown) == ["  bound: unknown (no link rates in p2pdist:sites / p2pdist:hq)"]
