@@ -560,7 +560,7 @@ def plan(path: str = "", tgt: str = "", tgt_type: str = "glob", *args: Any,
     cache = salt.cache.factory(__opts__)
     try:
         result = plan_side.dry_run(_settings(), str(path), _resolve(tgt, tgt_type),
-                                   lambda m: (cache.fetch(f"minions/{m}", "data") or {}).get("grains"))
+                                   lambda m: plan_side.cached_grains(cache, m))
     except P2PDistError as exc:
         return _fail(f"p2pdist.plan: {exc}")
     return present.for_json(result) if _structured() else "\n".join(planview.plan_lines(result))

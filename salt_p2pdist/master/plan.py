@@ -55,6 +55,14 @@ def site_of(sitemap: SiteMap, minion: str, grains: Mapping[str, Any] | None) -> 
     return NO_SITE
 
 
+def cached_grains(cache: Any, minion: str) -> Mapping[str, Any] | None:
+    """A minion's grains from Salt's minion data cache (``salt.cache``), old layout or new."""
+    grains = cache.fetch("grains", minion)  # Salt 3008: bank "grains", key = minion id
+    if not grains:  # before: bank "minions/<id>", key "data" = {grains, pillar}
+        grains = (cache.fetch(f"minions/{minion}", "data") or {}).get("grains")
+    return grains if isinstance(grains, Mapping) else None
+
+
 def dry_run(cfg: MasterSettings, what: str, targets: list[str], grains_of: Grains) -> dict[str, Any]:
     """The plan for pushing ``what`` to ``targets``: bound, binding term, per-site ETA and bytes."""
     if not targets:

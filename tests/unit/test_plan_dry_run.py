@@ -53,3 +53,20 @@ def test_a_dry_run_plans_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "cache").exists()
     with pytest.raises(InvalidRequest, match="matches no minion"):
         dry_run(cfg, "64MiB", [], GRAINS.get)
+
+
+class Cache:
+    def __init__(self, banks: dict[tuple[str, str], object]):
+        self.banks = banks
+
+    def fetch(self, bank: str, key: str) -> object:
+        return self.banks.get((bank, key))
+
+
+def test_grains_come_from_either_cache_layout() -> None:
+    from salt_p2pdist.master.plan import cached_grains
+
+    assert cached_grains(Cache({("grains", "p1"): {"ipv4": ["10.20.0.5"]}}), "p1") == {"ipv4": ["10.20.0.5"]}
+    old = Cache({("minions/p1", "data"): {"grains": {"ipv4": ["1.2.3.4"]}, "pillar": {}}})
+    assert cached_grains(old, "p1") == {"ipv4": ["1.2.3.4"]}
+    assert cached_grains(Cache({}), "p1") is None
