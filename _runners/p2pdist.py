@@ -340,10 +340,10 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600, *args: Any,  
     cfg = _settings()
     catalog = _catalog(cfg)
     if id:
+        wan = wan_from_config(cfg.sites, cfg.hq, cfg.wan)
         if watch and catalog.distribution(id) is not None:
-            watch_view.follow(catalog, _origin(cfg), id, timeout, Painter())
-        view = watch_view.view(catalog, _origin(cfg), id,
-                               wan_from_config(cfg.sites, cfg.hq, cfg.wan))
+            watch_view.follow(catalog, _origin(cfg), id, timeout, Painter(), wan)
+        view = watch_view.view(catalog, _origin(cfg), id, wan)
         if view is None:
             return _fail(f"no distribution {id!r} on this master; list them with: salt-run p2pdist.status")
         return present.for_json(view) if _structured() else "\n".join(present.detail_lines(view))

@@ -40,7 +40,7 @@ def view(catalog: Catalog, origin: AgentClient, dist_id: str,
 
 
 def follow(catalog: Catalog, origin: AgentClient, dist_id: str, timeout: int,
-           painter: Painter) -> dict[str, Any]:
+           painter: Painter, wan: Wan | None = None) -> dict[str, Any]:
     """Redraw the progress board every second until the distribution settles (or ``timeout``).
 
     Returns the last view; the board goes to the painter (stderr), never to the
@@ -48,10 +48,11 @@ def follow(catalog: Catalog, origin: AgentClient, dist_id: str, timeout: int,
     """
     deadline = time.monotonic() + timeout
     while True:
-        v = view(catalog, origin, dist_id)
+        v = view(catalog, origin, dist_id, wan)
         assert v is not None
         settled = v["distribution"]["state"] not in ("active", "pending")
-        painter.draw(progress.board_lines(v), final=settled)
+        painter.draw(progress.board_lines(v) + planview.status_lines(v.get("plan"), settled),
+                     final=settled)
         if settled or time.monotonic() > deadline:
             return v
         time.sleep(1)
