@@ -41,3 +41,21 @@ def test_a_bad_topology_is_refused_with_every_problem(tmp_path: Path) -> None:
     for words in ("hq: up", "hq: down", "ring", "extra", "name must be", "clients must be",
                   "site 1 (Paris): up", "names must differ"):
         assert words in str(err.value)
+
+
+def test_a_run_on_a_saturated_machine_is_marked_invalid() -> None:
+    from lab.report import make_record
+    from lab.sampling import busy_fraction, cpu_times
+
+    busy, total = cpu_times()
+    assert 0 <= busy <= total
+    assert busy_fraction((100, 1000), (1050, 2000)) == 0.95
+    assert busy_fraction((5, 5), (5, 5)) is None
+    params = LabParams(size_mib=32, shape=load(SHIPPED / "hub.yaml"))
+    times = {"northc1": 30.0}
+    for cpu, valid in ((0.95, False), (0.5, True), (None, True)):
+        record = make_record(params, scenario="p2pdist", run=1, times=times, delta={}, bad_hash=[],
+                             error="", wall_s=1.0, cpu_busy=cpu)
+        assert record.valid is valid
+        assert record.ratio_to_bound == pytest.approx(30.0 / params.bound_s)
+        assert record.binding == "hq_uplink" and record.wan == "hub" and record.topology == "hub"
