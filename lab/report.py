@@ -157,8 +157,17 @@ def _rounded(value: object) -> object:
     return value
 
 
+def _dumps(records: Sequence[Any]) -> str:
+    """Indented JSON, but each run's time series on one line: readable and small."""
+    series = [json.dumps(r.get("samples", []), separators=(",", ":")) for r in records]
+    text = json.dumps([{**r, "samples": f"@samples{i}@"} for i, r in enumerate(records)], indent=2)
+    for i, line in enumerate(series):
+        text = text.replace(f'"@samples{i}@"', line, 1)
+    return text + "\n"
+
+
 def write_json(path: Path, records: Sequence[RunRecord]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps([_rounded(asdict(r)) for r in records], indent=2) + "\n")
+    tmp.write_text(_dumps([_rounded(asdict(r)) for r in records]))
     tmp.replace(path)  # a reader never sees half a file

@@ -59,3 +59,15 @@ def test_a_run_on_a_saturated_machine_is_marked_invalid() -> None:
         assert record.valid is valid
         assert record.ratio_to_bound == pytest.approx(30.0 / params.bound_s)
         assert record.binding == "hq_uplink" and record.wan == "hub" and record.topology == "hub"
+
+
+def test_results_keep_each_time_series_on_one_line() -> None:
+    import json
+
+    from lab.report import _dumps
+
+    records = [{"scenario": "p2pdist", "samples": [[0.5, {"a": 1}], [1.0, {"a": 2}]]},
+               {"scenario": "http", "samples": []}]
+    text = _dumps(records)
+    assert json.loads(text) == records
+    assert '"samples": [[0.5,{"a":1}],[1.0,{"a":2}]]' in text
