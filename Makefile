@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt setup.py | cksum | cut -d' ' -f1)
+# Bench-only dependencies (charts), never installed by make test.
+BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test unit integration lint bench bench-scale bench-status bench-policy bench-wan-total clean
+.PHONY: demo test unit integration lint bench bench-scale bench-topologies bench-status bench-policy bench-wan-total clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
@@ -12,6 +14,10 @@ $(STAMP): requirements.txt requirements-dev.txt setup.py
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt -e .
 	@rm -f $(VENV)/.installed-*; touch $@
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/pip install -q -r requirements-bench.txt
+	@rm -f $(VENV)/.bench-*; touch $@
 
 demo: $(STAMP)            ## a real distribution: throwaway master + 6 minions on loopback
 	$(BIN)/python -m salt_p2pdist.testing.demo
@@ -32,19 +38,26 @@ test: $(STAMP)            ## lint, unit tests, then real master/minion/libtorren
 	$(BIN)/pytest -q tests
 
 BENCH_ARGS ?= --runs 3
-bench: $(STAMP)           ## the WAN lab (root): p2pdist vs HTTP vs plain BitTorrent, 4x5, 3 runs
+bench: $(BENCH_STAMP)           ## the WAN lab (root): p2pdist vs HTTP vs plain BitTorrent, 4x5, 3 runs
 	$(BIN)/python -m lab $(BENCH_ARGS) --out bench/results/latest.json
 
-bench-scale: $(STAMP)     ## the same with 8 branches x 5 clients, one run
+bench-scale: $(BENCH_STAMP)     ## the same with 8 branches x 5 clients, one run
 	$(BIN)/python -m lab --branches 8 --runs 1 --out bench/results/scale-8x5.json
 
-bench-status: $(STAMP)    ## status path at 10,000 simulated minions
+TOPOLOGIES ?= uneven asymmetric hub
+bench-topologies: $(BENCH_STAMP) ## each bench/topologies/*.yaml once (root): JSON + chart per topology
+	for t in $(TOPOLOGIES); do \
+	  $(BIN)/python -m lab --topology bench/topologies/$$t.yaml --size-mib 32 --runs 1 \
+	    --out bench/results/topology-$$t.json --chart bench/results/topology-$$t.png || exit 1; \
+	done
+
+bench-status: $(BENCH_STAMP)    ## status path at 10,000 simulated minions
 	$(BIN)/python -m lab.status_bench
 
-bench-policy: $(STAMP)    ## share policy cases with real agents on loopback (no root)
+bench-policy: $(BENCH_STAMP)    ## share policy cases with real agents on loopback (no root)
 	$(BIN)/python -m lab.policy_bench
 
-bench-wan-total: $(STAMP) ## a site's wan_rate as one total, vs the per-host cap (no root)
+bench-wan-total: $(BENCH_STAMP) ## a site's wan_rate as one total, vs the per-host cap (no root)
 	$(BIN)/python -m lab.wan_total_bench
 
 clean:

@@ -18,6 +18,7 @@ try:
     from salt_p2pdist.core.errors import P2PDistError
     from salt_p2pdist.master import approve as approving
     from salt_p2pdist.master import cancel as cancelling
+    from salt_p2pdist.master import plan as planning
     from salt_p2pdist.master import push as pushing
     from salt_p2pdist.master import sharepolicy
     from salt_p2pdist.master import watch as progress
@@ -193,3 +194,24 @@ def approve(id: str = "", wait: bool = False, timeout: int = 3600, *args: Any,  
     """
     return _run("p2pdist.approve", approving.ARGS, locals(),
                 lambda c: approving.approve(c, str(id), wait, timeout))
+
+
+def plan(path: str = "", tgt: str = "", tgt_type: str = "glob", *args: Any,
+         **kwargs: Any) -> Any:
+    """
+    What pushing this content to these minions would take over the WAN, before
+    anything moves: the lower bound on the time to finish, the term that binds
+    it (HQ uplink, a site's downlink, the sites' total upload), an ETA and the
+    WAN bytes per site. A dry run: nothing is recorded or sent. Link rates come
+    from ``p2pdist:sites:<site>:down/up``, ``p2pdist:hq`` and ``p2pdist:wan``;
+    what is not configured is named, not guessed.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run p2pdist.plan /srv/dist/app-2.3.tar tgt='*'
+        salt-run p2pdist.plan 4GiB tgt='G@role:pos' tgt_type=compound --out json
+    """
+    return _run("p2pdist.plan", planning.ARGS, locals(),
+                lambda c: planning.command(c, str(path), tgt, tgt_type))

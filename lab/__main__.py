@@ -3,6 +3,7 @@
 Run as root. Example (the default lab, one run of the baselines)::
 
     python -m lab --scenarios http,bittorrent --runs 1
+    python -m lab --topology bench/topologies/hub.yaml --size-mib 16 --chart hub.png
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lab.report import (
     write_json,
 )
 from lab.session import LabInterrupted, open_lab
+from lab.shapes import load as load_shape
 from lab.tools import ensure_tools, lab_possible, which
 
 DEFAULT_OUT = Path("bench/results/latest.json")
@@ -41,6 +43,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--hq-mbit", type=float, default=100.0,
                    help="HQ uplink, Mbit/s each way (default 100)")
     p.add_argument("--size-mib", type=float, default=64.0, help="payload MiB (default 64)")
+    p.add_argument("--topology", type=Path,
+                   help="a YAML file of sites with their own rates, mesh or hub (lab/shapes.py);"
+                        " replaces --branches, --clients, --branch-mbit, --hq-mbit")
+    p.add_argument("--chart", type=Path,
+                   help="draw bytes into each site over time per way, bound drawn in (PNG;"
+                        " needs matplotlib: requirements-bench.txt)")
     p.add_argument("--runs", type=int, default=1, help="runs of each scenario (default 1)")
     p.add_argument("--scenarios", default="",
                    help="comma-separated, in order (default: all available: "
@@ -56,10 +64,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        shape = load_shape(args.topology) if args.topology else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     params = LabParams(
         branches=args.branches, clients_per_branch=args.clients_per_branch,
         branch_mbit=args.branch_mbit, hq_mbit=args.hq_mbit, size_mib=args.size_mib,
-        prefix=args.prefix,
+        prefix=args.prefix, shape=shape,
     )
     problems = params.validate() + ([] if args.runs >= 1 else ["--runs must be >= 1"])
     if problems:
@@ -89,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    print(f"T_lb = max(F/branch, F/HQ) = {params.t_lb_s:.1f} s for "
-          f"{params.size_mib:g} MiB; scenarios: {', '.join(names)}", flush=True)
+    binding = params.plan["binding"] or {}
+    print(f"{params.layout.name} ({params.layout.wan}): bound {params.bound_s:.1f} s for "
+          f"{params.size_mib:g} MiB, bound by {binding.get('term')} ({binding.get('what')}); "
+          f"T_lb = max(F/slowest branch, F/HQ) = {params.t_lb_s:.1f} s; "
+          f"scenarios: {', '.join(names)}", flush=True)
     records: list[RunRecord] = []
     try:
         with open_lab(params, logs_to=args.logs) as lab:
@@ -123,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         records.extend(medians)
     write_json(args.out, records)
     print(f"results: {args.out}")
+    if args.chart:
+        from lab.chart import draw  # matplotlib: a bench-only dependency
+
+        draw(args.chart, [r for r in records if r.run != "median"], params)
+        print(f"chart: {args.chart}")
     return 0 if all(r.hash_ok for r in records) else 1
 
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from lab.netns import run
+from lab.shapes import HUB
 from lab.shaping import shape
 from lab.topology import (
     HQ_GATEWAY,
@@ -19,6 +20,7 @@ from lab.topology import (
 )
 
 CHUNK = 1024 * 1024
+HUB_TABLE = "100"  # the WAN router's routes for packets from branches in a hub WAN
 
 
 def make_payload(path: Path, size: int) -> str:
@@ -65,15 +67,21 @@ def _new_namespace(ns: str, *, router: bool) -> None:
     # would show up in the WAN byte counts and no scenario needs it.
     settings = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
     if router:
-        settings.append("net.ipv4.ip_forward=1")
+        # A hub's relayed packets come back from HQ with a branch's source
+        # address: no reverse-path filter, and HQ sends them on without
+        # redirecting the router to the branch (it must cross HQ's link).
+        settings += ["net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
+                     "net.ipv4.conf.default.rp_filter=0", "net.ipv4.conf.all.send_redirects=0",
+                     "net.ipv4.conf.default.send_redirects=0"]
     run(["sysctl", "-q", "-w", *settings], ns=ns)
     _up(ns, "lo")
 
 
 def build(lab: Lab) -> None:
     """Create every namespace, link, address, route and shaper of ``lab``."""
-    params = lab.params
-    _new_namespace(lab.hq_ns, router=False)
+    layout = lab.params.layout
+    hub = layout.wan == HUB
+    _new_namespace(lab.hq_ns, router=hub)  # in a hub, HQ relays between branches
     _new_namespace(lab.wan_ns, router=True)
     for site in lab.sites:
         _new_namespace(site.ns, router=True)
@@ -84,8 +92,8 @@ def build(lab: Lab) -> None:
     _veth(lab.hq_ns, WAN_DEV, lab.wan_ns, "hq")
     _up(lab.hq_ns, WAN_DEV, f"{HQ_IP}/24")
     _up(lab.wan_ns, "hq", f"{HQ_GATEWAY}/24")
-    shape(lab.hq_ns, WAN_DEV, params.hq_mbit)  # out of HQ
-    shape(lab.wan_ns, "hq", params.hq_mbit)  # into HQ
+    shape(lab.hq_ns, WAN_DEV, layout.hq_up)  # out of HQ
+    shape(lab.wan_ns, "hq", layout.hq_down)  # into HQ
     _ip(lab.hq_ns, "route", "add", LAB_NET, "via", HQ_GATEWAY)
 
     for k, site in enumerate(lab.sites, start=1):
@@ -93,8 +101,10 @@ def build(lab: Lab) -> None:
         _veth(site.ns, WAN_DEV, lab.wan_ns, site.router_dev)
         _up(site.ns, WAN_DEV, f"{site_ip}/30")
         _up(lab.wan_ns, site.router_dev, f"{router_ip}/30")
-        shape(site.ns, WAN_DEV, params.branch_mbit)  # out of the site
-        shape(lab.wan_ns, site.router_dev, params.branch_mbit)  # into the site
+        shape(site.ns, WAN_DEV, site.up_mbit)  # out of the site
+        shape(lab.wan_ns, site.router_dev, site.down_mbit)  # into the site
+        if hub:  # whatever a branch sends goes to HQ first (table 100)
+            _ip(lab.wan_ns, "rule", "add", "iif", site.router_dev, "lookup", HUB_TABLE)
         _ip(site.ns, "route", "add", LAB_NET, "via", router_ip)
         _ip(lab.wan_ns, "route", "add", f"{site_lan(k)}.0/24", "via", site_ip)
 
@@ -109,3 +119,5 @@ def build(lab: Lab) -> None:
             _up(site.ns, port)
             _up(client.ns, "eth0", f"{client.ip}/24")
             _ip(client.ns, "route", "add", LAB_NET, "via", site.gateway)
+    if hub:
+        _ip(lab.wan_ns, "route", "add", LAB_NET, "via", HQ_IP, "dev", "hq", "table", HUB_TABLE)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lab.netns import LabError
 from lab.report import RunRecord, make_record
+from lab.sampling import Sampler
 from lab.scenarios import Scenario
 from lab.shaping import Counters
 from lab.topology import Lab
@@ -47,10 +48,15 @@ def run_scenario(lab: Lab, scenario: Scenario, run_no: int) -> RunRecord:
     delta: dict[str, Counters] = {}
     error = ""
     started = time.monotonic()
+    sampler = Sampler(lab)
     try:
         scenario.prepare(lab)
         before = lab.wan_counters()
-        times.update(scenario.run(lab))
+        sampler.start()
+        try:
+            times.update(scenario.run(lab))
+        finally:
+            sampler.stop()
         after = lab.wan_counters()
         delta = {k: after[k] - before[k] for k in after}
     except Exception as exc:
@@ -69,7 +75,9 @@ def run_scenario(lab: Lab, scenario: Scenario, run_no: int) -> RunRecord:
     record = make_record(
         lab.params, scenario=scenario.name, run=run_no, times=times,
         delta=delta, bad_hash=bad, error=error,
-        wall_s=time.monotonic() - started,
+        wall_s=time.monotonic() - started, cpu_busy=sampler.cpu_busy,
+        first_piece_s=getattr(scenario, "first_piece_s", None),
+        samples=[[t, by_site] for t, by_site in sampler.samples],
     )
     clean(lab)
     return record

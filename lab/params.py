@@ -7,6 +7,9 @@ problem at once, so a bad command line fails before any namespace exists.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from lab.shapes import LabShape
 
 # Every namespace the lab makes starts with this, so that the leftovers of a
 # run that was killed hard (SIGKILL, power loss) are found and removed by the
@@ -28,10 +31,28 @@ class LabParams:
     hq_mbit: float = 100.0
     size_mib: float = 64.0
     prefix: str = DEFAULT_PREFIX
+    shape: LabShape | None = None  # from --topology; None: the flags' uniform case
+
+    @property
+    def layout(self) -> LabShape:
+        """The sites and links to build: the topology file's, or the flags' uniform case."""
+        return self.shape or LabShape.uniform(self.branches, self.clients_per_branch,
+                                              self.branch_mbit, self.hq_mbit)
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        """The product planner's plan for this lab and payload (bound, binding term, per site)."""
+        return self.layout.plan(self.size_bytes)
+
+    @property
+    def bound_s(self) -> float:
+        return float(self.plan["bound_s"])
 
     def validate(self) -> list[str]:
         """Return every problem with these parameters (empty when fine)."""
         problems: list[str] = []
+        if self.shape is not None:  # checked when its file was read
+            return problems + self._common()
         if not 1 <= self.branches <= MAX_SITES:
             problems.append(f"branches must be 1..{MAX_SITES}, got {self.branches}")
         if not 1 <= self.clients_per_branch <= MAX_CLIENTS_PER_SITE:
@@ -44,6 +65,10 @@ class LabParams:
             # sizing below would no longer give a sane queue.
             if not 0.1 <= value <= 10_000:
                 problems.append(f"{name} Mbit/s must be 0.1..10000, got {value}")
+        return problems + self._common()
+
+    def _common(self) -> list[str]:
+        problems = []
         if not 0 < self.size_mib <= 16 * 1024:
             problems.append(f"size MiB must be >0 and <=16384, got {self.size_mib}")
         if not self.prefix or len(self.prefix) > 8 or not self.prefix.endswith("-"):
@@ -63,15 +88,13 @@ class LabParams:
         Mbit/s (10^6 bit/s, as ``tc`` counts them).
         """
         bits = self.size_bytes * 8
-        return max(bits / (self.branch_mbit * 1e6), bits / (self.hq_mbit * 1e6))
+        slowest = min(s.down for s in self.layout.sites)
+        return max(bits / (slowest * 1e6), bits / (self.layout.hq_up * 1e6))
 
     @property
     def naive_s(self) -> float:
         """Time for every client to pull its own copy over the links."""
-        bits = self.size_bytes * 8
-        per_branch = self.clients_per_branch * bits / (self.branch_mbit * 1e6)
-        at_hq = self.branches * self.clients_per_branch * bits / (self.hq_mbit * 1e6)
-        return max(per_branch, at_hq)
+        return self.layout.naive_s(self.size_bytes)
 
     @property
     def timeout_s(self) -> float:

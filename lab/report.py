@@ -13,8 +13,10 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lab.params import LabParams
+from lab.sampling import SATURATED
 from lab.shaping import Counters
 
 
@@ -40,11 +42,23 @@ class RunRecord:
     bad_hash: list[str] = field(default_factory=list)
     error: str = ""
     wall_s: float = 0.0  # including the scenario's prepare step
+    topology: str = "uniform"
+    wan: str = "mesh"
+    bound_s: float | None = None  # the product planner's bound for this lab (lab/shapes.py)
+    binding: str = ""  # the term that binds it
+    ratio_to_bound: float | None = None  # total_s / bound_s
+    cpu_busy: float | None = None  # both cores' busy fraction during the run (/proc/stat)
+    valid: bool = True  # False: the machine was saturated (cpu_busy > 0.90), not the network
+    # p2pdist: push command start until the first block lands on a branch client's disk
+    first_piece_s: float | None = None
+    samples: list[Any] = field(default_factory=list)  # [seconds, {site: bytes into it}] each 0.5 s
 
 
 def make_record(
     params: LabParams, *, scenario: str, run: int, times: Mapping[str, float | None],
     delta: Mapping[str, Counters], bad_hash: Sequence[str], error: str, wall_s: float,
+    cpu_busy: float | None = None, first_piece_s: float | None = None,
+    samples: list[Any] | None = None,
 ) -> RunRecord:
     size = params.size_bytes
     done = [t for t in times.values() if t is not None]
@@ -63,6 +77,11 @@ def make_record(
         hq_out_over_F=hq.tx_bytes / size, hq_in_over_F=hq.rx_bytes / size,
         clients_done=len(done), hash_ok=not bad_hash and not error,
         client_times=dict(times), bad_hash=list(bad_hash), error=error, wall_s=wall_s,
+        topology=params.layout.name, wan=params.layout.wan, bound_s=params.bound_s,
+        binding=(params.plan["binding"] or {}).get("term", ""),
+        ratio_to_bound=total / params.bound_s if total is not None else None,
+        cpu_busy=cpu_busy, valid=cpu_busy is None or cpu_busy <= SATURATED,
+        first_piece_s=first_piece_s, samples=samples or [],
     )
 
 
@@ -93,6 +112,10 @@ def median_record(records: Sequence[RunRecord]) -> RunRecord:
         hash_ok=all(r.hash_ok for r in records),
         client_times=_median_map([r.client_times for r in records]),
         wall_s=statistics.median(r.wall_s for r in records),
+        topology=first.topology, wan=first.wan, bound_s=first.bound_s, binding=first.binding,
+        ratio_to_bound=total / first.bound_s if total is not None and first.bound_s else None,
+        cpu_busy=_median([r.cpu_busy for r in records]), valid=all(r.valid for r in records),
+        first_piece_s=_median([r.first_piece_s for r in records]),
     )
 
 
@@ -100,20 +123,22 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-HEADER = (f"{'scenario':<11} {'run':>6} {'total_s':>8} {'T_lb':>6} {'ratio':>6} "
+HEADER = (f"{'scenario':<11} {'run':>6} {'total_s':>8} {'bound':>6} {'ratio':>6} "
           f"{'in/F avg':>8} {'in/F max':>8} {'out/F avg':>9} {'HQout/F':>8} "
-          f"{'done':>7} {'hash':>6}")
+          f"{'done':>7} {'hash':>6} {'cpu':>5}")
 
 
 def table_row(r: RunRecord) -> str:
     ins = list(r.branch_in_over_F.values()) or [0.0]
     outs = list(r.branch_out_over_F.values()) or [0.0]
-    clients = r.branches * r.clients_per_branch
-    return (f"{r.scenario:<11} {r.run!s:>6} {_fmt(r.total_s):>8} {_fmt(r.t_lb_s):>6} "
-            f"{_fmt(r.ratio, 2):>6} {_fmt(statistics.mean(ins), 2):>8} "
+    clients = len(r.client_times)
+    cpu = "-" if r.cpu_busy is None else f"{100 * r.cpu_busy:.0f}%"
+    return (f"{r.scenario:<11} {r.run!s:>6} {_fmt(r.total_s):>8} {_fmt(r.bound_s):>6} "
+            f"{_fmt(r.ratio_to_bound, 2):>6} {_fmt(statistics.mean(ins), 2):>8} "
             f"{_fmt(max(ins), 2):>8} {_fmt(statistics.mean(outs), 2):>9} "
             f"{_fmt(r.hq_out_over_F, 2):>8} {f'{r.clients_done}/{clients}':>7} "
-            f"{'ok' if r.hash_ok else 'FAILED':>6}")
+            f"{'ok' if r.hash_ok else 'FAILED':>6} {cpu:>5}"
+            + ("" if r.valid else "  INVALID: CPU saturated"))
 
 
 def client_line(r: RunRecord) -> str:
@@ -132,8 +157,17 @@ def _rounded(value: object) -> object:
     return value
 
 
+def _dumps(records: Sequence[Any]) -> str:
+    """Indented JSON, but each run's time series on one line: readable and small."""
+    series = [json.dumps(r.get("samples", []), separators=(",", ":")) for r in records]
+    text = json.dumps([{**r, "samples": f"@samples{i}@"} for i, r in enumerate(records)], indent=2)
+    for i, line in enumerate(series):
+        text = text.replace(f'"@samples{i}@"', line, 1)
+    return text + "\n"
+
+
 def write_json(path: Path, records: Sequence[RunRecord]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps([_rounded(asdict(r)) for r in records], indent=2) + "\n")
+    tmp.write_text(_dumps([_rounded(asdict(r)) for r in records]))
     tmp.replace(path)  # a reader never sees half a file

@@ -9,6 +9,7 @@ verified, so its appearance is the moment the client is done.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any, ClassVar
@@ -22,9 +23,25 @@ POLL_S = 0.1
 
 
 def lab_sites(lab: Lab) -> dict[str, Any]:
-    """One p2pdist site per branch LAN, all in one region (the branches)."""
-    return {site.name: {"networks": [f"{site_lan(k)}.0/24"], "parent": "branches"}
+    """One p2pdist site per branch LAN, all in one region (the branches), with its link rates."""
+    return {site.name: {"networks": [f"{site_lan(k)}.0/24"], "parent": "branches",
+                        "down": site.down_mbit, "up": site.up_mbit}
             for k, site in enumerate(lab.sites, start=1)}
+
+
+def first_block_on_disk(salt: SaltLab, lab: Lab) -> bool:
+    """True once a branch client's staging file holds data.
+
+    libtorrent writes a piece's blocks as they arrive and checks the piece
+    when it is whole, so this is within one piece of the first verified piece.
+    """
+    for c in lab.clients:
+        staging = salt.minion_root(c.name) / "cache" / "p2pdist" / "staging"
+        for f in staging.rglob("*") if staging.is_dir() else ():
+            with contextlib.suppress(OSError):
+                if f.is_file() and f.stat().st_blocks > 0:
+                    return True
+    return False
 
 
 @register
@@ -34,13 +51,15 @@ class P2PDist:
 
     def __init__(self) -> None:
         self.salt: SaltLab | None = None
+        self.first_piece_s: float | None = None  # read by the harness
 
     def prepare(self, lab: Lab) -> None:
         root = lab.hq_dir / "salt"
         master = {"event_return": "p2pdist", "p2pdist": {
             "tracker_host": lab.hq_ip, "bt_interface": lab.hq_ip, "announce_interval": 5,
             "allowed_dest": ["/"],  # each client's dest_prefix is its own directory
-            "sites": lab_sites(lab)}}
+            "sites": lab_sites(lab), "wan": lab.params.layout.wan,
+            "hq": {"up": lab.params.layout.hq_up, "down": lab.params.layout.hq_down}}}
         self.salt = SaltLab(root, master_opts=master, master_netns=lab.hq_ns,
                             master_host=lab.hq_ip)
         minions = [MinionSpec(id=c.name, netns=c.ns, opts={"p2pdist": {
@@ -67,6 +86,8 @@ class P2PDist:
                 for c in lab.clients:
                     if done[c.name] is None and lab.dest(c).exists():
                         done[c.name] = time.monotonic() - start
+                if self.first_piece_s is None and first_block_on_disk(salt, lab):
+                    self.first_piece_s = time.monotonic() - start
                 if not pusher.is_alive() and not pushed.get("result"):
                     raise RuntimeError(f"p2pdist.push failed: {pushed}")
                 time.sleep(POLL_S)

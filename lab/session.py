@@ -125,8 +125,8 @@ def open_lab(params: LabParams, *, logs_to: Path | None = None) -> Iterator[Lab]
             for d in (lab.hq_dir, lab.log_dir, *(c.dir for c in lab.clients)):
                 d.mkdir(parents=True, exist_ok=True)
                 d.chmod(0o755)
-            _log(f"building {len(lab.namespaces)} namespaces ({params.branches} sites"
-                 f" x {params.clients_per_branch} clients)")
+            _log(f"building {len(lab.namespaces)} namespaces ({params.layout.name}: "
+                 f"{len(lab.sites)} sites, {len(lab.clients)} clients, {params.layout.wan} WAN)")
             build(lab)
             yield lab
         finally:

@@ -9,7 +9,10 @@ This is the object every scenario gets. Layout (``P`` is the prefix, default
                                                                   |  unshaped LAN  |
                                                              P s<k>c<j>: 10.200.k.(10+j)
 
-Routing goes through the WAN router. No namespace has a link to the host's
+Each link is shaped per direction (a site's ``down``/``up``, the HQ's). In a
+``hub`` WAN the router hands every packet from a branch to HQ, which sends
+it back out: branch-to-branch traffic crosses the HQ link in and out, as
+through a VPN concentrator. Routing goes through the WAN router. No namespace has a link to the host's
 root namespace, and no namespace has a default route: only 10.200.0.0/16 is
 routed, so lab traffic can reach nothing but the lab.
 """
@@ -60,6 +63,8 @@ class Site:
     gateway: str  # the bridge's address, the clients' default route
     router_dev: str  # the WAN router's end of this site's link
     clients: tuple[Client, ...]
+    down_mbit: float = 0.0  # the site's WAN link into it
+    up_mbit: float = 0.0  # and out of it
 
 
 @dataclass
@@ -134,17 +139,19 @@ def plan(params: LabParams, workdir: Path, payload: Path, sha256: str) -> Lab:
     """The lab's names, addresses and dirs; nothing is created here."""
     p = params.prefix
     sites = []
-    for k in range(1, params.branches + 1):
+    for k, shape in enumerate(params.layout.sites, start=1):
+        # Namespaces and devices are named by number (device names are short);
+        # the site and its clients by the topology's names.
         clients = tuple(
             Client(
-                name=f"s{k}c{j}", site=f"s{k}", ns=f"{p}s{k}c{j}",
-                ip=f"{site_lan(k)}.{10 + j}", dir=workdir / "clients" / f"s{k}c{j}",
+                name=f"{shape.name}c{j}", site=shape.name, ns=f"{p}s{k}c{j}",
+                ip=f"{site_lan(k)}.{10 + j}", dir=workdir / "clients" / f"{shape.name}c{j}",
             )
-            for j in range(1, params.clients_per_branch + 1)
+            for j in range(1, shape.clients + 1)
         )
         sites.append(Site(
-            name=f"s{k}", ns=f"{p}s{k}", gateway=f"{site_lan(k)}.1",
-            router_dev=f"s{k}", clients=clients,
+            name=shape.name, ns=f"{p}s{k}", gateway=f"{site_lan(k)}.1",
+            router_dev=f"s{k}", clients=clients, down_mbit=shape.down, up_mbit=shape.up,
         ))
     return Lab(
         params=params, workdir=workdir, hq_ns=f"{p}hq", wan_ns=f"{p}wan",

@@ -11,6 +11,7 @@ from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.core.wanlinks import wan_from_config
 
 
 def _check_keys(section: dict[str, Any], cls: type, where: str) -> None:
@@ -58,7 +59,10 @@ class MasterSettings:
     # Where each push writes <name>.torrent for p2pdist.present states; by default
     # <first base file_root>/p2pdist, i.e. salt://p2pdist/<name>.torrent. "" = off.
     torrent_dir: str | None = None
-    sites: dict[str, Any] | None = None  # site -> {networks: [cidr...], parent: region}
+    sites: dict[str, Any] | None = None  # site -> {networks: [cidr...], parent: region, down, up}
+    # The HQ link {up, down, site} and the WAN's shape (mesh or hub), for the planner (wanlinks.py).
+    hq: dict[str, Any] | None = None
+    wan: str = "mesh"
     wan_fetchers_per_site: int = 1  # hosts per site that fetch across its WAN link
     stall_after: int = 60  # seconds without progress before a WAN fetcher is replaced
     # Restart the origin agent from the event stream when it died. Off when a
@@ -80,6 +84,7 @@ class MasterSettings:
         _check_keys(section, cls, "master")
         _check_values({k: v for k, v in section.items() if k != "state_dir"}, cls, "master")
         state_dir = Path(section.pop("state_dir", Path(opts["cachedir"]) / "p2pdist"))
+        wan_from_config(section.get("sites"), section.get("hq"), section.get("wan"))
         if section.get("torrent_dir") is None:
             roots = (opts.get("file_roots") or {}).get("base") or []
             section["torrent_dir"] = str(Path(roots[0]) / "p2pdist") if roots else ""

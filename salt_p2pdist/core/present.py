@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from salt_p2pdist.core import progress
+from salt_p2pdist.core import planview, progress
 
 # Fields that hold a UNIX time in the catalog's rows.
 DATE_KEYS = frozenset({"created", "ordered", "ts"})
@@ -78,6 +78,7 @@ def detail_lines(view: dict[str, Any]) -> list[str]:
         lines.append(f"  served by the master: {progress.size(d['served_by_master'] or 0)} "
                      f"({100 * d['master_share']:.0f} % of what the minions received)")
     lines += progress.board_lines(view)[1:]
+    lines += planview.status_lines(view.get("plan"), d["state"] not in ("active", "pending"))
     for minion, h in sorted(view["minions"].items()):
         if h["state"] in ("failed", "stale", "pending"):
             why = f": {h['error']}" if h.get("error") else ""

@@ -53,7 +53,8 @@ class SiteMap:
             if not isinstance(spec, Mapping):
                 problems.append(f"site {name!r}: expected a mapping with 'networks'")
                 continue
-            unknown = set(spec) - {"networks", "parent", "wan_rate"}
+            # down/up: the WAN link's rates, read by the planner (wanlinks.py)
+            unknown = set(spec) - {"networks", "parent", "wan_rate", "down", "up"}
             if unknown:
                 problems.append(f"site {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
             nets = []

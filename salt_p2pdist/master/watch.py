@@ -11,9 +11,10 @@ from typing import Any
 
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.core import arguments as args_check
-from salt_p2pdist.core import present, progress
+from salt_p2pdist.core import planview, present, progress
 from salt_p2pdist.core import status as status_view
 from salt_p2pdist.core.errors import P2PDistError
+from salt_p2pdist.core.wanlinks import Wan, wan_from_config
 from salt_p2pdist.master.approval import ApprovalRule
 from salt_p2pdist.master.caller import Caller, failed
 from salt_p2pdist.master.catalog import Catalog
@@ -30,16 +31,22 @@ def origin_status(origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
         return None
 
 
-def view(catalog: Catalog, origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
+def view(catalog: Catalog, origin: AgentClient, dist_id: str,
+         wan: Wan | None = None) -> dict[str, Any] | None:
+    """The status view; with ``wan``, each site's progress beside the planner's bound."""
     dist = catalog.distribution(dist_id)
     if dist is None:
         return None
-    return status_view.distribution_view(dist, catalog.host_rows(dist_id), time.time(),
-                                         origin_status(origin, dist_id))
+    now = time.time()
+    shown = status_view.distribution_view(dist, catalog.host_rows(dist_id), now,
+                                          origin_status(origin, dist_id))
+    if wan is not None:
+        shown["plan"] = planview.progress_against_plan(shown, wan, now)
+    return shown
 
 
 def follow(catalog: Catalog, origin: AgentClient, dist_id: str, timeout: int,
-           painter: Painter) -> dict[str, Any]:
+           painter: Painter, wan: Wan | None = None) -> dict[str, Any]:
     """Redraw the progress board every second until the distribution settles (or ``timeout``).
 
     Returns the last view; the board goes to the painter (stderr), never to the
@@ -47,10 +54,11 @@ def follow(catalog: Catalog, origin: AgentClient, dist_id: str, timeout: int,
     """
     deadline = time.monotonic() + timeout
     while True:
-        v = view(catalog, origin, dist_id)
+        v = view(catalog, origin, dist_id, wan)
         assert v is not None
         settled = v["distribution"]["state"] not in ("active", "pending")
-        painter.draw(progress.board_lines(v), final=settled)
+        painter.draw(progress.board_lines(v) + planview.status_lines(v.get("plan"), settled),
+                     final=settled)
         if settled or time.monotonic() > deadline:
             return v
         time.sleep(1)
@@ -65,9 +73,10 @@ def status(caller: Caller, dist_id: str, live: bool, timeout: int) -> Any:
     structured = present.is_structured(caller.opts.get("output"))
     catalog = caller.catalog()
     if dist_id:
+        wan = wan_from_config(caller.cfg.sites, caller.cfg.hq, caller.cfg.wan)
         if live and catalog.distribution(dist_id) is not None:
-            follow(catalog, caller.origin(), dist_id, timeout, Painter())
-        found = view(catalog, caller.origin(), dist_id)
+            follow(catalog, caller.origin(), dist_id, timeout, Painter(), wan)
+        found = view(catalog, caller.origin(), dist_id, wan)
         if found is None:
             return failed(f"no distribution {dist_id!r} on this master; list them with: "
                           "salt-run p2pdist.status")
