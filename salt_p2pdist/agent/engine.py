@@ -64,6 +64,8 @@ class Engine:
             try:
                 transfer = self.start(record, resume)
                 if resume and not clean and record["phase"] == "staging":
+                    log.info("%s: re-checking staged pieces (the last stop was not clean)",
+                             record["dist_id"])
                     transfer.handle.force_recheck()
             except (P2PDistError, RuntimeError) as exc:
                 log.error("cannot resume %s: %s", record.get("dist_id"), exc)
