@@ -27,7 +27,7 @@ KEEPALIVE_S = 300
 try:
     from salt_p2pdist.agent import uninstall as uninstalling
     from salt_p2pdist.agent.client import AgentClient
-    from salt_p2pdist.core import admission, lifecycle, present
+    from salt_p2pdist.core import admission, destpaths, lifecycle, names, present
     from salt_p2pdist.core import arguments as args_check
     from salt_p2pdist.core.config import MinionSettings
     from salt_p2pdist.core.errors import Forbidden, NotFound, P2PDistError
@@ -189,8 +189,11 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
             refused(meta.dist_id, "p2pdist.fetch", str(exc))
             raise
         cfg = MinionSettings.from_opts(__opts__)
-        order = {"mode": "fetch", "torrent": torrent, "dest": cfg.resolve_dest(dest),
-                 "allowed_dest": [cfg.resolve_dest(r) for r in roots],
+        # One dest per OS may come; this host takes its own, with its own OS's roots.
+        flavor = names.local_flavor()
+        order = {"mode": "fetch", "torrent": torrent,
+                 "dest": cfg.resolve_dest(destpaths.for_host(dest, flavor)),
+                 "allowed_dest": [cfg.resolve_dest(r) for r in destpaths.roots_for(roots, flavor)],
                  "tracker": meta.tracker, "force": force, "sites": sites or {},
                  "site": __salt__["grains.get"]("p2pdist:site", ""), "order_id": order_id}
         agent = _agent()

@@ -140,7 +140,8 @@ def _resolve(tgt: str, tgt_type: str) -> list[str]:
 PUSH_ARGS = {"path": args_check.Spec(str, required=True, hint="the file or directory to push"),
              "tgt": args_check.Spec(str, required=True, hint="which minions receive the content"
                                     " (e.g. tgt='web*')"),
-             "tgt_type": args_check.TGT_TYPE, "dest": args_check.TEXT, "force": args_check.FLAG,
+             "tgt_type": args_check.TGT_TYPE, "dest": args_check.Spec(object),  # a path, or {os: path}
+             "force": args_check.FLAG,
              "wait": args_check.FLAG, "timeout": args_check.SECONDS,
              "order_timeout": args_check.SECONDS}
 
@@ -158,6 +159,8 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
         Salt targeting (glob, list, grain, compound, nodegroup, ...).
     dest
         Absolute directory on the minions; the content appears at dest/<name>.
+        ``/srv/dist`` for Linux minions, ``C:\\dist`` for Windows minions, or one
+        per OS for a mixed target set: ``dest='{windows: "C:\\dist", posix: /srv/dist}'``.
     force
         Replace an existing, different file at the destination.
     allow / allow_type

@@ -5,7 +5,7 @@
     app-2.3:
       p2pdist.present:
         - torrent: salt://p2pdist/3f9a0c1d2e4b5a69/app-2.3.tar.torrent  # printed by the push
-        - dest: /opt/dist
+        - dest: /opt/dist        # on Windows minions: C:\\dist; or {windows: ..., posix: ...}
 
     old-app:
       p2pdist.absent:
@@ -27,7 +27,7 @@ from typing import Any
 __virtualname__ = "p2pdist"
 
 try:
-    from salt_p2pdist.core import admission, lifecycle
+    from salt_p2pdist.core import admission, destpaths, lifecycle, names
     from salt_p2pdist.core.config import MinionSettings
     from salt_p2pdist.core.errors import Forbidden, P2PDistError
     from salt_p2pdist.torrent import placement
@@ -53,6 +53,12 @@ def _load(torrent: str) -> bytes:
     return Path(cached).read_bytes()
 
 
+def _local_dest(dest: Any) -> Path:
+    """This minion's dest: a Windows path on Windows, or its entry of a dest per OS."""
+    return Path(MinionSettings.from_opts(__opts__).resolve_dest(
+        destpaths.for_host(dest, names.local_flavor())))
+
+
 def _ret(name: str, result: bool | None, comment: str, changes: dict[str, Any] | None = None
          ) -> dict[str, Any]:
     return {"name": name, "result": result, "comment": comment, "changes": changes or {}}
@@ -76,7 +82,7 @@ def present(name: str, torrent: str, dest: str, force: bool = False, timeout: in
             __salt__["p2pdist.refused"](meta.dist_id, "p2pdist.present", str(exc))
             raise
         files = placement.dest_files(meta)
-        local_dest = Path(MinionSettings.from_opts(__opts__).resolve_dest(dest))
+        local_dest = _local_dest(dest)
         verdict = placement.check_destination(local_dest, files, force=force)
     except P2PDistError as exc:
         return _ret(name, False, str(exc))
@@ -113,7 +119,7 @@ def absent(name: str, torrent: str, dest: str) -> dict[str, Any]:
     try:
         meta = describe(_load(torrent))
         files = placement.dest_files(meta)
-        local_dest = Path(MinionSettings.from_opts(__opts__).resolve_dest(dest))
+        local_dest = _local_dest(dest)
     except P2PDistError as exc:
         return _ret(name, False, str(exc))
     held = meta.dist_id in __salt__["p2pdist.status"]()
