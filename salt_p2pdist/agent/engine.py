@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import libtorrent as lt
 
+from salt_p2pdist.agent import placing
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.certify import Certifier, announce_url
 from salt_p2pdist.agent.config import AgentConfig
@@ -131,6 +132,7 @@ class Engine:
             known.error = ""
             known.handle.clear_error()
             known.handle.resume()
+            placing.retry(self, known)  # a failed move into dest, too
         return status_of(known)
 
     def start(self, record: dict[str, Any], resume: bytes | None) -> Transfer:
