@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from salt_p2pdist.agent import stopping
+from salt_p2pdist.agent import direct, stopping
 from salt_p2pdist.agent.server import TOKEN_HEADER
 from salt_p2pdist.core.errors import AgentUnavailable, Conflict, InvalidRequest, NotFound, P2PDistError
 
@@ -51,7 +51,7 @@ class AgentClient:
                                      method=method, headers={TOKEN_HEADER: ep["token"],
                                                              "Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
+            with direct.urlopen(req, timeout=timeout) as resp:  # loopback: never via a proxy
                 return json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             try:
