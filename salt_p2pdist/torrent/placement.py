@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from salt_p2pdist.core.errors import Conflict, InvalidRequest, P2PDistError
-from salt_p2pdist.files import failures
+from salt_p2pdist.files import acl, failures
 from salt_p2pdist.torrent.merkle import matches
 from salt_p2pdist.torrent.metainfo import TorrentMeta
 
@@ -131,6 +131,7 @@ def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool) -> 
                 continue  # the same content is already there; staging keeps its copy until the end
             _move(src, dst)
             moved.append((src, dst))
+            acl.inherit_from_parent(dst)  # Windows: not the staging area's locked-down ACL
     except OSError as exc:
         for src, dst in reversed(moved):
             with contextlib.suppress(OSError):

@@ -109,3 +109,17 @@ def test_reasons_name_the_file_and_the_code() -> None:
     assert failures.reason(exc).startswith("C:\\dist\\app.exe: in use")
     assert failures.reason(exc).endswith("[WinError 32]")
     assert failures.reason(OSError(errno.EACCES, "Permission denied")) == "permission denied [EACCES]"
+
+
+def test_on_windows_placed_files_take_the_acl_of_dest(
+        tmp_path: Path, staged: tuple[Path, list[placement.FileEntry]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from salt_p2pdist.files import acl
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(acl, "on_windows", lambda: True)
+    monkeypatch.setattr(acl, "run", lambda args: calls.append(args) or "")
+    staging, files = staged
+    dest = tmp_path / "dest"
+    placement.place(staging, dest, files, force=False)
+    assert calls == [["icacls", str(dest / rel), "/reset", "/Q"] for rel, _, _ in files]
