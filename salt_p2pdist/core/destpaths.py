@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from pathlib import PurePath, PurePosixPath, PureWindowsPath
+from pathlib import PurePath, PurePosixPath, PureWindowsPath  # noqa: TID251 - POSIX minions' dests
 from typing import Any
 
 from salt_p2pdist.core.errors import InvalidRequest

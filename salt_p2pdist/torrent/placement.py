@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath  # noqa: TID251 - "/"-separated paths inside the torrent
 
 from salt_p2pdist.core.errors import Conflict, InvalidRequest, P2PDistError
 from salt_p2pdist.files import acl, failures
