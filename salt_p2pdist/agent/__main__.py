@@ -58,7 +58,8 @@ def parse_args(argv: list[str]) -> AgentConfig:
 def main(argv: list[str]) -> int:
     cfg = parse_args(argv)
     private_dir(cfg.state_dir)  # orders with certificates and tokens, keys, agent.json
-    logging.basicConfig(filename=cfg.state_dir / "agent.log", level=logging.INFO,
+    # UTF-8 always: Windows would write cp1252 and fail on a file name outside it.
+    logging.basicConfig(filename=cfg.state_dir / "agent.log", encoding="utf-8", level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with SingleInstance(cfg.state_dir / "agent.lock") as got:
         if not got:

@@ -107,6 +107,9 @@ class Engine:
                 dest = Path(order["dest"])
                 files = placement.dest_files(meta)
                 names.check_length(str(dest), [rel for rel, _, _ in files], names.local_flavor())
+                # Staging too: on Windows it is the longer path (MAX_PATH 260) far more often.
+                names.check_length(str(self.cfg.staging_dir / meta.dist_id),
+                                   [rel for rel, _, _ in files], names.local_flavor())
                 if order.get("allowed_dest") is not None:
                     placement.check_within(dest, [Path(r) for r in order["allowed_dest"]], files)
                 verdict = placement.check_destination(dest, files, force=record["force"])
