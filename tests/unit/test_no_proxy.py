@@ -49,8 +49,8 @@ def test_a_dead_proxy_in_the_environment_does_not_cut_the_agent_off(
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
     port = json.loads((agent_api / "agent.json").read_text())["api_port"]
-    with pytest.raises(urllib.error.URLError):  # what a plain urlopen does with these settings
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=5)
+    with pytest.raises(urllib.error.URLError):  # what urllib's default handlers do with these settings
+        urllib.request.build_opener().open(f"http://127.0.0.1:{port}/v1/health", timeout=5)
     client = AgentClient(agent_api, "m1")
     assert client.alive()
     assert client.call("GET", "/health")["path"] == "/v1/health"

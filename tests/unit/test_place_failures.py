@@ -123,3 +123,17 @@ def test_on_windows_placed_files_take_the_acl_of_dest(
     dest = tmp_path / "dest"
     placement.place(staging, dest, files, force=False)
     assert calls == [["icacls", str(dest / rel), "/reset", "/Q"] for rel, _, _ in files]
+
+
+def test_a_failed_move_is_not_retried_until_ordered_again() -> None:
+    from types import SimpleNamespace
+
+    from salt_p2pdist.agent import placing
+
+    t: Any = SimpleNamespace(record={"phase": "staging"}, finishing=False)
+    assert placing.may_place(t)
+    t.record[placing.FAILED_KEY] = "cannot place ...: in use"
+    assert not placing.may_place(t)  # libtorrent's finished alert after the re-add: no loop
+    t.record["phase"] = "placed"
+    t.record.pop(placing.FAILED_KEY)
+    assert not placing.may_place(t)
