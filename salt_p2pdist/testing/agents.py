@@ -10,6 +10,7 @@ a stale ``agent.json`` never gets its pid signalled.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ def stop_agents_under(root: Path, grace: float = 15) -> None:
             unasked.append((ep, path.exists))
     stopping.wait_stopped(unasked, UNREACHABLE_GRACE_S)
     stopping.wait_stopped(asked, grace)
-    for path, ep in endpoints:
-        if stopping.running(ep, path.exists):
-            stopping.terminate_if_ours(ep)
+    stragglers = [ep for path, ep in endpoints if stopping.running(ep, path.exists)]
+    if stragglers:  # at once: each may take seconds to exit
+        with ThreadPoolExecutor(max_workers=len(stragglers)) as pool:
+            list(pool.map(stopping.terminate_if_ours, stragglers))
