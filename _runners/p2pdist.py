@@ -74,6 +74,8 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
         Salt targeting (glob, list, grain, compound, nodegroup, ...).
     dest
         Absolute directory on the minions; the content appears at dest/<name>.
+        ``/srv/dist`` for Linux minions, ``C:\\dist`` for Windows minions, or one
+        per OS for a mixed target set: ``dest='{windows: "C:\\dist", posix: /srv/dist}'``.
     force
         Replace an existing, different file at the destination.
     allow / allow_type

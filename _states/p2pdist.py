@@ -5,7 +5,7 @@
     app-2.3:
       p2pdist.present:
         - torrent: salt://p2pdist/3f9a0c1d2e4b5a69/app-2.3.tar.torrent  # printed by the push
-        - dest: /opt/dist
+        - dest: /opt/dist        # on Windows minions: C:\\dist; or {windows: ..., posix: ...}
 
     old-app:
       p2pdist.absent:

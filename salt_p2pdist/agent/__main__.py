@@ -18,6 +18,7 @@ from pathlib import Path
 
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.lock import SingleInstance
+from salt_p2pdist.agent.stopping import own_start_time
 from salt_p2pdist.files.secretfile import private_dir, write_private
 
 
@@ -57,7 +58,8 @@ def parse_args(argv: list[str]) -> AgentConfig:
 def main(argv: list[str]) -> int:
     cfg = parse_args(argv)
     private_dir(cfg.state_dir)  # orders with certificates and tokens, keys, agent.json
-    logging.basicConfig(filename=cfg.state_dir / "agent.log", level=logging.INFO,
+    # UTF-8 always: Windows would write cp1252 and fail on a file name outside it.
+    logging.basicConfig(filename=cfg.state_dir / "agent.log", encoding="utf-8", level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with SingleInstance(cfg.state_dir / "agent.lock") as got:
         if not got:
@@ -65,11 +67,14 @@ def main(argv: list[str]) -> int:
             return 0
         from salt_p2pdist.agent.app import Agent
 
-        agent = Agent(cfg, token=secrets.token_hex(16))
         stop = threading.Event()
+        # The API's shutdown call is the portable way; signals stay for service managers and Ctrl-C.
+        agent = Agent(cfg, token=secrets.token_hex(16), on_shutdown=stop.set)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        endpoint = {"pid": os.getpid(), "api_port": agent.api_port, "token": agent.token,
+        # "started" tells this process apart from a later one given the same pid (stopping.py).
+        endpoint = {"pid": os.getpid(), "started": own_start_time(),
+                    "api_port": agent.api_port, "token": agent.token,
                     "bt_port": agent.engine.listen_port, "ssl_port": agent.engine.ssl_port,
                     "tracker_port": agent.tracker_port}
         write_private(cfg.endpoint_file, json.dumps(endpoint).encode())  # holds the API token

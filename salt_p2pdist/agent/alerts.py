@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import libtorrent as lt
 
+from salt_p2pdist.agent import placing
 from salt_p2pdist.agent.bans import peer_ip
 from salt_p2pdist.agent.finishing import finish
 
@@ -39,7 +40,7 @@ def handle_alert(engine: Engine, alert: Any) -> None:
         engine._notify(_dist_id(alert.info_hashes), "removed")
     elif isinstance(alert, lt.torrent_finished_alert):
         transfer = engine.transfers.get(_dist_id(alert.handle.info_hashes()))
-        if transfer and transfer.record["phase"] == "staging" and not transfer.finishing:
+        if transfer and placing.may_place(transfer):
             transfer.finishing = True
             threading.Thread(target=finish, args=(engine, transfer), daemon=True).start()
     elif isinstance(alert, lt.torrent_error_alert) and "dh params" in alert.message():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,9 +36,10 @@ def save_topology(state_dir: Path, body: dict[str, Any]) -> SiteMap:
 
 
 class Agent:
-    def __init__(self, cfg: AgentConfig, *, token: str):
+    def __init__(self, cfg: AgentConfig, *, token: str, on_shutdown: Callable[[], None] | None = None):
         self.cfg = cfg
         self.token = token
+        self.on_shutdown = on_shutdown  # POST /v1/shutdown: stop as on SIGTERM (stopping.py)
         self.engine = Engine(cfg)
         self.side: TrackerSide | None = None
         self._servers: list[Any] = []
@@ -61,6 +64,9 @@ class Agent:
         if parts == ["health"]:
             return {"ok": True, "host_id": self.cfg.host_id, "bt_port": self.engine.listen_port,
                     "ssl_port": self.engine.ssl_port}
+        if parts == ["shutdown"] and method == "POST" and self.on_shutdown is not None:
+            self.on_shutdown()  # the main thread saves resume data and exits; this answer goes first
+            return {"stopping": True, "pid": os.getpid()}
         if parts == ["topology"] and method == "POST" and self.side is not None:
             tracker = self.side.tracker
             tracker.sites = save_topology(self.cfg.state_dir, body)

@@ -7,7 +7,7 @@ same on Windows minions as on Linux.
 from __future__ import annotations
 
 import json
-import os
+import logging
 import subprocess
 import sys
 import time
@@ -16,11 +16,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from salt_p2pdist.agent import direct, stopping
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.server import TOKEN_HEADER
 from salt_p2pdist.core.errors import AgentUnavailable, Conflict, InvalidRequest, NotFound, P2PDistError
 
+log = logging.getLogger(__name__)
 START_TIMEOUT_S = 30.0
+UNANSWERED_GRACE_S = 2.0
+STOP_TIMEOUT_S = 60.0  # saving resume data takes up to 10 s per transfer libtorrent is slow on
 _ERRORS: dict[str, type[P2PDistError]] = {
     "NotFound": NotFound, "Conflict": Conflict, "InvalidRequest": InvalidRequest,
 }
@@ -48,7 +52,7 @@ class AgentClient:
                                      method=method, headers={TOKEN_HEADER: ep["token"],
                                                              "Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
+            with direct.urlopen(req, timeout=timeout) as resp:  # loopback: never via a proxy
                 return json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             try:
@@ -93,15 +97,25 @@ class AgentClient:
         raise AgentUnavailable(f"p2pdist agent for {self.host_id} did not start; "
                                f"see {self.state_dir / 'agent.log'} and agent.out")
 
-    def stop(self, timeout: float = 15) -> None:
-        """Ask the agent to save its state and exit (used by tests and the demo)."""
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
+        """Ask the agent to save its state and exit; True once it has exited.
+
+        Through the API, never a signal (stopping.py). Terminated only if it
+        does not exit within ``timeout`` and is provably still our agent.
+        """
         ep = self._endpoint()
         if ep is None:
-            return
+            return True
+        endpoint_file = self.state_dir / "agent.json"
         try:
-            os.kill(int(ep["pid"]), 15)
-        except OSError:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and (self.state_dir / "agent.json").exists():
-            time.sleep(0.1)
+            self.call("POST", "/shutdown", timeout=10)
+        except NotFound:
+            # An agent of an earlier version, without the route. It answered
+            # with the token of this agent.json: the pid there is that live agent.
+            return stopping.terminate_if_ours({**ep, "started": stopping.start_time_of(int(ep["pid"]))})
+        except P2PDistError as exc:  # not answering: hung, or just gone
+            log.warning("p2pdist agent for %s did not take the shutdown call: %s", self.host_id, exc)
+            timeout = min(timeout, UNANSWERED_GRACE_S)
+        if stopping.wait_stopped([(ep, endpoint_file.exists)], timeout):
+            return True
+        return stopping.terminate_if_ours(ep)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import libtorrent as lt
 
+from salt_p2pdist.agent import placing
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.certify import Certifier, announce_url
 from salt_p2pdist.agent.config import AgentConfig
@@ -64,6 +65,8 @@ class Engine:
             try:
                 transfer = self.start(record, resume)
                 if resume and not clean and record["phase"] == "staging":
+                    log.info("%s: re-checking staged pieces (the last stop was not clean)",
+                             record["dist_id"])
                     transfer.handle.force_recheck()
             except (P2PDistError, RuntimeError) as exc:
                 log.error("cannot resume %s: %s", record.get("dist_id"), exc)
@@ -104,6 +107,9 @@ class Engine:
                 dest = Path(order["dest"])
                 files = placement.dest_files(meta)
                 names.check_length(str(dest), [rel for rel, _, _ in files], names.local_flavor())
+                # Staging too: on Windows it is the longer path (MAX_PATH 260) far more often.
+                names.check_length(str(self.cfg.staging_dir / meta.dist_id),
+                                   [rel for rel, _, _ in files], names.local_flavor())
                 if order.get("allowed_dest") is not None:
                     placement.check_within(dest, [Path(r) for r in order["allowed_dest"]], files)
                 verdict = placement.check_destination(dest, files, force=record["force"])
@@ -129,6 +135,7 @@ class Engine:
             known.error = ""
             known.handle.clear_error()
             known.handle.resume()
+            placing.retry(self, known)  # a failed move into dest, too
         return status_of(known)
 
     def start(self, record: dict[str, Any], resume: bytes | None) -> Transfer:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import libtorrent as lt
 
+from salt_p2pdist.agent import placing
 from salt_p2pdist.agent.transfer import Transfer, status_of
 from salt_p2pdist.core.errors import P2PDistError
 from salt_p2pdist.torrent import placement
@@ -27,11 +28,13 @@ def finish(engine: Engine, transfer: Transfer) -> None:
     """Worker thread: save resume data, remove, move into dest, add again as a seed."""
     dist_id, record = transfer.dist_id, transfer.record
     record["failed_bytes"] = status_of(transfer)["failed_bytes"]
+    resume, removed = None, False
     try:
         resume = engine._wait(dist_id, "resume", lambda: transfer.handle.save_resume_data(
             lt.torrent_handle.flush_disk_cache | lt.torrent_handle.save_info_dict))
         with engine.lock:
             engine._wait(dist_id, "removed", lambda: engine.session.remove_torrent(transfer.handle))
+            removed = True
             dest = Path(record["dest"])
             placement.place(engine.cfg.staging_dir / dist_id, dest, transfer.files,
                             force=record["force"])
@@ -44,7 +47,8 @@ def finish(engine: Engine, transfer: Transfer) -> None:
             engine.transfers[dist_id] = engine.start(record, resume)
     except (OSError, P2PDistError, RuntimeError) as exc:
         log.error("finishing %s failed: %s", dist_id, exc)
-        transfer.error = f"moving into {record.get('dest')} failed: {exc}"
+        placing.keep_staged(engine, transfer, resume, removed,
+                            f"moving into {record.get('dest')} failed: {exc}")
     finally:
         transfer.finishing = False
 

@@ -21,8 +21,8 @@ class SingleInstance:
                 import msvcrt
 
                 msvcrt.locking(self._fh.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
+            else:  # the POSIX branch of the one place that picks a lock per OS
+                import fcntl  # noqa: TID251
 
                 fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from salt_p2pdist.agent import direct
 from salt_p2pdist.agent.transfer import Transfer
 
 
@@ -54,7 +55,7 @@ def call(url: str, ctx: ssl.SSLContext | None, *, data: bytes | None = None, tim
         raise UntrustedTracker(f"no swarm CA to check {url} with")
     req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout, context=ctx if https else None) as resp:
+        with direct.urlopen(req, timeout=timeout, context=ctx if https else None) as resp:
             return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         raise ValueError(json.loads(exc.read() or b"{}").get("error", str(exc))) from exc

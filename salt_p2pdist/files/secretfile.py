@@ -6,9 +6,8 @@ file is written here: a fresh temporary file created with ``O_EXCL`` and mode
 0600 (so the umask can only remove bits, and an attacker's file or symlink
 at that name is never reused), then renamed over the target atomically.
 
-On Windows, POSIX modes mean little: the files inherit the ACL of the state
-directory. :func:`_restrict_to_owner` is the one place where an owner-only
-ACL belongs; until it exists it logs a warning once.
+On Windows, POSIX modes mean little: each secret file, and the state
+directory, get an ACL granting the agent's own account alone (files/acl.py).
 """
 
 from __future__ import annotations
@@ -20,12 +19,12 @@ import stat
 from pathlib import Path
 
 from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.files import acl
+from salt_p2pdist.files.acl import AclError
 
 log = logging.getLogger(__name__)
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
-_WINDOWS = os.name == "nt"
-_warned_acl = False
 
 
 def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> bool:
@@ -69,8 +68,8 @@ def _link_new(tmp: Path, path: Path) -> bool:
 def private_dir(path: Path) -> None:
     """Create ``path`` (0700), or tighten it with a warning; refuse one another user owns."""
     path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    if _WINDOWS:
-        _restrict_to_owner(path)
+    if acl.on_windows():
+        _restrict_to_owner(path, directory=True)
         return
     st = path.stat()
     if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
@@ -80,15 +79,13 @@ def private_dir(path: Path) -> None:
     if stat.S_IMODE(st.st_mode) & 0o077:
         log.warning("%s was mode %o: other local users could reach p2pdist's secrets; "
                     "set to 0700", path, stat.S_IMODE(st.st_mode))
-        os.chmod(path, PRIVATE_DIR)
+        os.chmod(path, PRIVATE_DIR)  # noqa: TID251 - POSIX branch; Windows takes acl.py above
 
 
-def _restrict_to_owner(path: Path) -> None:
-    """Windows: where an owner-only ACL (owner, SYSTEM, Administrators) is to be applied."""
-    global _warned_acl
-    if not _WINDOWS or _warned_acl:
-        return
-    _warned_acl = True
-    log.warning("p2pdist does not set owner-only ACLs on Windows yet: %s and the other "
-                "secret files inherit their directory's ACL; keep the state directory "
-                "readable by SYSTEM and Administrators only", path)
+def _restrict_to_owner(path: Path, *, directory: bool = False) -> None:
+    """Windows: an ACL granting the agent's own account alone (files/acl.py)."""
+    try:
+        acl.restrict_to_owner(path, directory=directory)
+    except AclError as exc:  # the agent still runs; the admin must know its secrets are exposed
+        log.error("cannot make %s private to this account: %s. Keep the state directory "
+                  "readable by SYSTEM and Administrators only (Salt's cachedir is)", path, exc)

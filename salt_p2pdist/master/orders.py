@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
-from salt_p2pdist.core import names
+from salt_p2pdist.core import destpaths, names
 from salt_p2pdist.core.errors import Conflict, InvalidRequest, NotFound
 from salt_p2pdist.torrent.metainfo import TorrentMeta
 
 
-def check_dest(dest: str | None, allowed: list[str] | None = None) -> str:
-    """An absolute, normalised destination directory under an allowed root, or InvalidRequest."""
-    if not dest:
-        raise InvalidRequest("dest is required: the directory on the minions that receives the "
-                             "content, e.g. dest=/opt/dist")
-    pure = PurePath(dest)
-    if not pure.is_absolute():
-        raise InvalidRequest(f"dest must be an absolute path, got {dest!r}")
-    if ".." in pure.parts:
-        raise InvalidRequest(f"dest must not contain '..', got {dest!r}")
-    if allowed is not None and not any(pure == PurePath(r) or PurePath(r) in pure.parents
-                                       for r in allowed):
-        raise InvalidRequest(f"dest {dest} is outside the allowed roots {', '.join(allowed)}; "
-                             "choose a dest below one of them, or add a root to "
-                             "p2pdist:allowed_dest in the master config")
-    return str(pure)
+def check_dest(dest: Any, allowed: list[str] | None = None) -> str:
+    """A normalised destination (or one per OS) under allowed roots, or InvalidRequest.
+
+    Windows dests are checked with Windows rules, POSIX dests with POSIX
+    rules, whatever the master runs (core/destpaths.py).
+    """
+    return destpaths.check_push_dest(dest, allowed)
 
 
 def check_source(path: str) -> Path:

@@ -29,7 +29,8 @@ NO_MATCH = "matches no minion; nothing was distributed. Check it with: salt --pr
 ARGS = {"path": args_check.Spec(str, required=True, hint="the file or directory to push"),
         "tgt": args_check.Spec(str, required=True, hint="which minions receive the content"
                                " (e.g. tgt='web*')"),
-        "tgt_type": args_check.TGT_TYPE, "dest": args_check.TEXT, "force": args_check.FLAG,
+        "tgt_type": args_check.TGT_TYPE, "dest": args_check.Spec(object),  # a path, or {os: path}
+        "force": args_check.FLAG,
         "wait": args_check.FLAG, "timeout": args_check.SECONDS, "order_timeout": args_check.SECONDS}
 
 
@@ -39,7 +40,7 @@ class PushRequest:
     path: str
     tgt: str
     tgt_type: str = "glob"
-    dest: str = ""
+    dest: Any = ""  # a path, or one per OS: {windows: ..., posix: ...}
     force: bool = False
     order_timeout: int = publishing.ORDER_TIMEOUT_S
     allow: str = ""

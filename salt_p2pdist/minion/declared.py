@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from salt_p2pdist.core import admission, lifecycle
+from salt_p2pdist.core import admission, destpaths, lifecycle, names
 from salt_p2pdist.core.errors import Forbidden, P2PDistError
 from salt_p2pdist.minion.host import Minion
 from salt_p2pdist.torrent import placement
@@ -84,7 +84,7 @@ def present(minion: Minion, salt: StateSalt, name: str, torrent: str, dest: str,
         except Forbidden as exc:
             salt.refused(meta.dist_id, "p2pdist.present", str(exc))
             raise
-        local_dest = Path(minion.settings().resolve_dest(dest))
+        local_dest = Path(minion.settings().resolve_dest(destpaths.for_host(dest, names.local_flavor())))
         verdict = placement.check_destination(local_dest, placement.dest_files(meta), force=force)
     except P2PDistError as exc:
         return _ret(name, False, str(exc))
@@ -118,7 +118,7 @@ def absent(minion: Minion, salt: StateSalt, name: str, torrent: str, dest: str) 
     try:
         meta = describe(_load(salt, torrent))
         files = placement.dest_files(meta)
-        local_dest = Path(minion.settings().resolve_dest(dest))
+        local_dest = Path(minion.settings().resolve_dest(destpaths.for_host(dest, names.local_flavor())))
     except P2PDistError as exc:
         return _ret(name, False, str(exc))
     held = meta.dist_id in salt.held()

@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from salt_p2pdist.core import admission
+from salt_p2pdist.core import admission, destpaths, names
 from salt_p2pdist.core.agentorders import fetch_order
 from salt_p2pdist.core.errors import Forbidden, P2PDistError
 from salt_p2pdist.minion.host import Minion
@@ -36,9 +36,12 @@ def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
             raise
         cfg = minion.settings()
         site = minion.site_grain()
-        order = fetch_order(torrent, dest=cfg.resolve_dest(dest),
-                            allowed_dest=[cfg.resolve_dest(r) for r in roots], tracker=meta.tracker,
-                            force=force, sites=sites or {}, site=site, order_id=order_id)
+        # One dest per OS may come; this host takes its own, with its own OS's roots.
+        flavor = names.local_flavor()
+        order = fetch_order(torrent, dest=cfg.resolve_dest(destpaths.for_host(dest, flavor)),
+                            allowed_dest=[cfg.resolve_dest(r) for r in destpaths.roots_for(roots, flavor)],
+                            tracker=meta.tracker, force=force, sites=sites or {}, site=site,
+                            order_id=order_id)
         agent = minion.agent()
         agent.ensure()
         sync_policy(minion, agent)

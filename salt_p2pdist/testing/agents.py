@@ -2,59 +2,53 @@
 
 Agents are detached from the Salt daemons on purpose (they outlive minion
 restarts), so stopping a throwaway master and minions does not stop them:
-tests and the demo call :func:`stop_agents_under` when they tear down.
+tests and the demo call :func:`stop_agents_under` when they tear down. They
+are asked through their API, as ``p2pdist.stop_agent`` does (agent/stopping.py);
+a stale ``agent.json`` never gets its pid signalled.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+
+from salt_p2pdist.agent import stopping
+from salt_p2pdist.agent.client import AgentClient
+from salt_p2pdist.core.errors import P2PDistError
+
+UNREACHABLE_GRACE_S = 2.0  # an agent that cannot be asked (another network namespace, hung)
 
 
-def _is_agent(pid: int) -> bool:
-    # agent.json outlives a killed agent; never signal a pid reused by another program.
-    try:
-        return b"salt_p2pdist.agent" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+def _endpoints(root: Path) -> list[tuple[Path, dict[str, Any]]]:
+    found = []
+    for path in root.rglob("agent.json"):
+        try:
+            found.append((path, dict(json.loads(path.read_text()))))
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def agent_pids(root: Path) -> list[int]:
-    pids = []
-    for endpoint in root.rglob("agent.json"):
-        try:
-            pid = int(json.loads(endpoint.read_text())["pid"])
-        except (OSError, ValueError, KeyError):
-            continue
-        if _is_agent(pid):
-            pids.append(pid)
-    return pids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie child of ours counts as gone
-        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return True
+    """Pids of the agents under ``root`` that still run (stale agent.json files left out)."""
+    return [int(ep["pid"]) for path, ep in _endpoints(root) if stopping.running(ep, path.exists)]
 
 
 def stop_agents_under(root: Path, grace: float = 15) -> None:
-    """SIGTERM every agent (they save resume data), SIGKILL stragglers."""
-    pids = agent_pids(root)
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_alive(p) for p in pids):
-        time.sleep(0.1)
-    for pid in pids:
-        if _alive(pid) and _is_agent(pid):
-            os.kill(pid, signal.SIGKILL)
+    """Ask every agent to stop (they save resume data), then terminate stragglers that are ours."""
+    endpoints = _endpoints(root)
+    asked, unasked = [], []
+    for path, ep in endpoints:
+        try:
+            AgentClient(path.parent, path.parent.name).call("POST", "/shutdown", timeout=5)
+            asked.append((ep, path.exists))
+        except P2PDistError:
+            unasked.append((ep, path.exists))
+    stopping.wait_stopped(unasked, UNREACHABLE_GRACE_S)
+    stopping.wait_stopped(asked, grace)
+    stragglers = [ep for path, ep in endpoints if stopping.running(ep, path.exists)]
+    if stragglers:  # at once: each may take seconds to exit
+        with ThreadPoolExecutor(max_workers=len(stragglers)) as pool:
+            list(pool.map(stopping.terminate_if_ours, stragglers))

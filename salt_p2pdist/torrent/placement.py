@@ -8,11 +8,13 @@ the distributed content is never overwritten unless the push says ``force``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath  # noqa: TID251 - "/"-separated paths inside the torrent
 
-from salt_p2pdist.core.errors import Conflict, InvalidRequest
+from salt_p2pdist.core.errors import Conflict, InvalidRequest, P2PDistError
+from salt_p2pdist.files import acl, failures
 from salt_p2pdist.torrent.merkle import matches
 from salt_p2pdist.torrent.metainfo import TorrentMeta
 
@@ -88,27 +90,57 @@ def check_destination(dest: Path, files: list[FileEntry], *, force: bool) -> str
     return IDENTICAL if present == len(files) else ABSENT
 
 
+class PlacementFailed(P2PDistError):
+    """A file could not be put at dest; what was moved there in this attempt went back."""
+
+
 def _move(src: Path, dst: Path) -> None:
     try:
         os.replace(src, dst)
-    except OSError:
-        # Another filesystem: copy next to the target, then rename atomically.
+    except OSError as exc:
+        if not failures.cross_device(exc):  # in use, read-only, too long: copying would not help
+            raise
+        # Another file system: copy next to the target, then rename atomically.
         tmp = dst.with_name(f".{dst.name}.p2pdist-partial")
-        shutil.copy2(src, tmp)
-        os.replace(tmp, dst)
+        try:
+            shutil.copy2(src, tmp)
+            os.replace(tmp, dst)
+        finally:
+            tmp.unlink(missing_ok=True)  # never leave a half-written copy at dest
         src.unlink()
 
 
 def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool) -> None:
-    """Move verified files from ``staging`` into ``dest`` (checks first, then moves)."""
+    """Move verified files from ``staging`` into ``dest`` (checks first, then moves).
+
+    If one file cannot be placed (Windows: held open, read-only; a path too
+    long), the files this call already moved go back to staging and
+    PlacementFailed says which file and why: dest then holds no part of the
+    distribution, and staging still holds all of it for another attempt.
+    """
     check_destination(dest, files, force=force)
-    for rel, size, root in files:
-        src, dst = staging / rel, dest / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.lexists(dst) and matches(dst, size, root):
-            src.unlink(missing_ok=True)  # the same content is already there
-            continue
-        _move(src, dst)
+    moved: list[tuple[Path, Path]] = []
+    made: list[Path] = []  # directories this call created, to remove again on failure
+    rel = ""
+    try:
+        for rel, size, root in files:
+            src, dst = staging / rel, dest / rel
+            made += [d for d in reversed([dst.parent, *dst.parent.parents]) if not d.exists()]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if os.path.lexists(dst) and matches(dst, size, root):
+                continue  # the same content is already there; staging keeps its copy until the end
+            _move(src, dst)
+            moved.append((src, dst))
+            acl.inherit_from_parent(dst)  # Windows: not the staging area's locked-down ACL
+    except OSError as exc:
+        for src, dst in reversed(moved):
+            with contextlib.suppress(OSError):
+                os.replace(dst, src)
+        for directory in reversed(made):
+            with contextlib.suppress(OSError):
+                directory.rmdir()  # only if empty: never anything that was there before
+        raise PlacementFailed(f"cannot place {rel} into {dest}: {failures.reason(exc)}; "
+                              "nothing of it was left at dest") from exc
     shutil.rmtree(staging, ignore_errors=True)
 
 

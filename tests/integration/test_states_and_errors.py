@@ -119,3 +119,19 @@ def test_minions_refuse_symlink_escapes_and_foreign_torrents(deployment: Deploym
     ret = deployment.salt("m1", "p2pdist.fetch", kwargs={"torrent": foreign, "dest": "/opt/foreign"})
     assert ret["m1"]["result"] is False and "not signed" in ret["m1"]["error"], ret
     assert not (deployment.host_root("m1") / "opt" / "foreign").exists()
+
+
+def test_dests_are_checked_with_the_rules_of_their_os(deployment: Deployment, srv: Path) -> None:
+    payload = write_random(srv / "os.bin", 100_000, seed=41)
+    before = deployment.salt_run("p2pdist.status")
+    # Windows dests on this Linux master: Windows rules, not "not absolute".
+    assert "device name" in refused(deployment, str(payload), tgt="m1", dest="C:\\opt\\CON")
+    # p2pdist:allowed_dest is ["/opt"]: no root for Windows minions.
+    assert "none for windows" in refused(deployment, str(payload), tgt="m1", dest="D:/opt/x")
+    assert deployment.salt_run("p2pdist.status") == before  # nothing recorded
+    # A dest per OS: the Linux minion takes its own.
+    ret = deployment.salt_run("p2pdist.push", str(payload), kwargs={
+        "tgt": "m1", "dest": {"posix": "/opt/peros"}, "wait": True})
+    assert ret["result"] is True, ret
+    assert ret["dest"] == "/opt/peros"
+    assert sha256(deployment.copy_at("m1", "/opt/peros", "os.bin")) == sha256(payload)

@@ -10,7 +10,7 @@ import pytest
 
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.core.errors import InvalidRequest
-from salt_p2pdist.files import secretfile
+from salt_p2pdist.files import acl, secretfile
 from salt_p2pdist.files.secretfile import private_dir, write_private
 from salt_p2pdist.torrent import swarmca
 
@@ -119,10 +119,46 @@ def test_a_state_dir_of_another_user_is_refused(tmp_path, monkeypatch):
         private_dir(tmp_path)
 
 
-def test_windows_path_logs_where_the_acl_belongs(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(secretfile, "_WINDOWS", True)
-    monkeypatch.setattr(secretfile, "_warned_acl", False)
-    write_private(tmp_path / "agent.json", b"{}")
+def fake_windows(monkeypatch, fail: bool = False) -> list[list[str]]:
+    """Pretend to run on Windows: record the icacls/whoami calls instead of making them."""
+    calls: list[list[str]] = []
+
+    def run(args: list[str]) -> str:
+        calls.append(args)
+        if args[0] == "whoami":
+            return '"desktop-1\\agent","S-1-5-21-1-2-3-1001"\r\n'
+        if fail:
+            raise acl.AclError("icacls failed (5): Access is denied.")
+        return "Successfully processed 1 files"
+
+    monkeypatch.setattr(acl, "on_windows", lambda: True)
+    monkeypatch.setattr(acl, "run", run)
+    acl.own_sid.cache_clear()
+    return calls
+
+
+def test_on_windows_secrets_and_the_state_dir_get_an_owner_only_acl(tmp_path, monkeypatch):
+    calls = fake_windows(monkeypatch)
     private_dir(tmp_path / "state")
-    assert (tmp_path / "agent.json").read_bytes() == b"{}"
-    assert caplog.text.count("owner-only ACLs on Windows") == 1
+    write_private(tmp_path / "state" / "agent.json", b"{}")
+    icacls = [c for c in calls if c[0] == "icacls"]
+    state, secret = icacls[0], icacls[1]
+    assert state[1] == str(tmp_path / "state")
+    assert state[2:5] == ["/inheritance:r", "/grant:r", "*S-1-5-21-1-2-3-1001:(OI)(CI)F"]
+    assert "*S-1-5-32-545" in state and "*S-1-1-0" in state  # Users, Everyone: removed
+    assert secret[1].startswith(str(tmp_path / "state" / ".agent.json."))  # before it is in place
+    assert secret[2:5] == ["/inheritance:r", "/grant:r", "*S-1-5-21-1-2-3-1001:F"]
+    assert (tmp_path / "state" / "agent.json").read_bytes() == b"{}"
+
+
+def test_on_windows_a_failed_acl_is_reported_loudly(tmp_path, monkeypatch, caplog):
+    fake_windows(monkeypatch, fail=True)
+    write_private(tmp_path / "agent.json", b"{}")
+    assert "cannot make" in caplog.text and "Access is denied" in caplog.text
+
+
+def test_on_posix_no_acl_tool_is_called(tmp_path, monkeypatch):
+    monkeypatch.setattr(acl, "on_windows", lambda: False)
+    monkeypatch.setattr(acl, "run", lambda args: pytest.fail(f"called {args}"))
+    acl.restrict_to_owner(tmp_path)
+    acl.inherit_from_parent(tmp_path)

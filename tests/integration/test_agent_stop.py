@@ -1,0 +1,80 @@
+"""Stopping a real agent mid-download through its API, then starting it again: it resumes.
+
+Real agents and libtorrent on loopback: an origin (tracker + seed, serving at
+2 MiB/s) and a fetching agent. The fetcher is stopped the portable way (no
+signal), so it saves resume data and marks the stop clean; started again, it
+trusts that data (no re-check of the staged pieces) and fetches only the rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from salt_p2pdist.agent import stopping
+from salt_p2pdist.agent.client import AgentClient
+from salt_p2pdist.testing.agents import stop_agents_under
+from salt_p2pdist.torrent import metainfo
+
+SIZE = 16 << 20
+RATE = 2 << 20  # bytes/s the origin serves: the download lasts about 8 s
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+    stop_agents_under(tmp_path)
+
+
+def test_stopped_through_the_api_mid_download_it_resumes_without_a_recheck(root: Path) -> None:
+    origin = AgentClient(root / "origin", "origin", [
+        "--bt-interface", "127.0.0.1", "--tracker-port", "0", "--tracker-interface", "127.0.0.1",
+        "--announce-interval", "2"])
+    tracker = f"http://127.0.0.1:{origin.ensure()['tracker_port']}/announce"
+    src = root / "src" / "big.bin"
+    src.parent.mkdir()
+    src.write_bytes(os.urandom(SIZE))
+    torrent = metainfo.create_in_subprocess(src, tracker)
+    dist_id, b64 = metainfo.describe(torrent).dist_id, base64.b64encode(torrent).decode()
+    origin.call("POST", "/dists", {"mode": "seed", "torrent": b64, "source": str(src),
+                                   "targets": ["m1"], "upload_limit": RATE})
+    state = root / "m1"
+    fetcher = AgentClient(state, "m1", ["--bt-interface", "127.0.0.2"])
+    fetcher.ensure()
+    dest = root / "dest"
+    fetcher.call("POST", "/dists", {"mode": "fetch", "torrent": b64, "dest": str(dest)})
+    wait_for("a quarter downloaded",
+             lambda: fetcher.call("GET", f"/dists/{dist_id}")["bytes_done"] > SIZE // 4)
+
+    first = fetcher.ensure()
+    assert fetcher.stop() is True
+    assert not stopping.running(first, lambda: True)  # the process has exited
+    assert (state / "clean_stop").exists()  # resume data saved and marked trustworthy
+    assert (state / "dists" / dist_id / "resume.dat").exists()
+    assert not (dest / "big.bin").exists()
+
+    fetcher.ensure()
+    # The engine took the clean stop into account (and removed the marker for the next crash).
+    assert not (state / "clean_stop").exists()
+    wait_for("the copy at dest", lambda: (dest / "big.bin").exists())
+    # The staged pieces were trusted, not hashed again (the engine logs every re-check).
+    assert "re-checking staged pieces" not in (state / "agent.log").read_text()
+    assert (dest / "big.bin").read_bytes() == src.read_bytes()
+    served = origin.call("GET", f"/dists/{dist_id}")["uploaded"]
+    assert served <= 1.10 * SIZE, f"the origin served {served / SIZE:.3f} x the size"

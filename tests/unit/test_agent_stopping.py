@@ -1,0 +1,86 @@
+"""Stopping the agent through its API; a pid is terminated only while it is provably our agent."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from salt_p2pdist.agent import stopping
+from salt_p2pdist.agent.client import AgentClient
+
+# A process whose command line names the agent's module but is not one (a stand-in).
+STAND_IN = [sys.executable, "-c", "import time; time.sleep(120)", stopping.AGENT_MODULE]
+
+
+@pytest.fixture
+def stand_in() -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(STAND_IN)
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def endpoint(proc: subprocess.Popen[bytes], shift: float = 0.0) -> dict[str, object]:
+    started = stopping.start_time_of(proc.pid)
+    assert started is not None
+    return {"pid": proc.pid, "started": started + shift}
+
+
+def test_a_reused_pid_is_not_our_agent(stand_in: subprocess.Popen[bytes]) -> None:
+    # agent.json names this pid, but the process holding it started later.
+    stale = endpoint(stand_in, shift=-30.0)
+    assert not stopping.running(stale, lambda: True)
+    assert stopping.terminate_if_ours(stale) is False
+    assert stand_in.poll() is None  # untouched
+
+
+def test_a_process_that_is_not_the_agent_is_never_terminated() -> None:
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        ep = endpoint(other)  # right pid, right start time, but another program
+        assert stopping.terminate_if_ours(ep) is False
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_our_agent_is_terminated_as_a_last_resort(stand_in: subprocess.Popen[bytes]) -> None:
+    ep = endpoint(stand_in)
+    assert stopping.running(ep, lambda: True)
+    assert stopping.terminate_if_ours(ep) is True
+    stand_in.wait(10)
+    assert not stopping.running(ep, lambda: True)
+
+
+def test_without_an_identity_the_endpoint_file_decides_and_nothing_is_terminated(
+        stand_in: subprocess.Popen[bytes]) -> None:
+    ep = {"pid": stand_in.pid, "started": None}  # an agent without psutil
+    assert stopping.running(ep, lambda: True) and not stopping.running(ep, lambda: False)
+    assert stopping.terminate_if_ours(ep) is False
+    assert stand_in.poll() is None
+
+
+def test_stop_with_a_stale_agent_json_signals_nobody(tmp_path: Path,
+                                                     stand_in: subprocess.Popen[bytes]) -> None:
+    # A crashed agent's agent.json; its pid now belongs to another process.
+    (tmp_path / "agent.json").write_text(json.dumps({**endpoint(stand_in, shift=-30.0),
+                                                     "api_port": 9, "token": "x"}))
+    assert AgentClient(tmp_path, "m1").stop(timeout=1) is True  # nothing of ours runs
+    assert stand_in.poll() is None
+
+
+def test_a_real_agent_stops_through_its_api_as_on_sigterm(tmp_path: Path) -> None:
+    agent = AgentClient(tmp_path / "state", "m1", ["--bt-interface", "127.0.0.1"])
+    ep = agent.ensure()
+    assert ep["started"] is not None
+    assert agent.stop() is True
+    assert not stopping.running(ep, lambda: True)  # the process has exited
+    assert (tmp_path / "state" / "clean_stop").exists()  # resume data saved, can be trusted
+    assert not (tmp_path / "state" / "agent.json").exists()
+    assert "agent m1 up" in (tmp_path / "state" / "agent.log").read_text()
