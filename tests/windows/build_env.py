@@ -53,12 +53,12 @@ def install_debian_packages() -> None:
     if shutil.which("wine") and shutil.which("x86_64-w64-mingw32-as"):
         return
     run(["apt-get", "update"])
-    run(["apt-get", "install", "-y", "--no-install-recommends", *APT], env={**os.environ,
-                                                                           "DEBIAN_FRONTEND": "noninteractive"})
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "install", "-y", "--no-install-recommends", *APT], env=env)
 
 
 def download(dest: Path) -> None:
-    """pip keeps files already in ``dest``: a rebuild downloads nothing new."""
+    """The sdist and the wheels, for Windows x64 and CPython 3.13 whatever this machine is."""
     pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(dest)]
     run([*pip, "--no-binary=:all:", EMBED])
     run([*pip, "--only-binary=:all:", "--platform", "win_amd64", "--python-version", "3.13",
@@ -132,8 +132,9 @@ def build(cache: Path) -> None:
     t0 = time.monotonic()
     install_debian_packages()
     prefix = cache / "prefix"
-    shutil.rmtree(prefix, ignore_errors=True)  # a half-built prefix is not worth repairing
-    download(cache / "downloads")
+    for old in (prefix, cache / "downloads"):  # a half-built prefix or old pins: start over
+        shutil.rmtree(old, ignore_errors=True)
+    download(cache / "downloads")  # pip's own cache makes this cheap the second time
     env = wine_env(prefix)
     run(["wineboot", "-i"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run(["wine", "winecfg", "-v", "win10"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
