@@ -34,7 +34,7 @@ test: $(STAMP)            ## lint, unit tests, then real master/minion/libtorren
 WINDOWS_CACHE ?= .cache/windows
 test-windows: $(STAMP)    ## the Windows tier: the agent under the real Windows CPython + libtorrent (Wine; root, Debian)
 	$(BIN)/python tests/windows/build_env.py $(WINDOWS_CACHE)
-	P2PDIST_WINDOWS_REQUIRED=1 P2PDIST_WINDOWS_CACHE=$(abspath $(WINDOWS_CACHE)) $(BIN)/pytest -q tests/windows
+	P2PDIST_WINDOWS_TIER=1 P2PDIST_WINDOWS_CACHE=$(abspath $(WINDOWS_CACHE)) $(BIN)/pytest -q tests/windows
 
 BENCH_ARGS ?= --runs 3
 bench: $(STAMP)           ## the WAN lab (root): p2pdist vs HTTP vs plain BitTorrent, 4x5, 3 runs
