@@ -98,6 +98,10 @@ class Swarm:
     def close(self) -> None:
         for agent in self.win_agents:
             self.windows.kill_agent(agent.state_dir)
+            for log in ("agent.log", "agent.out"):  # pytest shows them when the test failed
+                path = self.windows.linux_path(f"{agent.state_dir}\\{log}")
+                text = path.read_text(errors="replace") if path.exists() else "(none)"
+                print(f"--- {agent.host_id} {log} ---\n" + "\n".join(text.splitlines()[-30:]))
         stop_agents_under(self.root)
         shutil.rmtree(self.windows.linux_path(self.win_root), ignore_errors=True)
 
