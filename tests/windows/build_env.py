@@ -81,6 +81,10 @@ def install_python(downloads: Path, py: Path) -> None:
     repo = PureWindowsPath("Z:/", *REPO.parts[1:])
     (py / "python313._pth").write_text(f"python313.zip\n.\nLib\\site-packages\n{repo}\nimport site\n")
     site = py / "Lib" / "site-packages"
+    site.mkdir(parents=True, exist_ok=True)
+    # shutil.copy2 calls kernel32's CopyFile2 when _winapi has it (Python 3.12+); Wine 8.0
+    # has only a stub that ends the process. Without it, shutil takes its portable path.
+    (site / "wine_compat.pth").write_text("import _winapi; _winapi.__dict__.pop('CopyFile2', None)\n")
     for wheel in downloads.glob("*.whl"):
         with zipfile.ZipFile(wheel) as zf:
             zf.extractall(site)
@@ -112,9 +116,10 @@ def digest() -> str:
 
 
 def smoke_test(cache: Path) -> None:
-    """The four imports the agent needs, and a random byte through the shim."""
+    """The imports the agent needs, a key through the ProcessPrng shim, a shutil copy."""
     code = ("import libtorrent, cryptography.hazmat.primitives.asymmetric.ed25519 as e, yaml, ssl, "
-            "sqlite3, salt_p2pdist.agent.app; e.Ed25519PrivateKey.generate(); "
+            "sqlite3, os, sys, shutil, salt_p2pdist.agent.app; e.Ed25519PrivateKey.generate(); "
+            "shutil.copy2(sys.executable, 'C:/copy2.tmp'); os.remove('C:/copy2.tmp'); "
             "print('ok', libtorrent.__version__)")
     py = cache / "prefix" / "drive_c" / PY_DIR / "python.exe"
     out = subprocess.run(["wine", str(py), "-c", code], env=wine_env(cache / "prefix"),
