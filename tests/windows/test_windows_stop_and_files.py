@@ -33,7 +33,7 @@ def test_stopped_mid_download_it_resumes_without_refetch_or_recheck(swarm: Swarm
     wait_for(lambda: win.status(big_id)["bytes_done"] >= 6 * MiB, 90, "a quarter of the big one")
 
     win.host.stop_agent(win.state_dir, win.host_id)  # as `salt minion p2pdist.stop_agent` does
-    assert win.host.processes_of(win.state_dir) == []
+    wait_for(lambda: win.host.processes_of(win.state_dir) == [], 15, "the agent's process ends")
     had = win.host.linux_path(win.state_dir)
     assert not (had / "agent.json").exists(), "the agent did not go through its own shutdown"
 
