@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt s
 # Bench-only dependencies (charts), never installed by make test.
 BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test unit integration lint lint-win32 bench bench-scale bench-topologies bench-status bench-policy bench-wan-total clean
+.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-topologies bench-status bench-policy bench-wan-total clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
@@ -46,6 +46,11 @@ test: $(STAMP) lint-win32 ## lint, unit tests, then real master/minion/libtorren
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q tests
+
+WINDOWS_CACHE ?= .cache/windows
+test-windows: $(STAMP)    ## the Windows tier: the agent under the real Windows CPython + libtorrent (Wine; root, Debian)
+	$(BIN)/python tests/windows/build_env.py $(WINDOWS_CACHE)
+	P2PDIST_WINDOWS_TIER=1 P2PDIST_WINDOWS_CACHE=$(abspath $(WINDOWS_CACHE)) $(BIN)/pytest -q tests/windows
 
 BENCH_ARGS ?= --runs 3
 bench: $(BENCH_STAMP)           ## the WAN lab (root): p2pdist vs HTTP vs plain BitTorrent, 4x5, 3 runs

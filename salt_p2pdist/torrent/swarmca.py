@@ -62,6 +62,19 @@ def host_key(path: Path) -> bytes:
     return path.read_bytes()
 
 
+# Python 3.13's default TLS context verifies strictly (VERIFY_X509_STRICT): a CA needs its
+# key usage and key identifier, an issued certificate the CA's key identifier; without
+# them a 3.13 agent (Salt's onedir, Windows) refuses the tracker ("Missing Authority Key
+# Identifier"). A CA created before these extensions must be created again.
+_CA_USAGE = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                          crl_sign=True, encipher_only=False, decipher_only=False)
+
+
+def _issued_by(ca: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key())  # type: ignore[arg-type]
+
+
 class SwarmCA:
     def __init__(self, directory: Path):
         self.dir = directory
@@ -80,6 +93,8 @@ class SwarmCA:
                 .not_valid_before(now - datetime.timedelta(days=1))
                 .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(_CA_USAGE, critical=True)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                 .sign(key, hashes.SHA256()))
         tmp = self.dir / "ca.pem.tmp"
         tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -106,6 +121,7 @@ class SwarmCA:
                 .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
                 .add_extension(x509.SubjectAlternativeName([x509.DNSName(torrent_name)]),
                                critical=False)
+                .add_extension(_issued_by(ca), critical=False)
                 .sign(ca_key, hashes.SHA256()))
         return cert.public_bytes(serialization.Encoding.PEM)
 
@@ -133,6 +149,7 @@ class SwarmCA:
                 .not_valid_after(now + datetime.timedelta(days=CERT_DAYS))
                 .add_extension(x509.SubjectAlternativeName(sans), critical=False)
                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+                .add_extension(_issued_by(ca), critical=False)
                 .sign(ca_key, hashes.SHA256()))
         return cert.public_bytes(serialization.Encoding.PEM)
 
