@@ -1,9 +1,8 @@
 """A Windows agent stopped the Windows way, and a file in use at its destination.
 
-Both describe what a Windows minion must do (MISSION R10) and are expected to fail until
-the agent has a stop that is not TerminateProcess and a placement that fails one
-distribution cleanly: ``xfail(strict=True)`` makes them fail loudly once it does, so the
-mark is removed then.
+Both describe what a Windows minion must do (MISSION R10): a stop through the agent's
+API (not TerminateProcess) that saves resume data, and a placement that fails one
+distribution cleanly when Windows refuses to replace a file.
 """
 
 from __future__ import annotations
@@ -11,14 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from winswarm import HeldOpen, Swarm, wait_for
 
 MiB = 2**20
 
 
-@pytest.mark.xfail(strict=True, reason="AgentClient.stop() is os.kill, i.e. TerminateProcess on Windows: "
-                   "no resume data saved, no clean_stop, the next start re-checks")
 def test_stopped_mid_download_it_resumes_without_refetch_or_recheck(swarm: Swarm, tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     done_src, big_src = tmp_path / "src" / "small.bin", tmp_path / "src" / "big.bin"
@@ -57,8 +53,6 @@ def test_stopped_mid_download_it_resumes_without_refetch_or_recheck(swarm: Swarm
     assert swarm.origin.call("GET", f"/dists/{big_id}")["uploaded"] <= 1.1 * size
 
 
-@pytest.mark.xfail(strict=True, reason="'in use' (WinError 5) takes the cross-volume copy fallback, which "
-                   "leaves .<name>.p2pdist-partial in dest; then GET /dists/<id> answers 500")
 def test_a_file_in_use_at_dest_fails_that_distribution_only(swarm: Swarm, tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     new, other = tmp_path / "src" / "setup.msi", tmp_path / "src" / "other.bin"
