@@ -72,10 +72,7 @@ def torrent_params(record: OrderRecord, resume: bytes | None, host_id: str) -> A
         if not resume:
             atp.flags |= lt.torrent_flags.seed_mode  # just hashed by the master
     else:
-        # A closed swarm gets its tracker only after its certificate is set
-        # (Engine.join): libtorrent announces the moment a torrent is added,
-        # and an announce without the certificate is refused by the tracker,
-        # after which libtorrent waits minutes before it asks again.
+        # A closed swarm gets its tracker only after its certificate is set (joining.py).
         closed = bool(atp.ti and atp.ti.ssl_cert())
         atp.trackers = [] if closed else [announce_url(record.tracker, host_id)]
     return atp

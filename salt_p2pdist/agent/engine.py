@@ -23,18 +23,19 @@ from salt_p2pdist.agent import adding
 from salt_p2pdist.agent.alerts import AlertHandler
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.book import TransferBook
-from salt_p2pdist.agent.certify import Certifier, announce_url
+from salt_p2pdist.agent.certify import Certifier
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.finishing import Readder
-from salt_p2pdist.agent.loops import alert_loop, sample_peers
+from salt_p2pdist.agent.joining import SwarmJoiner
+from salt_p2pdist.agent.loops import start_loops
 from salt_p2pdist.agent.orderbody import check_order
 from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.settings import make_session
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
-from salt_p2pdist.agent.wanpoll import SharePoller, wan_share_loop
+from salt_p2pdist.agent.wanpoll import SharePoller
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import InvalidRequest, NotFound, P2PDistError
 from salt_p2pdist.torrent import placement
@@ -58,6 +59,7 @@ class Engine:
         self.waiters = AlertWaiters()
         self.stopped = threading.Event()
         self._ops = threading.RLock()
+        self._joiner = SwarmJoiner(self.certs, self.book, cfg.host_id, self.stopped)
         self._readder = Readder(book=self.book, waiters=self.waiters, session=self.session,
                                 ops_lock=self._ops, staging_dir=cfg.staging_dir, start=self.start)
         # After a crash, resume data can be older than the pieces already
@@ -74,14 +76,8 @@ class Engine:
                 log.error("cannot resume %s: %s", record.dist_id, exc)
         handler = AlertHandler(self.book, self.waiters, on_ban=self.ban_peer,
                                on_moving=lambda t: self._worker(self._readder.finish, t))
-        self._alerts = threading.Thread(target=alert_loop, name="alerts", daemon=True, args=(
-            self.session, handler.handle, self.book, self.policy, self.stopped))
-        self._alerts.start()
         poller = SharePoller(self.book, self.policy, cfg.host_id, cfg.state_dir)
-        threading.Thread(target=sample_peers, name="peers", daemon=True,
-                         args=(self.book, self.stopped)).start()
-        threading.Thread(target=wan_share_loop, name="wan-share", daemon=True,
-                         args=(poller, self.stopped)).start()
+        self._alerts = start_loops(self.session, handler.handle, self.book, self.policy, poller, self.stopped)
 
     @property
     def listen_port(self) -> int:
@@ -132,32 +128,8 @@ class Engine:
         if record.upload_limit:  # a per-torrent limit binds LAN peers too
             transfer.handle.set_upload_limit(record.upload_limit)
         self.book.put(transfer)
-        if record.phase == lifecycle.SEED:
-            self.certs.apply(transfer)
-        elif transfer.meta.ssl and self.certs.apply(transfer):
-            self._join(transfer)
-        elif transfer.meta.ssl:
-            threading.Thread(target=self.certs.obtain, daemon=True, name=f"cert-{transfer.dist_id}",
-                             args=(transfer, self._certified, self.book.set_error,
-                                   self.book.is_current, self.stopped)).start()
+        self._joiner.admit(transfer)
         return transfer
-
-    def _certified(self, transfer: Transfer, cert: str) -> None:
-        """The master issued our certificate: keep it, use it, and join the swarm."""
-        self.book.update(transfer, tls_cert=cert)
-        self.book.set_error(transfer, "")
-        self.certs.apply(transfer)
-        self._join(transfer)
-
-    def _join(self, transfer: Transfer) -> None:
-        """Give a closed swarm's torrent its tracker, once its certificate is set.
-
-        libtorrent runs handle calls in the order they are made, so the
-        first announce already shows the certificate.
-        """
-        transfer.handle.replace_trackers([lt.announce_entry(announce_url(transfer.record.tracker,
-                                                                         self.cfg.host_id))])
-        transfer.handle.force_reannounce()
 
     def ban_peer(self, dist_id: str, ip: str) -> None:
         transfers = self.book.all()

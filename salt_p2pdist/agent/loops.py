@@ -1,4 +1,4 @@
-"""The agent's two background loops: libtorrent alerts, and peer sampling."""
+"""The agent's background loops: libtorrent alerts, peer sampling, and the WAN share."""
 
 from __future__ import annotations
 
@@ -13,11 +13,23 @@ import libtorrent as lt
 
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.enforcer import PolicyEnforcer
+from salt_p2pdist.agent.wanpoll import SharePoller, wan_share_loop
 from salt_p2pdist.core import lifecycle
 
 log = logging.getLogger(__name__)
 RESUME_EVERY_S = 30.0
 PEER_SAMPLE_EVERY_S = 1.0
+
+
+def start_loops(session: Any, handle: Callable[[Any], None], book: TransferBook, policy: PolicyEnforcer,
+                poller: SharePoller, stop: threading.Event) -> threading.Thread:
+    """Start the three loops (they end once ``stop`` is set); the alert loop's thread."""
+    alerts = threading.Thread(target=alert_loop, name="alerts", daemon=True,
+                              args=(session, handle, book, policy, stop))
+    alerts.start()
+    threading.Thread(target=sample_peers, name="peers", daemon=True, args=(book, stop)).start()
+    threading.Thread(target=wan_share_loop, name="wan-share", daemon=True, args=(poller, stop)).start()
+    return alerts
 
 
 def alert_loop(session: Any, handle: Callable[[Any], None], book: TransferBook, policy: PolicyEnforcer,
