@@ -1,24 +1,23 @@
-"""Turning libtorrent alerts into engine actions.
+"""Turning libtorrent alerts into agent actions.
 
-Runs on the engine's alert thread. Alert objects die at the next
-pop_alerts(), so only plain values are kept. Never takes the engine lock:
-the thread that holds it may be waiting for one of these alerts.
+Runs on the alert thread. Alert objects die at the next pop_alerts(), so
+only plain values are kept. Never waits for another thread: the thread that
+holds the engine's operations lock may be waiting for one of these alerts.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import libtorrent as lt
 
-from salt_p2pdist.agent import placing
 from salt_p2pdist.agent.bans import peer_ip
-from salt_p2pdist.agent.finishing import finish
-
-if TYPE_CHECKING:
-    from salt_p2pdist.agent.engine import Engine
+from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.transfer import Transfer
+from salt_p2pdist.agent.waiters import AlertWaiters
+from salt_p2pdist.core import lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -27,32 +26,46 @@ def _dist_id(hashes: Any) -> str:
     return str(hashes.v2)[:16]
 
 
-def handle_alert(engine: Engine, alert: Any) -> None:
-    if isinstance(alert, lt.save_resume_data_alert):
-        dist_id = _dist_id(alert.handle.info_hashes())
-        data = bytes(lt.write_resume_data_buf(alert.params))
-        if dist_id in engine.transfers:
-            engine.store.save_resume(dist_id, data)
-        engine._notify(dist_id, "resume", data)
-    elif isinstance(alert, lt.save_resume_data_failed_alert):
-        engine._notify(_dist_id(alert.handle.info_hashes()), "resume", None)
-    elif isinstance(alert, lt.torrent_removed_alert):
-        engine._notify(_dist_id(alert.info_hashes), "removed")
-    elif isinstance(alert, lt.torrent_finished_alert):
-        transfer = engine.transfers.get(_dist_id(alert.handle.info_hashes()))
-        if transfer and placing.may_place(transfer):
-            transfer.finishing = True
-            threading.Thread(target=finish, args=(engine, transfer), daemon=True).start()
-    elif isinstance(alert, lt.torrent_error_alert) and "dh params" in alert.message():
-        pass  # no DH parameters is deliberate: TLS peers use ECDHE (certify.py)
-    elif isinstance(alert, (lt.file_error_alert, lt.torrent_error_alert)):
-        transfer = engine.transfers.get(_dist_id(alert.handle.info_hashes()))
-        if transfer is not None:
-            transfer.error = alert.message()
-        log.error("%s", alert.message())
-    elif isinstance(alert, lt.peer_ban_alert):
-        engine.ban_peer(_dist_id(alert.handle.info_hashes()), peer_ip(alert))
-    elif isinstance(alert, lt.hash_failed_alert):
-        log.warning("%s: fetching it again from another peer", alert.message())
-    elif isinstance(alert, lt.tracker_error_alert):
-        log.warning("%s", alert.message())
+def may_move(transfer: Transfer) -> bool:
+    """Should a finished download move into dest now? Not after a failed move until ordered again:
+    libtorrent reports the download finished again when it is added back from staging."""
+    return transfer.record.phase == lifecycle.STAGING and not transfer.place_failed
+
+
+class AlertHandler:
+    """``on_moving`` gets a finished download once it is moving into dest (start the move there);
+    ``on_ban`` gets (dist_id, ip) of a peer libtorrent banned."""
+
+    def __init__(self, book: TransferBook, waiters: AlertWaiters, *,
+                 on_moving: Callable[[Transfer], None], on_ban: Callable[[str, str], None]):
+        self.book, self.waiters = book, waiters
+        self.on_moving, self.on_ban = on_moving, on_ban
+
+    def handle(self, alert: Any) -> None:
+        if isinstance(alert, lt.save_resume_data_alert):
+            dist_id = _dist_id(alert.handle.info_hashes())
+            data = bytes(lt.write_resume_data_buf(alert.params))
+            self.book.save_resume(dist_id, data)
+            self.waiters.notify(dist_id, "resume", data)
+        elif isinstance(alert, lt.save_resume_data_failed_alert):
+            self.waiters.notify(_dist_id(alert.handle.info_hashes()), "resume", None)
+        elif isinstance(alert, lt.torrent_removed_alert):
+            self.waiters.notify(_dist_id(alert.info_hashes), "removed")
+        elif isinstance(alert, lt.torrent_finished_alert):
+            transfer = self.book.get(_dist_id(alert.handle.info_hashes()))
+            # Only this thread moves a transfer out of staging, so the phase cannot change in between.
+            if transfer and may_move(transfer) and self.book.move(transfer, lifecycle.MOVING):
+                self.on_moving(transfer)
+        elif isinstance(alert, lt.torrent_error_alert) and "dh params" in alert.message():
+            pass  # no DH parameters is deliberate: TLS peers use ECDHE (certify.py)
+        elif isinstance(alert, (lt.file_error_alert, lt.torrent_error_alert)):
+            transfer = self.book.get(_dist_id(alert.handle.info_hashes()))
+            if transfer is not None:
+                self.book.set_error(transfer, alert.message())
+            log.error("%s", alert.message())
+        elif isinstance(alert, lt.peer_ban_alert):
+            self.on_ban(_dist_id(alert.handle.info_hashes()), peer_ip(alert))
+        elif isinstance(alert, lt.hash_failed_alert):
+            log.warning("%s: fetching it again from another peer", alert.message())
+        elif isinstance(alert, lt.tracker_error_alert):
+            log.warning("%s", alert.message())

@@ -73,7 +73,7 @@ class Agent:
             return {"sites": sorted(tracker.sites.sites), "overrides": tracker.sites.overrides}
         if parts == ["fetchers"] and self.side is not None:
             return {t.dist_id: self.side.tracker.fetchers(bytes.fromhex(t.meta.info_hash)[:20])
-                    for t in self.engine.transfers.values()}
+                    for t in self.engine.book.all()}
         if parts == ["policy"]:
             if method == "POST":
                 self.engine.policy.set(body)
@@ -82,8 +82,9 @@ class Agent:
             return self.engine.status()
         if parts == ["dists"] and method == "POST":
             status = self.engine.add(body)
-            if self.side is not None:
-                self.side.register(self.engine.transfers[status["dist_id"]])
+            transfer = self.engine.book.get(status["dist_id"])
+            if self.side is not None and transfer is not None:
+                self.side.register(transfer)
             return status
         if len(parts) == 2 and parts[0] == "dists":
             if method == "GET":
@@ -95,7 +96,7 @@ class Agent:
 
     def _remove(self, dist_id: str, *, remove_data: bool, keep_swarm: bool) -> Any:
         """Stop seeding; with keep_swarm the tracker goes on serving the minions' swarm."""
-        t = self.engine.transfers.get(dist_id)
+        t = self.engine.book.get(dist_id)
         if self.side is not None and self.side.stop_serving(dist_id, t, keep_swarm=keep_swarm):
             return {"dist_id": dist_id, "state": lifecycle.CANCELLED, "removed_data": False}
         return self.engine.remove(dist_id, remove_data=remove_data)

@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 RETRY_S = 10.0
 
 
-def announce_url(record: dict[str, Any], host_id: str) -> str:
-    sep = "&" if "?" in record["tracker"] else "?"
-    return f"{record['tracker']}{sep}minion={host_id}"
+def announce_url(tracker: str, host_id: str) -> str:
+    sep = "&" if "?" in tracker else "?"
+    return f"{tracker}{sep}minion={host_id}"
 
 
 def cert_url(tracker: str) -> str:
@@ -48,7 +48,7 @@ class Certifier:
         """Hand libtorrent the certificate if the record has one (or none is needed)."""
         if not transfer.meta.ssl:
             return True
-        cert = transfer.record.get("tls_cert")
+        cert = transfer.record.tls_cert
         if not cert:
             return False
         # No DH parameters: peers use ECDHE; libtorrent's complaint about it is ignored.
@@ -65,28 +65,27 @@ class Certifier:
         body = json.dumps({"info_hash": transfer.meta.info_hash, "minion": self.host_id,
                            "time": when, "tls_key": swarmca.public_pem(self.key).decode(),
                            "signature": swarmca.sign(self.salt_key, payload)}).encode()
-        url = cert_url(transfer.record["tracker"])
+        url = cert_url(transfer.record.tracker)
         ctx = mastertls.client_context(mastertls.swarm_ca(transfer)) if url.startswith("https:") else None
         return dict(mastertls.call(url, ctx, data=body, timeout=15))
 
-    def obtain(self, transfer: Transfer, on_ready: Callable[[Transfer], None],
+    def obtain(self, transfer: Transfer, on_ready: Callable[[Transfer, str], None],
+               on_refused: Callable[[Transfer, str], None],
                active: Callable[[Transfer], bool], stop: threading.Event) -> None:
-        """Thread body: ask until certified (or the transfer is gone), then ``on_ready``."""
+        """Thread body: ask until certified (or the transfer is gone), then ``on_ready``
+        with the certificate; ``on_refused`` with the reason each time it is refused."""
         while not stop.is_set() and active(transfer):
             try:
                 answer = self.request(transfer)
             except OSError as exc:  # the master is unreachable for now: not a failure
                 log.warning("%s: no certificate from the master yet: %s", transfer.dist_id, exc)
             except mastertls.UntrustedTracker as exc:  # not our master: nothing was sent
-                transfer.error = f"no certificate: {exc}"
-                log.warning("%s: %s", transfer.dist_id, transfer.error)
+                log.warning("%s: no certificate: %s", transfer.dist_id, exc)
+                on_refused(transfer, f"no certificate: {exc}")
             except ValueError as exc:  # the master said no: shown in status, asked again
-                transfer.error = f"the master refused a certificate: {exc}"
-                log.warning("%s: %s", transfer.dist_id, transfer.error)
+                log.warning("%s: the master refused a certificate: %s", transfer.dist_id, exc)
+                on_refused(transfer, f"the master refused a certificate: {exc}")
             else:
-                transfer.record["tls_cert"] = answer["cert"]
-                transfer.record.pop("auth", None)  # the bearer token of earlier versions
-                transfer.error = ""
-                on_ready(transfer)
+                on_ready(transfer, str(answer["cert"]))
                 return
             stop.wait(RETRY_S)

@@ -15,21 +15,19 @@ import socket
 import ssl
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.kept import KeptSwarms
 from salt_p2pdist.agent.server import TrackerServer
+from salt_p2pdist.agent.transfer import Transfer
+from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.files.atomic import write_atomic
 from salt_p2pdist.files.audit import AuditLog
 from salt_p2pdist.torrent import swarmca
 from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
 from salt_p2pdist.tracker.tracker import Tracker, TrackerError
-
-if TYPE_CHECKING:
-    from salt_p2pdist.agent.config import AgentConfig
-    from salt_p2pdist.agent.engine import Engine
-    from salt_p2pdist.agent.transfer import Transfer
-    from salt_p2pdist.core.topology import SiteMap
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +74,7 @@ class TrackerSide:
         tls = server_tls(cfg, self.ca, cfg.state_dir / "tls.key") if self.ca else None
         self.server = TrackerServer(cfg.tracker_interface, cfg.tracker_port, self.tracker,
                                     self._certify if self.ca else None, tls)
-        for t in engine.transfers.values():  # swarms survive restarts
+        for t in engine.book.all():  # swarms survive restarts
             self.register(t)
         for kept in self.kept.load().values():
             self.tracker.register(bytes.fromhex(kept["info_hash20"]), frozenset(kept["targets"]), 0,
@@ -114,18 +112,17 @@ class TrackerSide:
 
     def register(self, t: Transfer) -> None:
         """A distribution the origin seeds becomes a swarm; a closed one gets the origin's certificate."""
-        if t.record.get("mode") != "seed":
+        if t.record.mode != "seed":
             return
         self.kept.drop(t.dist_id)  # seeded again after stop_seeding: no longer only kept
-        if t.meta.ssl and self.ca is not None and not t.record.get("tls_cert"):
-            t.record["tls_cert"] = self.ca.issue(swarmca.public_pem(self.engine.certs.key),
-                                                 torrent_name=t.meta.torrent_name,
-                                                 holder="origin").decode()
+        if t.meta.ssl and self.ca is not None and not t.record.tls_cert:
+            cert = self.ca.issue(swarmca.public_pem(self.engine.certs.key), torrent_name=t.meta.torrent_name,
+                                 holder="origin").decode()
             self._audit("origin", "issued", t.dist_id)
-            self.engine.store.save(t.dist_id, t.record)
+            self.engine.book.update(t, tls_cert=cert)
             self.engine.certs.apply(t)
         port = self.engine.ssl_port if t.meta.ssl else self.engine.listen_port
-        self.tracker.register(self._hash20(t), frozenset(t.record.get("targets", [])), port,
+        self.tracker.register(self._hash20(t), frozenset(t.record.targets), port,
                               t.meta.torrent_name)
 
     @staticmethod
@@ -146,7 +143,7 @@ class TrackerSide:
                 self.tracker.unregister(kept_hash)
             return kept_hash is not None
         if keep_swarm:
-            targets = list(t.record.get("targets", []))
+            targets = list(t.record.targets)
             self.tracker.register(self._hash20(t), frozenset(targets), 0, t.meta.torrent_name)
             self.kept.keep(dist_id, self._hash20(t), targets, t.meta.torrent_name)
         else:

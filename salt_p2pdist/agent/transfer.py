@@ -9,6 +9,7 @@ from typing import Any
 import libtorrent as lt
 
 from salt_p2pdist.agent.ledger import PeerLedger
+from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.torrent import placement
 from salt_p2pdist.torrent.metainfo import TorrentMeta
@@ -19,12 +20,16 @@ _CHECKING = {_LT_STATES.checking_files, _LT_STATES.checking_resume_data}
 
 @dataclass
 class Transfer:
-    record: dict[str, Any]  # the persisted order: mode, dest, phase, save_path...
+    """A distribution with its torrent in the session; changed only by the TransferBook."""
+
+    record: OrderRecord  # kept on disk; shared with the transfer that replaces this one
     meta: TorrentMeta
     handle: Any  # lt.torrent_handle
     ledger: PeerLedger | None = None  # bytes by source; fetches only
-    error: str = ""
-    finishing: bool = False
+    error: str = ""  # why it failed (shown in status); not kept on disk
+    # The move into dest failed: not moved again on its own (that would repeat the
+    # failure in a loop) until ordered again or the agent restarts (finishing.py).
+    place_failed: bool = False
 
     @property
     def dist_id(self) -> str:
@@ -36,17 +41,10 @@ class Transfer:
 
 
 def state_of(t: Transfer, st: Any) -> str:
-    if t.error or st.errc.value():
-        return lifecycle.FAILED
-    if t.finishing:
-        return lifecycle.FINISHING
-    if st.state in _CHECKING:
-        return lifecycle.CHECKING
-    if st.is_finished or st.is_seeding:
-        return lifecycle.SEEDING if t.record["phase"] != "staging" else lifecycle.FINISHING
-    if st.flags & lt.torrent_flags.paused:
-        return lifecycle.QUEUED
-    return lifecycle.DOWNLOADING
+    return lifecycle.reported_state(t.record.phase, failed=bool(t.error or st.errc.value()),
+                                    checking=st.state in _CHECKING,
+                                    complete=bool(st.is_finished or st.is_seeding),
+                                    paused=bool(st.flags & lt.torrent_flags.paused))
 
 
 def status_of(t: Transfer) -> dict[str, Any]:
@@ -59,7 +57,7 @@ def status_of(t: Transfer) -> dict[str, Any]:
     return {
         "dist_id": t.dist_id,
         "name": t.meta.name,
-        "mode": t.record["mode"],
+        "mode": t.record.mode,
         "state": state_of(t, st),
         "pieces": st.num_pieces,
         "num_pieces": t.meta.num_pieces,
@@ -71,13 +69,13 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "downloaded": st.all_time_download,
         "uploaded": st.all_time_upload,
         # Data that failed its hash (from bad peers); kept across the move into dest.
-        "failed_bytes": st.total_failed_bytes + int(t.record.get("failed_bytes") or 0),
+        "failed_bytes": st.total_failed_bytes + t.record.failed_bytes,
         "eta_s": round(left / rate) if rate > 0 and left > 0 else (0 if left == 0 else None),
-        "dest": t.record.get("dest") or t.record.get("save_path"),
+        "dest": t.record.dest or t.record.save_path,
         "error": error,
-        "banned": list(t.record.get("banned") or []),  # peers blocked for corrupt data
-        "reused": int(t.record.get("reused") or 0),  # bytes taken from copies already here
-        "order_id": t.record.get("order_id", ""),  # the master's order this answers
+        "banned": list(t.record.banned),  # peers blocked for corrupt data
+        "reused": t.record.reused,  # bytes taken from copies already here
+        "order_id": t.record.order_id,  # the master's order this answers
         # When this was read (the agent's clock, under the engine lock): the
         # master keeps the newest of a host's reports and answers by it.
         "as_of": time.time(),

@@ -14,25 +14,24 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from salt_p2pdist.agent import mastertls
+from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.files.atomic import write_atomic
 from salt_p2pdist.tracker.wanshare import WanShare
-
-if TYPE_CHECKING:
-    from salt_p2pdist.agent.engine import Engine
 
 log = logging.getLogger(__name__)
 POLL_S = 5.0
 
 
 def share_url(transfer: Transfer, host_id: str) -> str:
-    parts = urlsplit(transfer.record["tracker"])
+    parts = urlsplit(transfer.record.tracker)
     return f"{parts.scheme}://{parts.netloc}/wan?{urlencode({'minion': host_id})}"
 
 
@@ -43,29 +42,26 @@ def ask(transfer: Transfer, host_id: str, ctx: ssl.SSLContext | None) -> WanShar
 
 
 class SharePoller:
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, book: TransferBook, policy: PolicyEnforcer, host_id: str, state_dir: Path):
+        self.book, self.policy, self.host_id, self.state_dir = book, policy, host_id, state_dir
         self.last, self.connected, self.failing = 0.0, frozenset[str](), False
         self._tls: tuple[str, ssl.SSLContext | None] = ("", None)  # dist_id whose certificate it shows
 
     def context(self, transfer: Transfer) -> ssl.SSLContext | None:
         """TLS that checks the master and shows this host's certificate for ``transfer``'s swarm."""
-        if not transfer.record["tracker"].startswith("https:"):
+        if not transfer.record.tracker.startswith("https:"):
             return None
         if self._tls[0] != transfer.dist_id:
-            state_dir: Path = self.engine.cfg.state_dir
-            cert_file = state_dir / "wan-client.pem"  # public data; ssl loads certificates from files
-            write_atomic(cert_file, str(transfer.record.get("tls_cert") or "").encode())
-            client = (cert_file, state_dir / "tls.key") if transfer.record.get("tls_cert") else None
+            cert_file = self.state_dir / "wan-client.pem"  # public data; ssl loads certificates from files
+            write_atomic(cert_file, transfer.record.tls_cert.encode())
+            client = (cert_file, self.state_dir / "tls.key") if transfer.record.tls_cert else None
             self._tls = (transfer.dist_id, mastertls.client_context(mastertls.swarm_ca(transfer), client))
         return self._tls[1]
 
     def step(self) -> None:
-        engine = self.engine
-        if not engine.policy.wants_wan_share():
+        if not self.policy.wants_wan_share():
             return
-        with_peers = [t for t in list(engine.transfers.values())
-                      if t.record.get("tracker") and t.handle.status().num_peers > 0]
+        with_peers = [t for t in self.book.all() if t.record.tracker and t.handle.status().num_peers > 0]
         now_connected = frozenset(t.dist_id for t in with_peers)
         due = time.monotonic() - self.last >= POLL_S or not now_connected <= self.connected
         self.connected = now_connected
@@ -73,7 +69,7 @@ class SharePoller:
             return
         self.last = time.monotonic()
         try:
-            engine.policy.set_wan_share(ask(with_peers[0], engine.cfg.host_id, self.context(with_peers[0])))
+            self.policy.set_wan_share(ask(with_peers[0], self.host_id, self.context(with_peers[0])))
             self.failing = False
         except (OSError, ValueError, KeyError) as exc:
             if not self.failing:  # once per outage, not every POLL_S
@@ -81,9 +77,8 @@ class SharePoller:
             self.failing = True
 
 
-def wan_share_loop(engine: Engine) -> None:
-    poller = SharePoller(engine)
-    while not engine._stop.wait(1.0):
+def wan_share_loop(poller: SharePoller, stop: threading.Event) -> None:
+    while not stop.wait(1.0):
         try:
             poller.step()
         except Exception:  # a transfer removed mid-step, a libtorrent hiccup: try again next second

@@ -1,13 +1,20 @@
-"""The lifecycle of one distribution on one host, as a table of transitions.
+"""The lifecycle of one distribution on one host, as tables of transitions.
 
-Master and agent both speak in these states. ``pending`` exists only on the
-master (ordered, nothing heard yet); ``stale`` is derived by the status view
-for hosts that stopped reporting and is never stored.
+Master and agent both speak in the reported states. ``pending`` exists only
+on the master (ordered, nothing heard yet); ``stale`` is derived by the
+status view for hosts that stopped reporting and is never stored.
+
+The agent itself keeps a phase per distribution: where its copy of the data
+is. Phases change only when the agent acts (see ``PHASE_MOVES``); the state
+it reports is read from the phase and libtorrent's status at each report
+(``reported_state``).
 """
 
 from __future__ import annotations
 
 from typing import Final
+
+from salt_p2pdist.core.errors import P2PDistError
 
 PENDING: Final = "pending"  # ordered by the master, no report from the host yet
 QUEUED: Final = "queued"  # accepted by the agent, not started
@@ -57,3 +64,51 @@ def is_active(state: str) -> bool:
 def is_complete(state: str) -> bool:
     return state in COMPLETE_STATES
 
+
+
+# -- the agent's phases (the "phase" of its order record, order.json) --------
+SEED: Final = "seed"  # the origin's source, shared where it lies
+STAGING: Final = "staging"  # being fetched into the agent's staging directory
+MOVING: Final = "moving"  # verified; being moved from staging into dest (never stored)
+PLACED: Final = "placed"  # complete at dest (moved there, or found there already)
+
+AGENT_PHASES: Final = (SEED, STAGING, MOVING, PLACED)
+# A new order starts where its data is: the source, nothing yet, or an
+# identical copy already at dest.
+FIRST_PHASES: Final = frozenset({SEED, STAGING, PLACED})
+PHASE_MOVES: Final[dict[str, frozenset[str]]] = {
+    SEED: frozenset(),
+    STAGING: frozenset({MOVING}),
+    # Moved; or the move failed: the data stays staged and the error is shown.
+    MOVING: frozenset({PLACED, STAGING}),
+    PLACED: frozenset(),
+}
+
+
+class IllegalTransition(P2PDistError):
+    """The agent tried a phase change its table does not allow: a bug, named in the message."""
+
+
+def check_first_phase(dist_id: str, phase: str) -> None:
+    if phase not in FIRST_PHASES:
+        raise IllegalTransition(f"{dist_id}: a distribution cannot start in phase {phase!r}")
+
+
+def check_phase_move(dist_id: str, old: str, new: str) -> None:
+    """Raise IllegalTransition unless ``PHASE_MOVES`` lets ``old`` become ``new``."""
+    if new not in PHASE_MOVES.get(old, frozenset()):
+        raise IllegalTransition(f"{dist_id}: phase {old!r} cannot become {new!r} "
+                                f"(allowed: {sorted(PHASE_MOVES.get(old, ())) or 'none'})")
+
+
+def reported_state(phase: str, *, failed: bool, checking: bool, complete: bool, paused: bool) -> str:
+    """The state an agent reports: its phase read with libtorrent's status of the torrent."""
+    if failed:
+        return FAILED
+    if phase == MOVING:
+        return FINISHING
+    if checking:
+        return CHECKING
+    if complete:  # a complete download still in staging is about to move
+        return FINISHING if phase == STAGING else SEEDING
+    return QUEUED if paused else DOWNLOADING

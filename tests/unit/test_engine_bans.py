@@ -44,15 +44,16 @@ def test_a_corrupt_peer_is_blocked_and_shown_in_status(engine: Engine, tmp_path:
 def test_a_banned_origin_is_not_blocked_and_the_download_gets_a_fresh_peer_list(
         engine: Engine, tmp_path: Path) -> None:
     dist_id = _fetching(engine, tmp_path)
-    before = engine.transfers[dist_id]
+    before = engine.book.get(dist_id)
+    assert before is not None
     engine.ban_peer(dist_id, "127.0.0.1")  # the tracker's host: the origin
     deadline = time.monotonic() + 20
-    while engine.transfers[dist_id] is before and time.monotonic() < deadline:
+    while engine.book.is_current(before) and time.monotonic() < deadline:
         time.sleep(0.1)
-    after = engine.transfers[dist_id]
-    assert after is not before, "the download was not re-added"
+    after = engine.book.get(dist_id)
+    assert after is not None and after is not before, "the download was not re-added"
     assert engine.session.get_ip_filter().access("127.0.0.1") == 0
-    assert after.record["dest"] == before.record["dest"] and engine.status(dist_id)["banned"] == []
+    assert after.record.dest == before.record.dest and engine.status(dist_id)["banned"] == []
     assert len(engine.session.get_torrents()) == 1
 
 
@@ -63,13 +64,14 @@ def test_after_a_crash_a_download_is_rechecked_not_trusted_to_stale_resume_data(
     cfg = AgentConfig(state_dir=tmp_path / "agent", host_id="m2", bt_interface="127.0.0.1")
     first = Engine(cfg)
     dist_id = _fetching(first, tmp_path)
-    t = first.transfers[dist_id]
+    t = first.book.get(dist_id)
+    assert t is not None
     # Resume data saved early (no piece yet), then every piece lands on disk.
-    resume = first._wait(dist_id, "resume", lambda: t.handle.save_resume_data(
+    resume = first.waiters.wait(dist_id, "resume", lambda: t.handle.save_resume_data(
         lt.torrent_handle.save_info_dict))
-    first.store.save_resume(dist_id, resume)
+    first.book.save_resume(dist_id, resume)
     first.session.pause()
-    first._stop.set()  # the host dies here: no clean stop
+    first.stopped.set()  # the host dies here: no clean stop
     staged = cfg.staging_dir / dist_id / "pkg.bin"
     staged.parent.mkdir(parents=True, exist_ok=True)
     staged.write_bytes((tmp_path / "src" / "pkg.bin").read_bytes())

@@ -66,3 +66,58 @@ def test_can_move():
     assert not lc.can_move(lc.QUEUED, lc.PENDING)
     assert not lc.can_move("bogus", lc.QUEUED)
     assert lc.can_move("bogus", "bogus")
+
+
+# -- the agent's phases ---------------------------------------------------------
+
+
+def test_every_phase_has_an_entry_and_moves_only_to_phases():
+    assert set(lc.PHASE_MOVES) == set(lc.AGENT_PHASES)
+    for old, news in lc.PHASE_MOVES.items():
+        assert news <= set(lc.AGENT_PHASES), old
+        assert old not in news, old
+    assert set(lc.AGENT_PHASES) - {lc.MOVING} == lc.FIRST_PHASES  # moving is never stored either
+
+
+def test_a_download_is_staged_moved_then_placed_and_a_failed_move_stays_staged():
+    lc.check_phase_move("d1", lc.STAGING, lc.MOVING)
+    lc.check_phase_move("d1", lc.MOVING, lc.PLACED)
+    lc.check_phase_move("d1", lc.MOVING, lc.STAGING)
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    (lc.PLACED, lc.STAGING), (lc.STAGING, lc.PLACED), (lc.SEED, lc.MOVING),
+    (lc.MOVING, lc.MOVING), (lc.PLACED, lc.MOVING), ("bogus", lc.PLACED)])
+def test_an_illegal_phase_move_raises_naming_both_phases(old, new):
+    with pytest.raises(lc.IllegalTransition, match=f"d1: phase '{old}' cannot become '{new}'"):
+        lc.check_phase_move("d1", old, new)
+
+
+def test_a_distribution_cannot_start_moving():
+    for phase in lc.FIRST_PHASES:
+        lc.check_first_phase("d1", phase)
+    with pytest.raises(lc.IllegalTransition, match="d1: a distribution cannot start in phase 'moving'"):
+        lc.check_first_phase("d1", lc.MOVING)
+
+
+def _reported(phase, *, failed=False, checking=False, complete=False, paused=False):
+    return lc.reported_state(phase, failed=failed, checking=checking, complete=complete, paused=paused)
+
+
+def test_reported_state_reads_the_phase_with_libtorrents_status():
+    assert _reported(lc.STAGING) == lc.DOWNLOADING
+    assert _reported(lc.STAGING, paused=True) == lc.QUEUED
+    assert _reported(lc.STAGING, checking=True) == lc.CHECKING
+    assert _reported(lc.STAGING, complete=True) == lc.FINISHING  # about to move
+    assert _reported(lc.MOVING, complete=True, checking=True) == lc.FINISHING
+    assert _reported(lc.PLACED, complete=True) == lc.SEEDING
+    assert _reported(lc.SEED, complete=True) == lc.SEEDING
+    for phase in lc.AGENT_PHASES:
+        assert _reported(phase, failed=True, complete=True) == lc.FAILED
+
+
+def test_each_phase_move_is_a_move_the_master_accepts_in_reports():
+    downloading, finishing = _reported(lc.STAGING), _reported(lc.MOVING)
+    assert lc.can_move(downloading, finishing)
+    assert lc.can_move(finishing, _reported(lc.PLACED, complete=True))
+    assert lc.can_move(finishing, _reported(lc.STAGING, failed=True))  # the move failed

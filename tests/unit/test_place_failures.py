@@ -128,12 +128,11 @@ def test_on_windows_placed_files_take_the_acl_of_dest(
 def test_a_failed_move_is_not_retried_until_ordered_again() -> None:
     from types import SimpleNamespace
 
-    from salt_p2pdist.agent import placing
+    from salt_p2pdist.agent.alerts import may_move
 
-    t: Any = SimpleNamespace(record={"phase": "staging"}, finishing=False)
-    assert placing.may_place(t)
-    t.record[placing.FAILED_KEY] = "cannot place ...: in use"
-    assert not placing.may_place(t)  # libtorrent's finished alert after the re-add: no loop
-    t.record["phase"] = "placed"
-    t.record.pop(placing.FAILED_KEY)
-    assert not placing.may_place(t)
+    t: Any = SimpleNamespace(record=SimpleNamespace(phase="staging"), place_failed=False)
+    assert may_move(t)
+    t.place_failed = True  # set with the error when the move into dest failed
+    assert not may_move(t)  # libtorrent's finished alert after the re-add: no loop
+    t.record.phase, t.place_failed = "placed", False
+    assert not may_move(t)

@@ -28,6 +28,7 @@ from salt_p2pdist.agent import mastertls
 from salt_p2pdist.agent.certify import Certifier
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
+from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.agent.trackerside import server_tls
 from salt_p2pdist.agent.transfer import Transfer
@@ -220,12 +221,13 @@ def test_a_certified_host_re_added_shows_its_certificate_with_its_first_announce
     try:
         meta = metainfo.describe(site.torrent)
         cert = site.ca.issue(swarmca.public_pem(engine.certs.key), torrent_name="pkg.bin", holder="m1")
-        record = {"mode": "fetch", "name": meta.name, "dist_id": meta.dist_id,
-                  "torrent": base64.b64encode(site.torrent).decode(),
-                  "tracker": f"https://127.0.0.1:{site.port}/announce", "force": False,
-                  "targets": ["m1"], "upload_limit": 0, "sites": {}, "site": "",
-                  "dest": str(tmp_path / "dest"), "phase": "staging",
-                  "save_path": str(tmp_path / "staging"), "tls_cert": cert.decode()}
+        record = OrderRecord.from_json({
+            "mode": "fetch", "name": meta.name, "dist_id": meta.dist_id,
+            "torrent": base64.b64encode(site.torrent).decode(),
+            "tracker": f"https://127.0.0.1:{site.port}/announce", "force": False,
+            "targets": ["m1"], "upload_limit": 0, "sites": {}, "site": "",
+            "dest": str(tmp_path / "dest"), "phase": "staging",
+            "save_path": str(tmp_path / "staging"), "tls_cert": cert.decode()})
         engine.start(record, None)
         deadline = time.monotonic() + 20
         while not seen and time.monotonic() < deadline:
@@ -256,8 +258,10 @@ def test_an_agent_refuses_a_tracker_whose_certificate_is_not_from_its_masters_ca
         ses = lt.session(lt.session_params({"listen_interfaces": f"{M1_IP}:0", "enable_dht": False}))
         atp = lt.load_torrent_buffer(redirected)
         atp.save_path, atp.trackers = str(tmp_path / "agent"), []
-        transfer = Transfer(record={"tracker": f"https://127.0.0.1:{port}/announce"},
-                            meta=metainfo.describe(redirected), handle=ses.add_torrent(atp))
+        meta = metainfo.describe(redirected)
+        record = OrderRecord(dist_id=meta.dist_id, mode="fetch", torrent="", phase="staging",
+                             save_path=str(tmp_path / "agent"), tracker=f"https://127.0.0.1:{port}/announce")
+        transfer = Transfer(record=record, meta=meta, handle=ses.add_torrent(atp))
         certifier = Certifier(tmp_path / "agent-state", "m1", _salt_key(tmp_path)[0])
         with pytest.raises(mastertls.UntrustedTracker, match="not from this master's swarm CA"):
             certifier.request(transfer)

@@ -1,0 +1,65 @@
+"""What the agent keeps about one distribution: its order record, typed.
+
+The record is stored as ``dists/<id>/order.json`` (store.py) under the field
+names agents have always written, so an upgraded agent resumes the state
+directory of an older one. Only the state owner (book.py) changes a record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from salt_p2pdist.core import lifecycle
+
+
+@dataclass
+class OrderRecord:
+    dist_id: str
+    mode: str  # "fetch" or "seed"
+    torrent: str  # the torrent file, base64
+    phase: str  # lifecycle.AGENT_PHASES
+    save_path: str  # where libtorrent finds the files (staging, dest or the source's folder)
+    name: str = ""
+    tracker: str = ""  # announce URL
+    force: bool = False  # overwrite differing files at dest
+    targets: list[str] = field(default_factory=list)
+    upload_limit: int = 0  # bytes/s for this torrent, 0 for none
+    sites: dict[str, Any] = field(default_factory=dict)  # the master's site map, as ordered
+    site: str = ""  # this host's site, if the order names it
+    order_id: str = ""  # the master's latest order; reports name it
+    dest: str = ""  # fetches: where the files go
+    reused: int = 0  # bytes taken from copies this host already held
+    tls_cert: str = ""  # this host's certificate for a closed swarm
+    failed_bytes: int = 0  # data that failed its hash under earlier torrent handles
+    ledger: dict[str, int] = field(default_factory=dict)  # bytes by source, kept across re-adds
+    site_seen: str = ""  # the site connections showed this host in
+    banned: list[str] = field(default_factory=list)  # peers blocked for corrupt data
+
+    @classmethod
+    def from_json(cls, raw: Any) -> OrderRecord:
+        """A record as read from order.json, of this or an older agent; ValueError if unusable."""
+        if not isinstance(raw, dict):
+            raise ValueError("an order record must be a JSON object")
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        missing = [f.name for f in known.values()
+                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                   and raw.get(f.name) in (None, "")]
+        if missing:
+            raise ValueError(f"order record {raw.get('dist_id', '?')} lacks {', '.join(missing)}")
+        if raw["phase"] not in lifecycle.FIRST_PHASES:  # "moving" is never stored
+            raise ValueError(f"order record {raw['dist_id']} has an unknown phase {raw['phase']!r}")
+        # Retired fields (and any this agent does not know) are left behind.
+        record = cls(**{k: v for k, v in raw.items() if k in known and v is not None})
+        record.force, record.upload_limit = bool(record.force), int(record.upload_limit or 0)
+        record.reused, record.failed_bytes = int(record.reused or 0), int(record.failed_bytes or 0)
+        return record
+
+    def to_json(self) -> dict[str, Any]:
+        """What order.json holds. A move cut short by a crash resumes from staging
+        (the staged data is then checked again)."""
+        raw = dataclasses.asdict(self)
+        if self.phase == lifecycle.MOVING:
+            raw["phase"] = lifecycle.STAGING
+        return raw
