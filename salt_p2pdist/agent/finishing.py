@@ -42,9 +42,11 @@ class Readder:
         add again as a seed."""
         dist_id, record = transfer.dist_id, transfer.record
         resume, removed = None, False
-        try:
-            resume = self._resume_data(transfer)
-            with self.ops_lock:
+        # The failure is handled under the same lock as the move: status calls
+        # (which take it too) never see the removed torrent's dead handle.
+        with self.ops_lock:
+            try:
+                resume = self._resume_data(transfer)
                 if not self.book.is_current(transfer):
                     return  # removed meanwhile
                 self._remove_torrent(transfer)
@@ -56,10 +58,10 @@ class Readder:
                                save_path=str(placement.save_path(dest, transfer.meta)), **seen)
                 self.book.save_resume(dist_id, resume)
                 self.start(record, resume)
-        except (OSError, P2PDistError, RuntimeError) as exc:
-            log.error("finishing %s failed: %s", dist_id, exc)
-            self._keep_staged(transfer, resume if removed else None,
-                              f"moving into {record.dest} failed: {exc}")
+            except (OSError, P2PDistError, RuntimeError) as exc:
+                log.error("finishing %s failed: %s", dist_id, exc)
+                self._keep_staged(transfer, resume if removed else None,
+                                  f"moving into {record.dest} failed: {exc}")
 
     def _keep_staged(self, transfer: Transfer, resume: bytes | None, error: str) -> None:
         """One distribution fails, nothing else: the data stays staged and keeps being shared.
