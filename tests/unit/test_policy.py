@@ -6,7 +6,9 @@ import pytest
 
 from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.core.peerclasses import ClassSpec, peer_class_plan
-from salt_p2pdist.core.policy import MAX_RATE, Limits, Policy, Window, parse_rate
+from salt_p2pdist.core.policy import Limits, Policy
+from salt_p2pdist.core.rates import MAX_RATE, parse_rate
+from salt_p2pdist.core.windows import Window
 
 M = 1_000_000
 # 2026-08-03 is a Monday.
