@@ -30,7 +30,7 @@ try:
     from salt_p2pdist.master.authz import Admins, host_groups, targets_within
     from salt_p2pdist.master.catalog import Catalog
     from salt_p2pdist.master.terminal import Painter
-    from salt_p2pdist.torrent import metainfo, signature
+    from salt_p2pdist.torrent import creation, metainfo, signature
     from salt_p2pdist.torrent.swarmca import SwarmCA
 
     HAS_LIBS = True
@@ -222,7 +222,7 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
         # A closed swarm: the torrent carries the master's swarm CA, and the
         # master's signature so minions refuse torrents from anyone else.
         ca = SwarmCA(cfg.ca_dir)
-        unsigned = metainfo.create_in_subprocess(source, tracker, ca.dir / "ca.pem")
+        unsigned = creation.create_in_subprocess(source, tracker, ca.dir / "ca.pem")
         meta = metainfo.describe(unsigned)
         catalog = _catalog(cfg)
         existing = catalog.distribution(meta.dist_id)

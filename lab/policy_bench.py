@@ -31,7 +31,7 @@ from typing import Any
 from lab import closedswarm
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.testing.agents import stop_agents_under
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation, metainfo
 
 DEFAULT_OUT = Path("bench/results/policy.json")
 MB, MiB = 1_000_000, 2**20
@@ -106,7 +106,7 @@ def run(root: Path) -> dict[str, Any]:
         src = root / "src" / swarm / f"{swarm}.bin"
         src.parent.mkdir(parents=True)
         src.write_bytes(os.urandom(size))
-        torrent = metainfo.create_in_subprocess(src, tracker, closedswarm.ca_file(root))
+        torrent = creation.create_in_subprocess(src, tracker, closedswarm.ca_file(root))
         torrents[swarm], dists[swarm] = base64.b64encode(torrent).decode(), metainfo.describe(torrent).dist_id
         origin.call("POST", "/dists", {"mode": "seed", "torrent": torrents[swarm], "source": str(src),
                                        "targets": [a.host_id for a in agents.values()], "upload_limit": 0})

@@ -34,7 +34,7 @@ from lab import closedswarm
 from lab.policy_bench import POLL_S, Samples, rate, start, start_origin, wait
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.testing.agents import stop_agents_under
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation, metainfo
 
 DEFAULT_OUT = Path("bench/results/wan-total.json")
 MB, MiB = 1_000_000, 2**20
@@ -108,7 +108,7 @@ def run(root: Path) -> dict[str, Any]:
         src = root / "src" / name / f"{name}.bin"
         src.parent.mkdir(parents=True)
         src.write_bytes(os.urandom(SIZE))
-        raw = metainfo.create_in_subprocess(src, tracker, closedswarm.ca_file(root))
+        raw = creation.create_in_subprocess(src, tracker, closedswarm.ca_file(root))
         torrent, dist_id = base64.b64encode(raw).decode(), metainfo.describe(raw).dist_id
         origin.call("POST", "/dists", {"mode": "seed", "torrent": torrent, "source": str(src),
                                        "targets": list(hosts), "upload_limit": 0})

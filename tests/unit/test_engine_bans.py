@@ -13,7 +13,7 @@ from salt_p2pdist.agent.bans import BLOCKED
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.master import orders
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation, metainfo
 
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: no certificate, no announce
 
@@ -28,7 +28,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 def _fetching(engine: Engine, tmp_path: Path) -> str:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "pkg.bin").write_bytes(os.urandom(300_000))
-    torrent = metainfo.create(tmp_path / "src" / "pkg.bin", TRACKER)
+    torrent = creation.create(tmp_path / "src" / "pkg.bin", TRACKER)
     order = orders.fetch_order(metainfo.describe(torrent), torrent, dest=str(tmp_path / "dest"),
                                force=False, tracker=TRACKER)
     return str(engine.add({**order, "mode": "fetch"})["dist_id"])

@@ -20,7 +20,7 @@ import libtorrent as lt
 import pytest
 
 from salt_p2pdist.agent.settings import make_session
-from salt_p2pdist.torrent import metainfo, swarmca
+from salt_p2pdist.torrent import creation, metainfo, swarmca
 
 SIZE = 4 << 20
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: peers are handed in directly
@@ -73,7 +73,7 @@ def test_a_peer_handed_out_again_after_it_dropped_us_is_reconnected_within_secon
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "pkg.bin").write_bytes(os.urandom(SIZE))
     ca = swarmca.SwarmCA(tmp_path / "ca")
-    torrent = metainfo.create(tmp_path / "src" / "pkg.bin", TRACKER, ca.cert_pem.decode())
+    torrent = creation.create(tmp_path / "src" / "pkg.bin", TRACKER, ca.cert_pem.decode())
     seeding = add(seeder, torrent, tmp_path / "src", ca, seed=True)
     fetching = add(fetcher, torrent, tmp_path / "dst", ca, seed=False)
     seed_at = ("127.0.0.1", seeder.ssl_listen_port())

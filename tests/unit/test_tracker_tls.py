@@ -31,7 +31,7 @@ from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.agent.trackerside import server_tls
 from salt_p2pdist.agent.transfer import Transfer
-from salt_p2pdist.torrent import metainfo, swarmca
+from salt_p2pdist.torrent import creation, metainfo, swarmca
 from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
 from salt_p2pdist.tracker.tracker import Holder, Tracker
 
@@ -93,7 +93,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ca = swarmca.SwarmCA(d / "ca")
     tracker = Tracker(require_cert=True, interval=5)
     server = _serve(d, ca, tracker, certs=None)
-    torrent = metainfo.create(d / "pkg.bin", f"https://127.0.0.1:{server.server_address[1]}/announce",
+    torrent = creation.create(d / "pkg.bin", f"https://127.0.0.1:{server.server_address[1]}/announce",
                               ca.cert_pem.decode())
     info_hash20 = bytes.fromhex(metainfo.describe(torrent).info_hash)[:20]
     tracker.register(info_hash20, frozenset({"m1", "m3"}), 0, "pkg.bin")
