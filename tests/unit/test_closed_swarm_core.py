@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.torrent import creation, metainfo, signature, swarmca
+from salt_p2pdist.tracker.announce import Holder, TrackerError, parse_announce
 from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.tracker.tracker import Holder, Tracker, TrackerError, parse_announce
+from salt_p2pdist.tracker.tracker import Tracker
 
 
 def salt_keypair(directory: Path, name: str) -> tuple[Path, Path]:

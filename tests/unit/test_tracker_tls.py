@@ -32,8 +32,9 @@ from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.agent.trackerside import server_tls
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.torrent import creation, metainfo, swarmca
+from salt_p2pdist.tracker.announce import Holder
 from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.tracker.tracker import Holder, Tracker
+from salt_p2pdist.tracker.tracker import Tracker
 
 M1_IP, M3_IP, THIEF_IP = "127.0.0.11", "127.0.0.13", "127.0.0.66"
 
