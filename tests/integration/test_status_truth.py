@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
-from salt_p2pdist.testing.saltlab import _parse_json
+from salt_p2pdist.testing.saltcli import parse_json
 
 ALL = "m1,m2,m3,m4"
 
@@ -33,7 +33,7 @@ def run(deployment: Deployment, fun: str, *args: str, **kwargs: Any) -> tuple[An
     proc = deployment.cli("salt-run", "--out", "json", fun, *args,
                           *[f"{k}={v if isinstance(v, str) else json.dumps(v)}"
                             for k, v in kwargs.items()], timeout=300)
-    return _parse_json(proc), proc.returncode
+    return parse_json(proc), proc.returncode
 
 
 def view(deployment: Deployment, dist_id: str) -> dict[str, Any]:
