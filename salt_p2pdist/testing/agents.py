@@ -11,8 +11,9 @@ import contextlib
 import json
 import os
 import signal
-import time
 from pathlib import Path
+
+from salt_p2pdist.testing.waiting import WaitTimeout, wait_for
 
 
 def _is_agent(pid: int) -> bool:
@@ -52,9 +53,8 @@ def stop_agents_under(root: Path, grace: float = 15) -> None:
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_alive(p) for p in pids):
-        time.sleep(0.1)
+    with contextlib.suppress(WaitTimeout):  # stragglers are killed below
+        wait_for("the agents to exit", lambda: not any(_alive(p) for p in pids), timeout=grace, every=0.1)
     for pid in pids:
         if _alive(pid) and _is_agent(pid):
             os.kill(pid, signal.SIGKILL)

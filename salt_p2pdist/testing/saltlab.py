@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from salt_p2pdist.testing.saltconfig import (
     free_port,
     write_config,
 )
+from salt_p2pdist.testing.waiting import WaitTimeout, wait_for
 
 __all__ = ["MinionSpec", "SaltLab", "SaltLabError", "free_port"]
 
@@ -142,14 +142,21 @@ class SaltLab(SaltCommands):
         return spawn(name, cmd, self.root / "logs" / f"{name}.out", (self.root / "logs" / f"{name}.log",))
 
     def _wait(self, what: str, ready: Callable[[], bool], daemons: list[Daemon], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not ready():
+        def ready_while_alive() -> bool:
+            if ready():
+                return True
             dead = [d for d in daemons if d.proc.poll() is not None]
-            if dead or time.monotonic() > deadline:
-                why = f"{dead[0].name} exited ({dead[0].proc.returncode})" if dead else "timed out"
-                tails = "\n".join(d.tail() for d in dead or daemons)
-                raise SaltLabError(f"{why} while waiting for {what}\n{tails}")
-            time.sleep(0.2)
+            if dead:  # no use waiting on
+                tails = "\n".join(d.tail() for d in dead)
+                raise SaltLabError(f"{dead[0].name} exited ({dead[0].proc.returncode}) "
+                                   f"while waiting for {what}\n{tails}")
+            return False
+
+        try:
+            wait_for(what, ready_while_alive, timeout=timeout, every=0.2)
+        except WaitTimeout:
+            tails = "\n".join(d.tail() for d in daemons)
+            raise SaltLabError(f"timed out while waiting for {what}\n{tails}") from None
 
     def _wait_pings(self, ids: list[str], timeout: float) -> None:
         pending, last_error = set(ids), [""]

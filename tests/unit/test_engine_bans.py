@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from salt_p2pdist.agent.bans import BLOCKED
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.master import orders
+from salt_p2pdist.testing.waiting import wait_for
 from salt_p2pdist.torrent import creation, metainfo
 
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: no certificate, no announce
@@ -46,11 +46,9 @@ def test_a_banned_origin_is_not_blocked_and_the_download_gets_a_fresh_peer_list(
     dist_id = _fetching(engine, tmp_path)
     before = engine.transfers[dist_id]
     engine.ban_peer(dist_id, "127.0.0.1")  # the tracker's host: the origin
-    deadline = time.monotonic() + 20
-    while engine.transfers[dist_id] is before and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for("the download to be re-added", lambda: engine.transfers[dist_id] is not before,
+             timeout=20, every=0.1)
     after = engine.transfers[dist_id]
-    assert after is not before, "the download was not re-added"
     assert engine.session.get_ip_filter().access("127.0.0.1") == 0
     assert after.record["dest"] == before.record["dest"] and engine.status(dist_id)["banned"] == []
     assert len(engine.session.get_torrents()) == 1
@@ -75,9 +73,7 @@ def test_after_a_crash_a_download_is_rechecked_not_trusted_to_stale_resume_data(
     staged.write_bytes((tmp_path / "src" / "pkg.bin").read_bytes())
     second = Engine(cfg)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not (tmp_path / "dest" / "pkg.bin").exists():
-            time.sleep(0.1)
+        wait_for("the copy at dest", (tmp_path / "dest" / "pkg.bin").exists, timeout=20, every=0.1)
         assert (tmp_path / "dest" / "pkg.bin").read_bytes() == (tmp_path / "src" / "pkg.bin").read_bytes()
     finally:
         second.close()
