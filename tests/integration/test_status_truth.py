@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
-from salt_p2pdist.testing.saltcli import parse_json
+from salt_p2pdist.testing.saltcli import kwarg_strings, parse_json
 from salt_p2pdist.testing.waiting import wait_for
 
 ALL = "m1,m2,m3,m4"
@@ -19,9 +19,7 @@ ALL = "m1,m2,m3,m4"
 
 def run(deployment: Deployment, fun: str, *args: str, **kwargs: Any) -> tuple[Any, int]:
     """salt-run with JSON output: (its return, its exit code)."""
-    proc = deployment.cli("salt-run", "--out", "json", fun, *args,
-                          *[f"{k}={v if isinstance(v, str) else json.dumps(v)}"
-                            for k, v in kwargs.items()], timeout=300)
+    proc = deployment.cli("salt-run", "--out", "json", fun, *args, *kwarg_strings(kwargs), timeout=300)
     return parse_json(proc), proc.returncode
 
 
