@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import json
 import os
 import shutil
@@ -31,7 +32,8 @@ from typing import Any
 from lab import closedswarm
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.testing.agents import stop_agents_under
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.testing.waiting import wait_for
+from salt_p2pdist.torrent import creation, metainfo
 
 DEFAULT_OUT = Path("bench/results/policy.json")
 MB, MiB = 1_000_000, 2**20
@@ -87,14 +89,6 @@ def start(root: Path, name: str, ip: str) -> AgentClient:
     return agent
 
 
-def wait(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout:.0f} s")
-        time.sleep(POLL_S)
-
-
 def run(root: Path) -> dict[str, Any]:
     origin, tracker = start_origin(root, [*SOURCES, *FETCHERS])
     agents = {n: start(root, n, ip) for n, (ip, _, _) in {**SOURCES, **FETCHERS}.items()}
@@ -106,7 +100,7 @@ def run(root: Path) -> dict[str, Any]:
         src = root / "src" / swarm / f"{swarm}.bin"
         src.parent.mkdir(parents=True)
         src.write_bytes(os.urandom(size))
-        torrent = metainfo.create_in_subprocess(src, tracker, closedswarm.ca_file(root))
+        torrent = creation.create_in_subprocess(src, tracker, closedswarm.ca_file(root))
         torrents[swarm], dists[swarm] = base64.b64encode(torrent).decode(), metainfo.describe(torrent).dist_id
         origin.call("POST", "/dists", {"mode": "seed", "torrent": torrents[swarm], "source": str(src),
                                        "targets": [a.host_id for a in agents.values()], "upload_limit": 0})
@@ -114,10 +108,13 @@ def run(root: Path) -> dict[str, Any]:
     def status(name: str, swarm: str) -> dict[str, Any]:
         return dict(agents[name].call("GET", f"/dists/{dists[swarm]}"))
 
+    def seeding(name: str, swarm: str) -> bool:
+        return bool(status(name, swarm)["state"] == "seeding")
+
     for n, (_, _, swarm) in SOURCES.items():
         agents[n].call("POST", "/dists", {"mode": "fetch", "torrent": torrents[swarm], "dest": str(root / n)})
     for n, (_, _, swarm) in SOURCES.items():
-        wait(lambda n=n, swarm=swarm: status(n, swarm)["state"] == "seeding", 30, f"{n} complete")
+        wait_for(f"{n} complete", functools.partial(seeding, n, swarm), timeout=30, every=POLL_S)
     for n in LATE:  # still before P1 and P2 connect
         agents[n].call("POST", "/policy", SOURCES[n][1])
     for dist_id in dists.values():  # the sources under policy are now the only ones

@@ -18,7 +18,8 @@ from typing import ClassVar
 from lab import torrentfile
 from lab.scenarios import register
 from lab.topology import Lab
-from lab.waiting import wait_exits, wait_markers, wait_until
+from lab.waiting import POLL_S, wait_exits, wait_markers
+from salt_p2pdist.testing.waiting import wait_for
 
 HTTP_PORT = 80
 TRACKER_PORT = 6969
@@ -65,8 +66,8 @@ class Http:
         # Probe from inside HQ itself, so no readiness check crosses the WAN.
         url = self._url(lab)
         probe = ["curl", "-sf", "-r", "0-0", "-o", "/dev/null", url]
-        wait_until(lambda: _succeeds(lab, lab.hq_ns, probe),
-                   timeout=READY_TIMEOUT_S, what="nginx at HQ")
+        wait_for("nginx at HQ", lambda: _succeeds(lab, lab.hq_ns, probe),
+                 timeout=READY_TIMEOUT_S, every=POLL_S)
 
     def run(self, lab: Lab) -> dict[str, float | None]:
         url, start = self._url(lab), time.monotonic()
@@ -136,8 +137,8 @@ class BitTorrent:
         # Clients start only once the tracker knows a complete seed.
         scrape = ["curl", "-sf", f"http://{lab.hq_ip}:{TRACKER_PORT}/scrape?info_hash="
                   + torrentfile.url_quote(info_hash)]
-        wait_until(lambda: _seeders(lab, scrape) >= 1,
-                   timeout=READY_TIMEOUT_S, what="the seed at HQ to reach the tracker")
+        wait_for("the seed at HQ to reach the tracker", lambda: _seeders(lab, scrape) >= 1,
+                 timeout=READY_TIMEOUT_S, every=POLL_S)
 
     def run(self, lab: Lab) -> dict[str, float | None]:
         start = time.monotonic()

@@ -1,6 +1,8 @@
-"""Waiting helpers shared by scenarios: until a condition holds, until
-clients finish. Both poll: the lab's events are seconds apart, so a 50 ms
-poll costs nothing and adds at most 50 ms to a measured time."""
+"""Timing helpers shared by scenarios: when each client finished.
+
+They poll: the lab's events are seconds apart, so a 50 ms poll costs
+nothing and adds at most 50 ms to a measured time. To wait for one
+condition, scenarios use the test kit's ``wait_for`` with ``every=POLL_S``."""
 
 from __future__ import annotations
 
@@ -9,18 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from lab.netns import LabError
-
 POLL_S = 0.05
-
-
-def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
-    """Return once ``check()`` is true; raise LabError after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise LabError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(POLL_S)
 
 
 def wait_exits(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import json
 import os
 import shutil
@@ -31,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from lab import closedswarm
-from lab.policy_bench import POLL_S, Samples, rate, start, start_origin, wait
+from lab.policy_bench import POLL_S, Samples, rate, start, start_origin
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.testing.agents import stop_agents_under
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.testing.waiting import wait_for
+from salt_p2pdist.torrent import creation, metainfo
 
 DEFAULT_OUT = Path("bench/results/wan-total.json")
 MB, MiB = 1_000_000, 2**20
@@ -57,14 +59,17 @@ def whole(samples: Samples) -> float:
     return SIZE / done[0] if done else 0.0
 
 
+def seeding(agent: AgentClient, dist_id: str) -> bool:
+    return bool(agent.call("GET", f"/dists/{dist_id}")["state"] == "seeding")
+
+
 def phase(origin: AgentClient, agents: dict[str, AgentClient], seeds: dict[str, str],
           fetchers: dict[str, str], torrent: str, dist_id: str, root: Path) -> dict[str, Any]:
     """The seeds fetch from the origin, which steps back; then the fetchers fetch from them."""
     for n in seeds:
         agents[n].call("POST", "/dists", {"mode": "fetch", "torrent": torrent, "dest": str(root / n)})
     for n in seeds:
-        wait(lambda n=n: agents[n].call("GET", f"/dists/{dist_id}")["state"] == "seeding", 60,
-             f"{n} complete")
+        wait_for(f"{n} complete", functools.partial(seeding, agents[n], dist_id), timeout=60, every=POLL_S)
     for n in seeds:  # the cap from now on: it would have slowed their fetch from the origin
         if n in PARIS_SEEDS:
             agents[n].call("POST", "/policy", PARIS)
@@ -108,7 +113,7 @@ def run(root: Path) -> dict[str, Any]:
         src = root / "src" / name / f"{name}.bin"
         src.parent.mkdir(parents=True)
         src.write_bytes(os.urandom(SIZE))
-        raw = metainfo.create_in_subprocess(src, tracker, closedswarm.ca_file(root))
+        raw = creation.create_in_subprocess(src, tracker, closedswarm.ca_file(root))
         torrent, dist_id = base64.b64encode(raw).decode(), metainfo.describe(raw).dist_id
         origin.call("POST", "/dists", {"mode": "seed", "torrent": torrent, "source": str(src),
                                        "targets": list(hosts), "upload_limit": 0})

@@ -20,7 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from salt_p2pdist.core.errors import InvalidRequest, NotFound, P2PDistError
-from salt_p2pdist.tracker.tracker import Holder, Tracker, TrackerError, holder_of
+from salt_p2pdist.tracker.announce import Holder, TrackerError, holder_of
+from salt_p2pdist.tracker.tracker import Tracker
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-P2PDist-Token"

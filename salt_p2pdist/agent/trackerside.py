@@ -26,8 +26,9 @@ from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.files.atomic import write_atomic
 from salt_p2pdist.files.audit import AuditLog
 from salt_p2pdist.torrent import swarmca
+from salt_p2pdist.tracker.announce import TrackerError
 from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.tracker.tracker import Tracker, TrackerError
+from salt_p2pdist.tracker.tracker import Tracker
 
 log = logging.getLogger(__name__)
 

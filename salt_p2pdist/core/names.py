@@ -12,8 +12,8 @@ Windows forbids, a trailing dot or space, and names that differ only in case.
 
 from __future__ import annotations
 
-import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 
 from salt_p2pdist.core.errors import InvalidRequest
@@ -29,7 +29,7 @@ _DEVICES = ({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
 
 def local_flavor() -> str:
     """The rules of the OS this code runs on."""
-    return WINDOWS if os.name == "nt" else POSIX
+    return WINDOWS if sys.platform == "win32" else POSIX
 
 
 def element_problem(element: str, flavor: str) -> str:

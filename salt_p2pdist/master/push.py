@@ -21,7 +21,7 @@ from salt_p2pdist.core.errors import P2PDistError
 from salt_p2pdist.master import orders, origin, publishing, trackerhost, watch
 from salt_p2pdist.master.caller import Caller, failed
 from salt_p2pdist.master.terminal import Painter
-from salt_p2pdist.torrent import metainfo, signature
+from salt_p2pdist.torrent import creation, metainfo, signature
 from salt_p2pdist.torrent.swarmca import SwarmCA
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def _distribute(caller: Caller, req: PushRequest, source: Path, dest: str, targe
     tracker = trackerhost.tracker_url(cfg, caller.opts)
     # A closed swarm: the torrent carries the master's swarm CA, and the
     # master's signature so minions refuse torrents from anyone else.
-    unsigned = metainfo.create_in_subprocess(source, tracker, SwarmCA(cfg.ca_dir).dir / "ca.pem")
+    unsigned = creation.create_in_subprocess(source, tracker, SwarmCA(cfg.ca_dir).dir / "ca.pem")
     meta = metainfo.describe(unsigned)
     catalog = caller.catalog()
     existing = catalog.distribution(meta.dist_id)

@@ -8,6 +8,7 @@ checks every copy's SHA-256, prints a summary and tears everything down.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from typing import Any
 from salt_p2pdist.core.progress import board_lines
 from salt_p2pdist.master.terminal import Painter
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
+from salt_p2pdist.testing.waiting import WaitTimeout, wait_for
 
 DEST = "/opt/dist"
 
@@ -55,14 +57,17 @@ def run(minions: int, size_mib: int, keep: bool) -> int:
 def follow(lab: Deployment, dist_id: str, timeout: float) -> dict[str, Any]:
     # The same board as salt-run p2pdist.push wait=True draws.
     painter = Painter(sys.stdout, plain_every=2)
-    deadline = time.monotonic() + timeout
-    while True:
-        view = lab.salt_run("p2pdist.status", dist_id)
-        settled = view["distribution"]["state"] not in ("active", "pending")
-        painter.draw(board_lines(view), final=settled)
-        if settled or time.monotonic() > deadline:
-            return dict(view)
-        time.sleep(1)
+    view: dict[str, Any] = {}
+
+    def settled() -> bool:
+        view.update(lab.salt_run("p2pdist.status", dist_id))
+        done = view["distribution"]["state"] not in ("active", "pending")
+        painter.draw(board_lines(view), final=done)
+        return done
+
+    with contextlib.suppress(WaitTimeout):  # the summary shows what did not finish
+        wait_for("the distribution to settle", settled, timeout=timeout, every=1)
+    return view
 
 
 def summarize(lab: Deployment, view: dict[str, Any], name: str, digest: str, elapsed: float,

@@ -12,10 +12,11 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from salt_p2pdist.testing.waiting import WaitTimeout, wait_for
 
 
 @dataclass
@@ -76,14 +77,15 @@ def terminate(daemons: list[Daemon], *, kill: bool = False, grace: float = 20) -
         for daemon in daemons:
             with contextlib.suppress(ProcessLookupError):
                 daemon.proc.send_signal(signal.SIGTERM)
-        _wait_until(lambda: not any(d.running() for d in daemons), grace)
+        _wait_until("the daemons to exit", lambda: not any(d.running() for d in daemons), grace)
     for daemon in filter(Daemon.running, daemons):  # never signal a group id that may be reused
         with contextlib.suppress(ProcessLookupError):
             os.killpg(daemon.proc.pid, signal.SIGKILL)
-    _wait_until(lambda: all(d.gone() for d in daemons), 10)  # bounded: some inits never reap
+    # bounded: some inits never reap
+    _wait_until("the process groups to be gone", lambda: all(d.gone() for d in daemons), 10)
 
 
-def _wait_until(done: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not done() and time.monotonic() < deadline:
-        time.sleep(0.1)
+def _wait_until(what: str, done: Callable[[], bool], timeout: float) -> None:
+    """Wait for ``done``, at most ``timeout`` s; what follows copes with stragglers."""
+    with contextlib.suppress(WaitTimeout):
+        wait_for(what, done, timeout=timeout, every=0.1)

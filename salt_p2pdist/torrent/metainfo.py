@@ -1,42 +1,23 @@
-"""Torrent metadata: create a private v2 torrent, and read one back.
+"""Torrent metadata: read a p2pdist torrent into what p2pdist needs to know.
 
-libtorrent's hashing holds the GIL for the whole run, so the master never
-hashes in its own process: :func:`create_in_subprocess` runs this module as a
-worker (``python -m salt_p2pdist.torrent.metainfo``) and reads the result from its
-stdout. v2-only torrents are used: SHA-256 pieces, one info hash per swarm
-(hybrid torrents announce twice), and per-file Merkle roots that let a host
-recognise content it already has.
+v2-only torrents are used: SHA-256 pieces, one info hash per swarm (hybrid
+torrents announce twice), and per-file Merkle roots that let a host
+recognise content it already has. They are made by
+:mod:`salt_p2pdist.torrent.creation`; file names are checked on the raw
+bytes (:mod:`salt_p2pdist.torrent.rawnames`) before libtorrent reads them.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.core import names
-from salt_p2pdist.core.errors import InvalidRequest, TransferError
-from salt_p2pdist.torrent.bencode import BencodeError, bdecode
+from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.torrent.rawnames import raw_paths
 
-# Not 16 KiB: with one block per piece, libtorrent 2.1.1 rejects the Merkle
-# hashes a peer sends to repair a failed piece ("invalid hashes"), drops the
-# good peer too, and the download stalls (measured with a corrupt peer).
-MIN_PIECE = 64 * 1024
-MAX_PIECE = 4 * 1024 * 1024
-TARGET_PIECES = 512  # enough pieces for a swarm to spread them, few enough HAVE messages
-
-
-def piece_size_for(total_bytes: int) -> int:
-    """A power of two near total/TARGET_PIECES, clamped to [MIN_PIECE, MAX_PIECE]."""
-    size = MIN_PIECE
-    while size < MAX_PIECE and size * TARGET_PIECES < total_bytes:
-        size *= 2
-    return size
+NAME_KEY = b"p2pdist-name"  # in the info dict: the pushed name, "/"-terminated for a directory
+NAME_TAG = "p2pdist-name:"  # in the comment: the pushed name, read when the info dict has no NAME_KEY
 
 
 @dataclass(frozen=True)
@@ -121,35 +102,6 @@ def describe(torrent: bytes, flavor: str = "") -> TorrentMeta:
     )
 
 
-NAME_KEY = b"p2pdist-name"  # in the info dict: the pushed name, "/"-terminated for a directory
-UNIQUE_PREFIX = "p2pdist-"
-
-
-def bind_name(torrent: dict[bytes, Any], name: str, is_dir: bool) -> None:
-    """Give a freshly made torrent a name unique to its content (in place).
-
-    libtorrent admits a peer to an SSL torrent when its certificate names the
-    torrent's name, and the master seeds every closed swarm on one port: with
-    the user's file name as torrent name, a certificate for one
-    ``payload.bin`` fitted every other ``payload.bin``. The name becomes
-    ``p2pdist-<digest of the original info dict>``: deterministic (the same
-    content, name and CA give the same torrent and id again) and unique per
-    content. The user's name moves into the info dict (covered by the info
-    hash), the file tree keeps the content under it, so a one-file directory
-    keeps its directory; agents map the files back with ``renames``.
-    """
-    import libtorrent as lt
-
-    info = torrent[b"info"]
-    unique = UNIQUE_PREFIX + hashlib.sha256(bytes(lt.bencode(info))).hexdigest()[:40]
-    tree = info[b"file tree"]
-    # A single file stays a single-file torrent named <unique> (libtorrent
-    # names such a torrent after its one file), a directory goes one level down.
-    info[b"file tree"] = {name.encode(): tree} if is_dir else {unique.encode(): next(iter(tree.values()))}
-    info[b"name"] = unique.encode()
-    info[NAME_KEY] = (name + ("/" if is_dir else "")).encode()
-
-
 def _bound_name(info_section: bytes) -> tuple[str, bool] | None:
     """(pushed name, is a directory) of a name-bound torrent; None for other torrents."""
     import libtorrent as lt
@@ -165,53 +117,6 @@ def _bound_name(info_section: bytes) -> tuple[str, bool] | None:
     return name, text.endswith("/")
 
 
-NAME_TAG = "p2pdist-name:"
-
-
-def raw_paths(torrent: bytes) -> list[list[str]]:
-    """Every file path as the torrent spells it: its name, then each path below it.
-
-    Read from the bencoded bytes themselves: libtorrent quietly turns ``..``
-    into ``_`` and drops leading slashes, which would hide an attack.
-    """
-    try:
-        top = bdecode(torrent)
-    except BencodeError as exc:
-        raise InvalidRequest(f"not a valid torrent: {exc}") from exc
-    info = top.get(b"info") if isinstance(top, dict) else None
-    if not isinstance(info, dict) or not isinstance(info.get(b"name"), bytes):
-        raise InvalidRequest("not a valid torrent: no info dictionary with a name")
-    root = _text(info[b"name"])
-    paths = [[root]]
-    tree = info.get(b"file tree")
-    if isinstance(tree, dict):
-        paths += [[root, *p] for p in _tree_paths(tree, [], 0)]
-    for entry in info.get(b"files") or []:  # v1 or hybrid layout
-        path = entry.get(b"path") if isinstance(entry, dict) else None
-        if not isinstance(path, list) or not all(isinstance(e, bytes) for e in path):
-            raise InvalidRequest("not a valid torrent: a file entry without a path list")
-        paths.append([root, *map(_text, path)])
-    return paths
-
-
-def _tree_paths(tree: dict[bytes, object], above: list[str], depth: int) -> list[list[str]]:
-    out = []
-    for key, sub in tree.items():
-        if key == b"":  # the file's own entry (length, pieces root)
-            out.append(above)
-            continue
-        if not isinstance(sub, dict) or depth > 32:
-            raise InvalidRequest("not a valid torrent: malformed file tree")
-        out += _tree_paths(sub, [*above, _text(key)], depth + 1)
-    return [p for p in out if p]
-
-
-def _text(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidRequest(f"refused: torrent path element {raw[:40]!r} is not UTF-8") from exc
-
 
 def _content_name(comment: str, torrent_name: str) -> str:
     # A v2 torrent of a directory holding one file drops the directory name;
@@ -221,62 +126,3 @@ def _content_name(comment: str, torrent_name: str) -> str:
         if name and "/" not in name and "\\" not in name and name not in (".", ".."):
             return name
     return torrent_name
-
-
-def create(source: Path, tracker: str, root_cert: str = "") -> bytes:
-    """Hash ``source`` (file or directory) into a private v2 torrent. Slow: use a worker.
-
-    With ``root_cert`` (the swarm CA, PEM) it is an SSL torrent: a closed swarm.
-    """
-    import libtorrent as lt
-
-    # Before hashing: libtorrent splits a name like "a\\b" into a path, which
-    # bind_name cannot bind; the admin gets the path refusal, not a broken torrent.
-    names.check_paths([[source.name]], names.local_flavor())
-    files = lt.list_files(str(source), flags=lt.create_torrent.no_attributes)
-    total = sum(f.size for f in files)
-    if not files or total == 0:
-        raise InvalidRequest(f"{source} has no data to distribute (empty file or directory)")
-    ct = lt.create_torrent(files, piece_size_for(total), lt.create_torrent.v2_only)
-    ct.set_priv(True)
-    ct.set_creator("p2pdist")
-    ct.set_comment(NAME_TAG + source.name + ("/" if source.is_dir() else ""))
-    if tracker:
-        ct.add_tracker(tracker)
-    if root_cert:
-        ct.set_root_cert(root_cert)
-    # The piece callback lets other threads of this worker breathe; the GIL
-    # is otherwise held for the whole hash run.
-    lt.set_piece_hashes(ct, str(source.parent), lambda _piece: None)
-    torrent = ct.generate()
-    bind_name(torrent, source.name, source.is_dir())
-    return bytes(lt.bencode(torrent))
-
-
-def create_in_subprocess(source: Path, tracker: str, ca_file: Path | None = None,
-                         timeout: float = 3600) -> bytes:
-    """Run :func:`create` in a worker process so the caller's process never stalls."""
-    cmd = [sys.executable, "-m", "salt_p2pdist.torrent.metainfo", str(source), tracker]
-    if ca_file is not None:
-        cmd.append(str(ca_file))
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
-        raise TransferError(f"creating the torrent for {source} failed: {lines[-1] if lines else ''}")
-    return base64.b64decode(json.loads(proc.stdout)["torrent"])
-
-
-def _main(argv: list[str]) -> int:
-    source, tracker = Path(argv[0]), argv[1]
-    root_cert = Path(argv[2]).read_text() if len(argv) > 2 else ""
-    try:
-        data = create(source, tracker, root_cert)
-    except InvalidRequest as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    print(json.dumps({"torrent": base64.b64encode(data).decode()}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

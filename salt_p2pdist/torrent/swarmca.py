@@ -105,7 +105,7 @@ class SwarmCA:
 
         libtorrent admits a peer whose certificate's SubjectAltName DNS entry
         equals the torrent's name (or is ``*``): the SAN is exactly that name,
-        which p2pdist makes unique per content (metainfo.bind_name). Never ``*``.
+        which p2pdist makes unique per content (creation.bind_name). Never ``*``.
         """
         if not torrent_name or "*" in torrent_name:
             raise ValueError(f"no certificate for torrent name {torrent_name!r}: one distribution only")

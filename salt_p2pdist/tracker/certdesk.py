@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from salt_p2pdist.torrent import swarmca
-from salt_p2pdist.tracker.tracker import Tracker, TrackerError
+from salt_p2pdist.tracker.announce import TrackerError
+from salt_p2pdist.tracker.tracker import Tracker
 
 
 class UsedRequests:

@@ -22,6 +22,7 @@ from test_states_and_errors import write_sls
 
 from salt_p2pdist.files import audit
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
+from salt_p2pdist.testing.waiting import wait_for
 from salt_p2pdist.torrent import swarmca
 
 
@@ -29,13 +30,9 @@ def audit_entries(deployment: Deployment, action: str, user: str, dist_id: str,
                   wait: float = 30) -> list[dict[str, Any]]:
     """The master's audit entries for ``action`` by ``user`` on ``dist_id`` (waits for them)."""
     log = deployment.root / "master" / "cache" / "p2pdist" / "audit.log"
-    deadline = time.monotonic() + wait
-    while True:
-        found = [e for e in audit.read(log, 1000) if e.get("action") == action
-                 and e.get("user") == user and e.get("details", {}).get("id") == dist_id]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.5)
+    return wait_for(f"{action} by {user} on {dist_id} in the audit log", lambda: [
+        e for e in audit.read(log, 1000) if e.get("action") == action
+        and e.get("user") == user and e.get("details", {}).get("id") == dist_id], timeout=wait)
 
 
 def request_certificate(deployment: Deployment, minion: str, info_hash: str, tls_key: bytes
@@ -137,18 +134,13 @@ def test_a_minion_not_admitted_gets_nothing_by_any_route(deployment: Deployment,
     assert not deployment.copy_at("m3", "/opt/adm1", "secret.bin").exists()
     assert not (deployment.minion_root("m3") / "cache" / "p2pdist" / "dists" / ret["id"]).exists()
     assert ret["id"] not in (deployment.salt("m3", "p2pdist.status")["m3"] or {})
-    routes = {e["details"]["route"] for e in audit_entries(deployment, "admission", "m3", ret["id"])}
-    deadline = time.monotonic() + 30
-    while routes != {"p2pdist.fetch", "p2pdist.present"} and time.monotonic() < deadline:
-        time.sleep(0.5)
-        routes = {e["details"]["route"] for e in audit_entries(deployment, "admission", "m3", ret["id"])}
-    assert routes == {"p2pdist.fetch", "p2pdist.present"}
+    wait_for("both refusals of m3 in the audit log", lambda: {
+        e["details"]["route"] for e in audit_entries(deployment, "admission", "m3", ret["id"])
+    } == {"p2pdist.fetch", "p2pdist.present"}, timeout=30)
 
     # The target was not disturbed.
     copy = deployment.copy_at("m1", "/opt/adm1", "secret.bin")
-    deadline = time.monotonic() + 120
-    while not copy.exists() and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_for("m1's copy", copy.exists, timeout=120)
     assert sha256(copy) == sha256(payload)
 
 
@@ -171,14 +163,12 @@ def test_an_allowed_minion_joins_later_through_a_state(deployment: Deployment, s
     assert again["result"] is True and again["changes"] == {}
 
     # The allowed host shows in status once it reported; the refused one does not.
-    deadline = time.monotonic() + 30
-    while True:
-        hosts = deployment.salt_run("p2pdist.status", ret["id"])
-        minions = set(hosts.get("minions", {})) if isinstance(hosts, dict) else set()
-        if "m4" in minions or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    assert minions == {"m1", "m4"}, hosts
+    def hosts_once_m4_shows() -> set[str]:
+        view = deployment.salt_run("p2pdist.status", ret["id"])
+        hosts = set(view.get("minions", {})) if isinstance(view, dict) else set()
+        return hosts if "m4" in hosts else set()
+
+    assert wait_for("m4 in the status", hosts_once_m4_shows, timeout=30, every=1) == {"m1", "m4"}
     assert any(e["result"] == "issued" for e in audit_entries(deployment, "certificate", "m4", ret["id"]))
 
 

@@ -20,7 +20,7 @@ import pytest
 from salt_p2pdist.agent import stopping
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.testing.agents import stop_agents_under
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation, metainfo
 
 SIZE = 16 << 20
 RATE = 2 << 20  # bytes/s the origin serves: the download lasts about 8 s
@@ -50,7 +50,7 @@ def test_stopped_through_the_api_mid_download_it_resumes_without_a_recheck(root:
     src = root / "src" / "big.bin"
     src.parent.mkdir()
     src.write_bytes(os.urandom(SIZE))
-    torrent = metainfo.create_in_subprocess(src, tracker)
+    torrent = creation.create_in_subprocess(src, tracker)
     dist_id, b64 = metainfo.describe(torrent).dist_id, base64.b64encode(torrent).decode()
     origin.call("POST", "/dists", {"mode": "seed", "torrent": b64, "source": str(src),
                                    "targets": ["m1"], "upload_limit": RATE})

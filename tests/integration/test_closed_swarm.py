@@ -17,6 +17,7 @@ from urllib.parse import quote_from_bytes
 import libtorrent as lt
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
+from salt_p2pdist.testing.waiting import wait_for
 
 OUTSIDER_IP = "127.0.0.60"
 
@@ -68,9 +69,7 @@ def test_an_outsider_with_the_torrent_gets_nothing(deployment: Deployment, srv: 
         time.sleep(1)
     for m in ("m1", "m3"):
         copy = deployment.copy_at(m, "/opt/closed", "closed.bin")
-        deadline = time.monotonic() + 120
-        while not copy.exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_for(f"{m}'s copy", copy.exists, timeout=120)
         assert sha256(copy) == sha256(payload)  # the targets were not disturbed
     st = outsider.status()
     assert (st.total_payload_download, st.num_pieces) == (0, 0), "the outsider got data"

@@ -11,7 +11,7 @@ import libtorrent as lt
 
 from salt_p2pdist.testing.deployment import Deployment, write_random
 from salt_p2pdist.testing.hostile import leaves, rename, sign_unchecked
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation
 
 
 def _traversal_torrent(deployment: Deployment, srv: Path) -> bytes:
@@ -21,7 +21,7 @@ def _traversal_torrent(deployment: Deployment, srv: Path) -> bytes:
     write_random(src / "sub" / "x", 100_000, seed=31)
     write_random(src / "y", 5_000, seed=32)
     tracker = f"http://127.0.0.1:{deployment.tracker_port}/announce"
-    good = metainfo.create(src, tracker)
+    good = creation.create(src, tracker)
     x, y = leaves(lt.bdecode(good)[b"info"][b"file tree"])
     evil = rename(good, tree={b"..": {b"..": {b"..": {b"x": x}}}, b"y": y})
     master_key = Path(deployment.master_opts["pki_dir"]) / "master.pem"
@@ -93,7 +93,7 @@ def test_salt_exits_non_zero_on_a_refused_fetch(deployment: Deployment, srv: Pat
     job's retcode and exits 0: scripts using it must read ``result``.
     """
     payload = write_random(srv / "foreign.bin", 50_000, seed=34)
-    unsigned = base64.b64encode(metainfo.create(payload, "http://127.0.0.1:1/announce")).decode()
+    unsigned = base64.b64encode(creation.create(payload, "http://127.0.0.1:1/announce")).decode()
     args = ("p2pdist.fetch", f"torrent={unsigned}", "dest=/opt/foreign")
     plain = deployment.cli("salt", "--out", "json", "--timeout", "60", "m1", *args)
     static = deployment.cli("salt", "--out", "json", "--static", "--timeout", "60", "m1", *args)

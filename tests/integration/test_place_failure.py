@@ -21,7 +21,7 @@ import pytest
 
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.testing.agents import stop_agents_under
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation, metainfo
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
@@ -57,7 +57,7 @@ def test_a_read_only_dest_fails_one_distribution_and_nothing_else(root: Path) ->
         src = root / "src" / name
         src.parent.mkdir(exist_ok=True)
         src.write_bytes(os.urandom(1 << 20))
-        torrent = metainfo.create_in_subprocess(src, tracker)
+        torrent = creation.create_in_subprocess(src, tracker)
         torrents[name] = (metainfo.describe(torrent).dist_id, base64.b64encode(torrent).decode())
         origin.call("POST", "/dists", {"mode": "seed", "torrent": torrents[name][1],
                                        "source": str(src), "targets": ["m1"], "upload_limit": 0})

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
+from salt_p2pdist.testing.waiting import wait_for
 from salt_p2pdist.tracker.wanshare import TRICKLE
 
 
@@ -66,10 +66,8 @@ def test_invalid_policy_is_refused_and_the_last_valid_stays(deployment: Deployme
         return [e for e in map(json.loads, lines)
                 if e["action"] == "policy" and e["details"]["minion"] == "m2"]
 
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any(
-            e["result"].startswith("refused") for e in policy_entries()):
-        time.sleep(0.5)
+    wait_for("the refused policy in the audit log", lambda: any(
+        e["result"].startswith("refused") for e in policy_entries()), timeout=30)
     entries = policy_entries()
     assert any(e["result"] == "applied" and e["details"]["policy"] == {
         "upload": "site", "upload_rate": "2MB"} for e in entries), entries

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation
 
 
 def write_sls(deployment: Deployment, name: str, body: dict) -> None:
@@ -115,7 +115,7 @@ def test_minions_refuse_symlink_escapes_and_foreign_torrents(deployment: Deploym
     assert list(outside.iterdir()) == []
     # A torrent this master did not sign (made by anyone with libtorrent) is
     # refused by the minion itself, whoever hands it over.
-    foreign = base64.b64encode(metainfo.create(payload, "http://127.0.0.1:1/announce")).decode()
+    foreign = base64.b64encode(creation.create(payload, "http://127.0.0.1:1/announce")).decode()
     ret = deployment.salt("m1", "p2pdist.fetch", kwargs={"torrent": foreign, "dest": "/opt/foreign"})
     assert ret["m1"]["result"] is False and "not signed" in ret["m1"]["error"], ret
     assert not (deployment.host_root("m1") / "opt" / "foreign").exists()

@@ -7,33 +7,20 @@ used to misreport, on a live master with four minions.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
-from salt_p2pdist.testing.saltlab import _parse_json
+from salt_p2pdist.testing.saltcli import kwarg_strings, parse_json
+from salt_p2pdist.testing.waiting import wait_for
 
 ALL = "m1,m2,m3,m4"
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def run(deployment: Deployment, fun: str, *args: str, **kwargs: Any) -> tuple[Any, int]:
     """salt-run with JSON output: (its return, its exit code)."""
-    proc = deployment.cli("salt-run", "--out", "json", fun, *args,
-                          *[f"{k}={v if isinstance(v, str) else json.dumps(v)}"
-                            for k, v in kwargs.items()], timeout=300)
-    return _parse_json(proc), proc.returncode
+    proc = deployment.cli("salt-run", "--out", "json", fun, *args, *kwarg_strings(kwargs), timeout=300)
+    return parse_json(proc), proc.returncode
 
 
 def view(deployment: Deployment, dist_id: str) -> dict[str, Any]:
@@ -56,12 +43,12 @@ def test_a_removed_copy_shows_removed_at_once(deployment: Deployment, srv: Path)
     assert code == 0 and ret["summary"]["state"] == "complete", ret
     # By hand on m1, with the p2pdist.absent state on m2.
     assert deployment.salt("m1", "p2pdist.remove", ret["id"])["m1"]["result"] is True
-    wait_for("m1 removed", lambda: host_states(deployment, ret["id"])["m1"] == "removed", 20)
+    wait_for("m1 removed", lambda: host_states(deployment, ret["id"])["m1"] == "removed", timeout=20)
     write_sls(deployment, "truth_rm", {"truth-rm": {"p2pdist.absent": [
         {"torrent": ret["torrent"]}, {"dest": "/opt/truth-rm"}]}})
     (gone,) = deployment.salt("m2", "state.apply", "truth_rm")["m2"].values()
     assert gone["result"] is True, gone
-    wait_for("m2 removed", lambda: host_states(deployment, ret["id"])["m2"] == "removed", 20)
+    wait_for("m2 removed", lambda: host_states(deployment, ret["id"])["m2"] == "removed", timeout=20)
     d = view(deployment, ret["id"])["distribution"]
     assert d["done"] == 0 and d["state"] != "complete", d
 
@@ -83,17 +70,17 @@ def test_a_repush_after_cancel_reaches_a_minion_that_was_offline(deployment: Dep
         assert second["id"] == first["id"] and second["no_answer"] == ["m4"], second
         # m1..m3 fetch again; m4 stays pending (ordered, not answered), never done.
         wait_for("m1..m3 seeding", lambda: [s for m, s in sorted(host_states(
-            deployment, second["id"]).items()) if m != "m4"] == ["seeding"] * 3)
+            deployment, second["id"]).items()) if m != "m4"] == ["seeding"] * 3, timeout=60)
         v = view(deployment, second["id"])
         assert v["minions"]["m4"]["state"] == "pending", v["minions"]["m4"]
         assert v["distribution"]["state"] == "active", v["distribution"]
     finally:
         deployment.start_minion(deployment.minion("m4", 4))
     # Back online, m4 gets the order it did not answer.
-    wait_for("m4's copy", copy.exists)
+    wait_for("m4's copy", copy.exists, timeout=60)
     assert sha256(copy) == sha256(payload)
     d = wait_for("complete", lambda: (lambda d: d if d["state"] == "complete" else None)(
-        view(deployment, first["id"])["distribution"]))
+        view(deployment, first["id"])["distribution"]), timeout=60)
     assert (d["done"], d["targets"]) == (4, 4)
 
 

@@ -6,24 +6,13 @@ import json
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+from salt_p2pdist.testing.waiting import wait_for
 
 
 def minion_status(deployment: Deployment, minion: str, dist_id: str) -> dict[str, Any]:
@@ -56,7 +45,7 @@ def test_minion_killed_mid_download_resumes(deployment: Deployment, srv: Path) -
                               kwargs={"tgt": "m4", "dest": "/opt/resume"})
     assert ret["result"] is True, ret
     wait_for("a quarter downloaded",
-             lambda: minion_status(deployment, "m4", ret["id"]).get("bytes_done", 0) > size // 4)
+             lambda: minion_status(deployment, "m4", ret["id"]).get("bytes_done", 0) > size // 4, timeout=120)
     # The host crashes: salt-minion and the agent are SIGKILLed (no resume
     # data saved), then salt-minion starts again.
     deployment.stop_minion("m4", kill=True)
@@ -79,7 +68,7 @@ def test_swarm_finishes_when_the_master_stops_seeding(deployment: Deployment, sr
     assert ret["result"] is True, ret
     # Once one minion holds every piece, the master leaves.
     wait_for("a first complete copy", lambda: any(
-        deployment.copy_at(m, "/opt/rollout", "rollout.bin").exists() for m in ret["targets"]))
+        deployment.copy_at(m, "/opt/rollout", "rollout.bin").exists() for m in ret["targets"]), timeout=120)
     assert deployment.salt_run("p2pdist.stop_seeding", ret["id"])["result"] is True
     for m in ret["targets"]:
         copy = deployment.copy_at(m, "/opt/rollout", "rollout.bin")
@@ -95,7 +84,7 @@ def test_a_swarm_the_master_left_survives_an_origin_restart(deployment: Deployme
         ret = deployment.salt_run("p2pdist.push", str(payload), timeout=120,
                                   kwargs={"tgt": "m1,m2", "tgt_type": "list", "dest": "/opt/left"})
         assert ret["accepted"] == ["m1"], ret
-        wait_for("m1's copy", deployment.copy_at("m1", "/opt/left", "left.bin").exists)
+        wait_for("m1's copy", deployment.copy_at("m1", "/opt/left", "left.bin").exists, timeout=120)
         assert deployment.salt_run("p2pdist.stop_seeding", ret["id"])["result"] is True
         # The origin agent (seeder and tracker) dies.
         origin = deployment.root / "master" / "cache" / "p2pdist" / "origin" / "agent.json"
@@ -117,7 +106,8 @@ def test_master_host_restart_mid_distribution(deployment: Deployment, srv: Path)
     ret = deployment.salt_run("p2pdist.push", str(payload),
                               kwargs={"tgt": "m1,m3", "tgt_type": "list", "dest": "/opt/hq"})
     assert ret["result"] is True, ret
-    wait_for("some progress", lambda: minion_status(deployment, "m1", ret["id"]).get("bytes_done"))
+    wait_for("some progress", lambda: minion_status(deployment, "m1", ret["id"]).get("bytes_done"),
+             timeout=120)
     # The master host goes down: salt-master and the origin agent (seeder and
     # tracker) are killed, then salt-master comes back.
     origin_json = deployment.root / "master" / "cache" / "p2pdist" / "origin" / "agent.json"
@@ -183,7 +173,8 @@ def test_cancel_stops_everywhere_and_keeps_completed_copies(deployment: Deployme
     running = deployment.salt_run("p2pdist.push", str(big),
                                   kwargs={"tgt": "m3,m4", "tgt_type": "list", "dest": "/opt/cancel"})
     assert running["result"] is True, running
-    wait_for("some progress", lambda: minion_status(deployment, "m3", running["id"]).get("bytes_done"))
+    wait_for("some progress", lambda: minion_status(deployment, "m3", running["id"]).get("bytes_done"),
+             timeout=120)
     cancelled = deployment.salt_run("p2pdist.cancel", running["id"])
     assert cancelled["result"] is True, cancelled
     for m in ("m3", "m4"):
@@ -218,17 +209,18 @@ def test_disk_full_on_one_minion_fails_there_only(deployment: Deployment, srv: P
         assert ret["result"] is True, ret
         failed = wait_for("m4 to fail", lambda: minion_status(deployment, "m4", ret["id"])
                           if minion_status(deployment, "m4", ret["id"]).get("state") == "failed"
-                          else None)
+                          else None, timeout=120)
         assert "space" in failed["error"].lower(), failed
         # The other target is unaffected; nothing at m4's dest was touched.
         copy = deployment.copy_at("m3", "/opt/full", "full.bin")
-        wait_for("m3's copy", copy.exists)
+        wait_for("m3's copy", copy.exists, timeout=120)
         assert sha256(copy) == sha256(payload)
         assert mine.read_text() == "already here"
         assert not deployment.copy_at("m4", "/opt/full", "full.bin").exists()
         # The master's status shows the failure and its reason.
         wait_for("the failure in the master's status", lambda: "space" in str(
-            deployment.salt_run("p2pdist.status", ret["id"])["minions"]["m4"].get("error", "")).lower())
+            deployment.salt_run("p2pdist.status", ret["id"])["minions"]["m4"].get("error", "")).lower(),
+            timeout=120)
         assert deployment.salt_run("p2pdist.cancel", ret["id"])["result"] is True
     finally:
         subprocess.run(["umount", "-l", str(staging)], check=False)

@@ -14,7 +14,7 @@ from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import lifecycle
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation, metainfo
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def book(tmp_path: Path) -> TransferBook:
 
 def _transfer(tmp_path: Path, phase: str = lifecycle.STAGING) -> Transfer:
     (tmp_path / "pkg.bin").write_bytes(b"x" * 40_000)
-    torrent = metainfo.create(tmp_path / "pkg.bin", "http://127.0.0.1:9/announce")
+    torrent = creation.create(tmp_path / "pkg.bin", "http://127.0.0.1:9/announce")
     meta = metainfo.describe(torrent)
     record = OrderRecord(dist_id=meta.dist_id, mode="fetch", torrent=base64.b64encode(torrent).decode(),
                          phase=phase, save_path=str(tmp_path / "staging"), dest=str(tmp_path / "dest"))

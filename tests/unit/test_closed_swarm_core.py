@@ -13,9 +13,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from salt_p2pdist.core.errors import InvalidRequest
-from salt_p2pdist.torrent import metainfo, signature, swarmca
+from salt_p2pdist.torrent import creation, metainfo, signature, swarmca
+from salt_p2pdist.tracker.announce import Holder, TrackerError, parse_announce
 from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.tracker.tracker import Holder, Tracker, TrackerError, parse_announce
+from salt_p2pdist.tracker.tracker import Tracker
 
 
 def salt_keypair(directory: Path, name: str) -> tuple[Path, Path]:
@@ -36,7 +37,7 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (d / "pkg.bin").write_bytes(os.urandom(200_000))
     ca = swarmca.SwarmCA(d / "ca")
     master_key, master_pub = salt_keypair(d, "master")
-    torrent = metainfo.create(d / "pkg.bin", "http://127.0.0.1:6970/announce", ca.cert_pem.decode())
+    torrent = creation.create(d / "pkg.bin", "http://127.0.0.1:6970/announce", ca.cert_pem.decode())
     return {"dir": d, "ca": ca, "master_pub": master_pub,
             "torrent": signature.sign_torrent(torrent, master_key, ["/srv/p2pdist"], ["m1", "m2"]),
             "unsigned": torrent}

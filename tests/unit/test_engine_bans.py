@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,8 @@ from salt_p2pdist.agent.bans import BLOCKED
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.master import orders
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.testing.waiting import wait_for
+from salt_p2pdist.torrent import creation, metainfo
 
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: no certificate, no announce
 
@@ -28,7 +28,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 def _fetching(engine: Engine, tmp_path: Path) -> str:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "pkg.bin").write_bytes(os.urandom(300_000))
-    torrent = metainfo.create(tmp_path / "src" / "pkg.bin", TRACKER)
+    torrent = creation.create(tmp_path / "src" / "pkg.bin", TRACKER)
     order = orders.fetch_order(metainfo.describe(torrent), torrent, dest=str(tmp_path / "dest"),
                                force=False, tracker=TRACKER)
     return str(engine.add({**order, "mode": "fetch"})["dist_id"])
@@ -47,9 +47,8 @@ def test_a_banned_origin_is_not_blocked_and_the_download_gets_a_fresh_peer_list(
     before = engine.book.get(dist_id)
     assert before is not None
     engine.ban_peer(dist_id, "127.0.0.1")  # the tracker's host: the origin
-    deadline = time.monotonic() + 20
-    while engine.book.is_current(before) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for("the download to be re-added", lambda: not engine.book.is_current(before),
+             timeout=20, every=0.1)
     after = engine.book.get(dist_id)
     assert after is not None and after is not before, "the download was not re-added"
     assert engine.session.get_ip_filter().access("127.0.0.1") == 0
@@ -77,9 +76,7 @@ def test_after_a_crash_a_download_is_rechecked_not_trusted_to_stale_resume_data(
     staged.write_bytes((tmp_path / "src" / "pkg.bin").read_bytes())
     second = Engine(cfg)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not (tmp_path / "dest" / "pkg.bin").exists():
-            time.sleep(0.1)
+        wait_for("the copy at dest", (tmp_path / "dest" / "pkg.bin").exists, timeout=20, every=0.1)
         assert (tmp_path / "dest" / "pkg.bin").read_bytes() == (tmp_path / "src" / "pkg.bin").read_bytes()
     finally:
         second.close()

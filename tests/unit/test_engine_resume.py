@@ -12,7 +12,7 @@ from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.master import orders
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation, metainfo
 
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens
 
@@ -21,7 +21,7 @@ def test_an_old_agents_download_resumes_and_its_record_is_rewritten_in_the_same_
         tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "pkg.bin").write_bytes(os.urandom(100_000))
-    torrent = metainfo.create(tmp_path / "src" / "pkg.bin", TRACKER)
+    torrent = creation.create(tmp_path / "src" / "pkg.bin", TRACKER)
     meta = metainfo.describe(torrent)
     cfg = AgentConfig(state_dir=tmp_path / "agent", host_id="m2", bt_interface="127.0.0.1")
     # As the earliest agents wrote it: no name, order id, sites or limit; a bearer token.

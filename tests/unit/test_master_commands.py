@@ -149,10 +149,10 @@ def test_a_starting_minion_gets_its_pending_order_through_the_same_publisher(tmp
     minions = FakeMinions(MINIONS)
     c = caller(tmp_path, minions)
     catalog = c.catalog()
-    from salt_p2pdist.torrent import metainfo
+    from salt_p2pdist.torrent import creation, metainfo
 
     (tmp_path / "f").write_bytes(b"x" * 5000)
-    torrent = metainfo.create(tmp_path / "f", "https://master.example:6970/announce")
+    torrent = creation.create(tmp_path / "f", "https://master.example:6970/announce")
     dist_id = metainfo.describe(torrent).dist_id
     order_id = catalog.add_distribution(dist_id=dist_id, name="f", source=str(tmp_path / "f"),
                                         dest="/srv/p2pdist", torrent=torrent, total_bytes=5000,

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from salt_p2pdist.torrent import merkle, metainfo
+from salt_p2pdist.torrent import creation, merkle, metainfo
 
 KiB, MiB = 1024, 1024 * 1024
 SIZES = {"small": 1000, "one_block": 16 * KiB, "block_plus_one": 16 * KiB + 1,
@@ -20,7 +20,7 @@ def tree(tmp_path_factory):
     root.mkdir()
     for i, (name, size) in enumerate(SIZES.items()):
         (root / name).write_bytes(random.Random(i).randbytes(size))
-    meta = metainfo.describe(metainfo.create(root, ""))
+    meta = metainfo.describe(creation.create(root, ""))
     return root, {path.split("/", 1)[1]: (size, r) for path, size, r in meta.files}
 
 

@@ -4,8 +4,8 @@ import libtorrent as lt
 import pytest
 
 from salt_p2pdist.core.errors import InvalidRequest, TransferError
-from salt_p2pdist.torrent import merkle, metainfo, placement
-from salt_p2pdist.torrent.metainfo import MAX_PIECE, MIN_PIECE, TARGET_PIECES, piece_size_for
+from salt_p2pdist.torrent import creation, merkle, metainfo, placement
+from salt_p2pdist.torrent.creation import MAX_PIECE, MIN_PIECE, TARGET_PIECES, piece_size_for
 
 TRACKER = "http://192.0.2.1:6970/announce"
 KiB, MiB = 1024, 1024 * 1024
@@ -59,7 +59,7 @@ def test_describe_refuses_v1_only_torrents(tmp_path, write_file):
 
 def test_single_file(tmp_path, write_file):
     src = write_file(tmp_path / "app.tar", 100 * KiB + 7)
-    data = metainfo.create(src, TRACKER)
+    data = creation.create(src, TRACKER)
     meta = metainfo.describe(data)
     assert meta.name == "app.tar"
     assert meta.torrent_name.startswith("p2pdist-") and len(meta.torrent_name) > 40
@@ -82,7 +82,7 @@ def test_directory(tmp_path, write_file):
     write_file(src / "a.bin", 20000, seed=1)
     write_file(src / "sub" / "b.bin", 5, seed=2)
     write_file(src / "sub" / "deeper" / "c.bin", 70000, seed=3)
-    meta = metainfo.describe(metainfo.create(src, ""))
+    meta = metainfo.describe(creation.create(src, ""))
     assert meta.name == "bundle" and meta.torrent_name.startswith("p2pdist-")
     assert not meta.single_file
     assert meta.tracker == ""
@@ -98,7 +98,7 @@ def test_same_content_same_dist_id(tmp_path, write_file):
     a = write_file(tmp_path / "x" / "f", 5000)
     b = write_file(tmp_path / "y" / "f", 5000)
     c = write_file(tmp_path / "z" / "f", 5000, seed=9)
-    ids = [metainfo.describe(metainfo.create(p, TRACKER)).dist_id for p in (a, b, c)]
+    ids = [metainfo.describe(creation.create(p, TRACKER)).dist_id for p in (a, b, c)]
     assert ids[0] == ids[1] != ids[2]
 
 
@@ -106,14 +106,14 @@ def test_same_content_same_dist_id(tmp_path, write_file):
 def test_directory_with_one_file_keeps_its_name(tmp_path, write_file, size):
     src = tmp_path / "release"
     f = write_file(src / "app.bin", size)
-    meta = metainfo.describe(metainfo.create(src, TRACKER))
+    meta = metainfo.describe(creation.create(src, TRACKER))
     assert meta.name == "release"
     assert not meta.single_file and not meta.wrapped  # the directory level is in the torrent
     assert placement.dest_files(meta) == [("release/app.bin", size, merkle.pieces_root(f))]
     assert placement.save_path(tmp_path / "dest", meta) == tmp_path / "dest"
     # the master seeds a pushed directory from its parent: libtorrent's file is renamed there
     ((index, path),) = meta.renames
-    assert lt.torrent_info(lt.bdecode(metainfo.create(src, TRACKER))).layout().file_path(index) \
+    assert lt.torrent_info(lt.bdecode(creation.create(src, TRACKER))).layout().file_path(index) \
         == f"{meta.torrent_name}/release/app.bin"
     assert placement.save_path(src.parent, meta) / path == f
 
@@ -121,13 +121,13 @@ def test_directory_with_one_file_keeps_its_name(tmp_path, write_file, size):
 def test_directory_with_one_file_in_a_subdirectory(tmp_path, write_file):
     src = tmp_path / "release"
     write_file(src / "bin" / "app", 100)
-    meta = metainfo.describe(metainfo.create(src, ""))
+    meta = metainfo.describe(creation.create(src, ""))
     assert [rel for rel, _, _ in placement.dest_files(meta)] == ["release/bin/app"]
 
 
 def test_directory_with_one_file_of_the_same_name(tmp_path, write_file):
     write_file(tmp_path / "app" / "app", 100)
-    meta = metainfo.describe(metainfo.create(tmp_path / "app", ""))
+    meta = metainfo.describe(creation.create(tmp_path / "app", ""))
     assert [rel for rel, _, _ in placement.dest_files(meta)] == ["app/app"]
 
 
@@ -135,7 +135,7 @@ def test_directory_with_an_empty_file(tmp_path, write_file):
     src = tmp_path / "d"
     write_file(src / "data", 3000)
     (src / "empty").touch()
-    meta = metainfo.describe(metainfo.create(src, ""))
+    meta = metainfo.describe(creation.create(src, ""))
     assert ("d/empty", 0) in [(p, s) for p, s, _ in meta.files]
     # the content already at dest is recognised, the empty file included
     assert placement.check_destination(tmp_path, placement.dest_files(meta),
@@ -145,11 +145,11 @@ def test_directory_with_an_empty_file(tmp_path, write_file):
 def test_create_refuses_empty_content(tmp_path):
     (tmp_path / "empty").touch()
     with pytest.raises(InvalidRequest, match="no data"):
-        metainfo.create(tmp_path / "empty", TRACKER)
+        creation.create(tmp_path / "empty", TRACKER)
     (tmp_path / "emptydir" / "sub").mkdir(parents=True)
     (tmp_path / "emptydir" / "sub" / "zero").touch()
     with pytest.raises(InvalidRequest, match="no data"):
-        metainfo.create(tmp_path / "emptydir", TRACKER)
+        creation.create(tmp_path / "emptydir", TRACKER)
 
 
 @pytest.mark.parametrize(("comment", "expected"), [
@@ -168,7 +168,7 @@ def test_content_name_from_comment(comment, expected):
 
 def test_describe_ignores_a_hostile_name_tag(tmp_path, write_file):
     src = write_file(tmp_path / "d" / "f", 100)
-    d = lt.bdecode(metainfo.create(src.parent, ""))
+    d = lt.bdecode(creation.create(src.parent, ""))
     d[b"comment"] = b"p2pdist-name:../../etc"
     meta = metainfo.describe(lt.bencode(d))
     # The comment (outside the info hash) is not read: the name is in the info dict.
@@ -182,17 +182,17 @@ def test_create_in_subprocess_matches_create(tmp_path, write_file):
     src = tmp_path / "pkg"
     write_file(src / "a", 30000, seed=1)
     write_file(src / "b", 10, seed=2)
-    via_worker = metainfo.describe(metainfo.create_in_subprocess(src, TRACKER, timeout=60))
-    assert via_worker == metainfo.describe(metainfo.create(src, TRACKER))
+    via_worker = metainfo.describe(creation.create_in_subprocess(src, TRACKER, timeout=60))
+    assert via_worker == metainfo.describe(creation.create(src, TRACKER))
     assert via_worker.tracker == TRACKER
 
 
 def test_create_in_subprocess_reports_the_workers_error(tmp_path):
     (tmp_path / "empty").touch()
     with pytest.raises(TransferError, match="no data to distribute"):
-        metainfo.create_in_subprocess(tmp_path / "empty", TRACKER, timeout=60)
+        creation.create_in_subprocess(tmp_path / "empty", TRACKER, timeout=60)
     with pytest.raises(TransferError, match="creating the torrent"):
-        metainfo.create_in_subprocess(tmp_path / "missing", TRACKER, timeout=60)
+        creation.create_in_subprocess(tmp_path / "missing", TRACKER, timeout=60)
 
 
 # -- one torrent name per content -----------------------------------------
@@ -202,7 +202,7 @@ def test_torrent_name_is_unique_per_content_and_deterministic(tmp_path, write_fi
     a = write_file(tmp_path / "a" / "payload.bin", 50000, seed=1)
     b = write_file(tmp_path / "b" / "payload.bin", 50000, seed=2)
     again = write_file(tmp_path / "c" / "payload.bin", 50000, seed=1)
-    ma, mb, mc = (metainfo.describe(metainfo.create(p, TRACKER)) for p in (a, b, again))
+    ma, mb, mc = (metainfo.describe(creation.create(p, TRACKER)) for p in (a, b, again))
     assert ma.name == mb.name == "payload.bin"
     assert ma.torrent_name != mb.torrent_name and ma.dist_id != mb.dist_id
     assert (mc.torrent_name, mc.dist_id) == (ma.torrent_name, ma.dist_id)
@@ -212,7 +212,7 @@ def test_torrent_name_is_unique_per_content_and_deterministic(tmp_path, write_fi
 
 def test_a_bound_name_that_is_a_path_is_refused(tmp_path, write_file):
     src = write_file(tmp_path / "f.bin", 5000)
-    torrent = lt.bdecode(metainfo.create(src, TRACKER))
+    torrent = lt.bdecode(creation.create(src, TRACKER))
     torrent[b"info"][metainfo.NAME_KEY] = b"../x"
     with pytest.raises(InvalidRequest, match="not a plain name"):
         metainfo.describe(lt.bencode(torrent))

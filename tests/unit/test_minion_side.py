@@ -15,7 +15,7 @@ from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.core.reports import POLICY_TAG_PREFIX, REPORT_TAG_PREFIX
 from salt_p2pdist.minion import calls, fetching, holdings, policysync, reporting, site
 from salt_p2pdist.minion.host import Minion
-from salt_p2pdist.torrent import metainfo, signature
+from salt_p2pdist.torrent import creation, metainfo, signature
 
 SITES = {"paris": {"networks": ["10.1.0.0/16"], "wan_rate": 1000}, "lyon": {"networks": ["10.2.0.0/16"]}}
 
@@ -92,7 +92,7 @@ def torrents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     d = tmp_path_factory.mktemp("signed")
     key, _pub = salt_keypair(d / "pki", "master.pem", "minion_master.pub")
     (d / "pkg.bin").write_bytes(os.urandom(50_000))
-    unsigned = metainfo.create(d / "pkg.bin", "https://master.example:6970/announce")
+    unsigned = creation.create(d / "pkg.bin", "https://master.example:6970/announce")
     return {"pki": d / "pki", "unsigned": unsigned,
             "for_m1": signature.sign_torrent(unsigned, key, ["/srv/p2pdist"], ["m1"]),
             "for_m2": signature.sign_torrent(unsigned, key, ["/srv/p2pdist"], ["m2"])}

@@ -56,9 +56,9 @@ def module(tmp_path, monkeypatch) -> ModuleType:
 
 
 def test_an_unsigned_torrent_sets_retcode(module, write_file, tmp_path):
-    from salt_p2pdist.torrent import metainfo
+    from salt_p2pdist.torrent import creation
 
-    torrent = metainfo.create(write_file(tmp_path / "f.bin", 70_000), "http://192.0.2.1:6970/announce")
+    torrent = creation.create(write_file(tmp_path / "f.bin", 70_000), "http://192.0.2.1:6970/announce")
     ret = module.fetch(torrent=base64.b64encode(torrent).decode(), dest="/srv/p2pdist")
     assert ret["result"] is False and "not signed by a p2pdist master" in ret["error"]
     assert module.__context__["retcode"] == 1

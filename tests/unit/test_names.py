@@ -14,7 +14,7 @@ from salt_p2pdist.core import names
 from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.core.names import POSIX, WINDOWS, check_length, check_paths, element_problem
 from salt_p2pdist.testing.hostile import leaves, rename, sign_unchecked
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation, metainfo
 from salt_p2pdist.torrent.signature import check_torrent
 
 EVERYWHERE = ["", ".", "..", "a/b", "a\\b", "/etc", "C:", "c:x", "x\0y", "a" * 256]
@@ -85,7 +85,7 @@ def good_torrent(tmp_path):
     (src / "sub").mkdir(parents=True)
     (src / "sub" / "x").write_bytes(os.urandom(70_000))
     (src / "y").write_bytes(os.urandom(1_000))
-    return metainfo.create(src, "http://192.0.2.1:6970/announce")
+    return creation.create(src, "http://192.0.2.1:6970/announce")
 
 
 def _tree(torrent):
@@ -145,4 +145,4 @@ def test_a_pushed_name_no_host_can_hold_is_refused_before_hashing(tmp_path):
     # libtorrent makes "ev\\il.bin" a path; the torrent's unique name could not be bound to it.
     (tmp_path / "ev\\il.bin").write_bytes(os.urandom(50_000))
     with pytest.raises(InvalidRequest, match=r"refused: torrent path 'ev\\\\il\.bin'"):
-        metainfo.create(tmp_path / "ev\\il.bin", "http://192.0.2.1:6970/announce")
+        creation.create(tmp_path / "ev\\il.bin", "http://192.0.2.1:6970/announce")

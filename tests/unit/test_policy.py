@@ -1,3 +1,5 @@
+"""The share policy from pillar: base settings, time windows, the limits in force and their sources."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -5,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from salt_p2pdist.core.errors import InvalidRequest
-from salt_p2pdist.core.peerclasses import ClassSpec, peer_class_plan
-from salt_p2pdist.core.policy import MAX_RATE, Limits, Policy, Window, parse_rate
+from salt_p2pdist.core.policy import Limits, Policy
+from salt_p2pdist.core.windows import Window
 
 M = 1_000_000
 # 2026-08-03 is a Monday.
@@ -16,37 +18,6 @@ MON, FRI, SAT, SUN = (datetime(2026, 8, d) for d in (3, 7, 8, 9))
 def at(day: datetime, hhmm: str) -> datetime:
     h, m = map(int, hhmm.split(":"))
     return day.replace(hour=h, minute=m)
-
-
-# -- parse_rate ---------------------------------------------------------
-
-@pytest.mark.parametrize(("raw", "rate"), [
-    (0, 0), (1500, 1500), (2.6, 3), ("0", 0), ("100", 100), ("100B", 100),
-    ("2MB", 2_000_000), ("2 MB", 2_000_000), ("2mB", 2_000_000), ("2MB/s", 2_000_000),
-    ("500kB", 500_000), ("500KB", 500_000), ("1.5GB", 1_500_000_000),
-    ("2MiB", 2_097_152), ("500KiB", 512_000), ("1GiB", 2**30), ("2MBps", 2_000_000),
-    ("10Mbit", 1_250_000), ("10mbit", 1_250_000), ("10 Mbit/s", 1_250_000), ("10Mbps", 1_250_000),
-    ("1kbit", 125), ("8bit", 1), ("1Gbits", 125_000_000),
-])
-def test_parse_rate_accepts_numbers_and_units(raw, rate):
-    assert parse_rate(raw) == rate
-
-
-@pytest.mark.parametrize(("raw", "says"), [
-    ("2XB", "not a rate"), ("", "not a rate"), ("MB", "not a rate"), ("1e6", "not a rate"),
-    (True, "not a rate"), (None, "not a rate"), ([1], "not a rate"), (float("inf"), "not a rate"),
-    (-1, "negative"), ("-2MB", "negative"), (-0.6, "negative"),
-    ("10Mb", "ambiguous"), ("10kb", "ambiguous"), ("10b", "ambiguous"), ("2M", "ambiguous"),
-    (MAX_RATE + 1, "too large"), ("3GB", "too large"),
-])
-def test_parse_rate_rejects_with_a_reason(raw, says):
-    with pytest.raises(InvalidRequest, match=says):
-        parse_rate(raw)
-
-
-def test_parse_rate_ambiguity_message_suggests_both_spellings():
-    with pytest.raises(InvalidRequest, match="10MB for bytes or 10Mbit for bits"):
-        parse_rate("10Mb")
 
 
 # -- from_pillar ----------------------------------------------------------
@@ -212,64 +183,3 @@ def test_explain_pairs_values_with_sources():
         "download_rate": {"value": 0, "source": "default"},
         "wan_rate": {"value": 0, "source": "p2pdist:sites:lyon:wan_rate"},
     }
-
-
-# -- peer_class_plan ---------------------------------------------------------
-
-SITE = ["10.20.0.0/16", "fd00:20::/32"]
-
-
-def test_plan_puts_every_address_in_global_and_splits_site_from_wan():
-    plan = peer_class_plan(Limits("all", 0, 0, 0), SITE)
-    assert plan.ranges == (("0.0.0.0/0", ("global", "wan")), ("::/0", ("global", "wan")),
-                           ("10.20.0.0/16", ("global", "site")), ("fd00:20::/32", ("global", "site")))
-    assert plan.ip_rules()[0] == ("0.0.0.0", "255.255.255.255", ("global", "wan"))
-    assert plan.ip_rules()[2] == ("10.20.0.0", "10.20.255.255", ("global", "site"))
-    assert plan.ip_rules()[3][1] == "fd00:20:ffff:ffff:ffff:ffff:ffff:ffff"
-
-
-def test_plan_upload_all_unchokes_everyone():
-    plan = peer_class_plan(Limits("all", 2_000_000, 5_000_000, 0), SITE)
-    assert plan.classes == {"site": ClassSpec(0, 0, True), "wan": ClassSpec(0, 0, True)}
-    assert plan.settings == {"upload_rate_limit": 2_000_000, "download_rate_limit": 5_000_000,
-                             "unchoke_slots_limit": -1, "allowed_fast_set_size": 5,
-                             "choking_algorithm": 0}
-
-
-def test_plan_upload_site_chokes_only_wan_peers():
-    plan = peer_class_plan(Limits("site", 0, 0, 0), SITE)
-    assert plan.classes == {"site": ClassSpec(0, 0, True), "wan": ClassSpec(0, 0, False)}
-    assert plan.settings["unchoke_slots_limit"] == 0
-    assert plan.settings["allowed_fast_set_size"] == 0  # choked peers get no "allowed fast" pieces
-
-
-def test_plan_upload_none_chokes_everyone_without_throttling_requests():
-    plan = peer_class_plan(Limits("none", 0, 0, 0), SITE)
-    assert plan.classes == {"site": ClassSpec(0, 0, False), "wan": ClassSpec(0, 0, False)}
-    assert plan.settings["unchoke_slots_limit"] == plan.settings["allowed_fast_set_size"] == 0
-    assert plan.settings["upload_rate_limit"] == 0  # not 1: that would starve our downloads too
-
-
-def test_plan_wan_rate_caps_the_wan_class_both_ways():
-    plan = peer_class_plan(Limits("all", 0, 0, 250_000), SITE)
-    assert plan.classes["wan"] == ClassSpec(250_000, 250_000, True)
-    assert plan.classes["site"] == ClassSpec(0, 0, True)
-
-
-def test_plan_without_site_networks_treats_every_peer_as_wan():
-    plan = peer_class_plan(Limits("site", 0, 0, 0), [])
-    assert [names for _, names in plan.ranges] == [("global", "wan")] * 2
-
-
-def test_plan_tolerates_host_bits_and_duplicates_and_rejects_garbage():
-    plan = peer_class_plan(Limits(), ["10.20.1.2/16", "10.20.0.0/16"])
-    assert plan.ranges[2:] == (("10.20.0.0/16", ("global", "site")),)
-    with pytest.raises(InvalidRequest, match="invalid site network"):
-        peer_class_plan(Limits(), ["10.20.0.0/33"])
-
-
-def test_plan_to_dict_is_plain_data():
-    d = peer_class_plan(Limits("site", 1, 2, 3), ["10.20.0.0/16"]).to_dict()
-    assert d["classes"]["wan"] == {"upload_limit": 3, "download_limit": 3, "ignore_unchoke_slots": False}
-    assert d["ranges"][-1] == ["10.20.0.0/16", ["global", "site"]]
-    assert d["settings"]["upload_rate_limit"] == 1

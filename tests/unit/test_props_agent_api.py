@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from salt_p2pdist.agent.app import Agent
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.server import TOKEN_HEADER
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation
 
 TOKEN = "t" * 32
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens
@@ -32,7 +32,7 @@ def agent(tmp_path_factory) -> Iterator[tuple[Agent, Path, str]]:
     root = tmp_path_factory.mktemp("api")
     (root / "src").mkdir()
     (root / "src" / "pkg.bin").write_bytes(os.urandom(100_000))
-    torrent = base64.b64encode(metainfo.create(root / "src" / "pkg.bin", TRACKER)).decode()
+    torrent = base64.b64encode(creation.create(root / "src" / "pkg.bin", TRACKER)).decode()
     # With a tracker port: the origin agent's routes (topology, fetchers) are reachable too.
     running = Agent(AgentConfig(state_dir=root / "state", host_id="origin", bt_interface="127.0.0.1",
                                 tracker_port=0, tracker_interface="127.0.0.1"), token=TOKEN)

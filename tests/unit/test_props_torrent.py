@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from salt_p2pdist.core import names
 from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.testing.hostile import leaves, rename, sign_unchecked
-from salt_p2pdist.torrent import metainfo, placement
+from salt_p2pdist.torrent import creation, metainfo, placement, rawnames
 from salt_p2pdist.torrent.signature import KEY, ROOTS_KEY, check_torrent
 
 FIXTURE_OK = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -36,7 +36,7 @@ def base(tmp_path_factory):
         serialization.NoEncryption()))
     (root / "master.pub").write_bytes(key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return root, metainfo.create(src, "http://192.0.2.1:6970/announce")
+    return root, creation.create(src, "http://192.0.2.1:6970/announce")
 
 
 def _placed_within_dest(meta) -> None:
@@ -85,7 +85,7 @@ def test_file_trees_with_any_names_are_refused_or_stay_below_dest(base, tree, na
         meta = metainfo.describe(evil, flavor)
     except InvalidRequest:
         return
-    for elements in metainfo.raw_paths(evil):  # nothing libtorrent would rename got through
+    for elements in rawnames.raw_paths(evil):  # nothing libtorrent would rename got through
         assert not any(names.element_problem(e, flavor) for e in elements), elements
     _placed_within_dest(meta)
 

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from salt_p2pdist.torrent.bencode import bdecode
 from salt_p2pdist.torrent.swarmca import SwarmCA
+from salt_p2pdist.tracker.announce import Holder, TrackerError, parse_announce
 from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.tracker.tracker import Holder, Tracker, TrackerError, parse_announce
+from salt_p2pdist.tracker.tracker import Tracker
 
 HASH = bytes(range(20))
 ALLOWED = frozenset({"m1", "m2"})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +20,12 @@ import libtorrent as lt
 import pytest
 
 from salt_p2pdist.agent.settings import make_session
-from salt_p2pdist.torrent import metainfo, swarmca
+from salt_p2pdist.testing.waiting import wait_for
+from salt_p2pdist.torrent import creation, metainfo, swarmca
 
 SIZE = 4 << 20
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: peers are handed in directly
 TRACKER_SOURCE = 1  # peer_info.tracker: counts as a tracker hand-out in libtorrent's peer list
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"no {what} within {timeout} s")
 
 
 @pytest.fixture
@@ -73,17 +65,18 @@ def test_a_peer_handed_out_again_after_it_dropped_us_is_reconnected_within_secon
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "pkg.bin").write_bytes(os.urandom(SIZE))
     ca = swarmca.SwarmCA(tmp_path / "ca")
-    torrent = metainfo.create(tmp_path / "src" / "pkg.bin", TRACKER, ca.cert_pem.decode())
+    torrent = creation.create(tmp_path / "src" / "pkg.bin", TRACKER, ca.cert_pem.decode())
     seeding = add(seeder, torrent, tmp_path / "src", ca, seed=True)
     fetching = add(fetcher, torrent, tmp_path / "dst", ca, seed=False)
     seed_at = ("127.0.0.1", seeder.ssl_listen_port())
     fetching.connect_peer(seed_at, TRACKER_SOURCE)
-    wait_for("first bytes", lambda: fetching.status().total_wanted_done > 0, timeout=20)
+    wait_for("first bytes", lambda: fetching.status().total_wanted_done > 0, timeout=20, every=0.1)
     # The seed removes its torrent and adds it again (as a finishing host does).
     seeder.remove_torrent(seeding)
-    wait_for("the disconnect", lambda: not connected_to(fetching, seed_at[1]), timeout=20)
+    wait_for("the disconnect", lambda: not connected_to(fetching, seed_at[1]), timeout=20, every=0.1)
     add(seeder, torrent, tmp_path / "src", ca, seed=True)
     time.sleep(1)  # the seed is back; then the tracker hands it out again
     fetching.connect_peer(seed_at, TRACKER_SOURCE)
-    wait_for("a new connection to the seed", lambda: connected_to(fetching, seed_at[1]), timeout=15)
+    wait_for("a new connection to the seed", lambda: connected_to(fetching, seed_at[1]),
+             timeout=15, every=0.1)
     assert not fetching.status().is_finished  # the copy goes on from the seed, not done already

@@ -9,7 +9,8 @@ import libtorrent as lt
 import pytest
 
 from salt_p2pdist.core.topology import SiteMap
-from salt_p2pdist.tracker.tracker import ORIGIN_ID, Tracker, TrackerError, compact, parse_announce
+from salt_p2pdist.tracker.announce import TrackerError, compact, parse_announce
+from salt_p2pdist.tracker.tracker import ORIGIN_ID, Tracker
 
 # Bytes that break naive query handling: '&', '=', '+', '%', space, NUL, high bytes.
 INFO_HASH = b"\x00&=+% \xff\x80abcXYZ~.-\x01\x7f\xfe"

@@ -32,9 +32,11 @@ from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.agent.trackerside import server_tls
 from salt_p2pdist.agent.transfer import Transfer
-from salt_p2pdist.torrent import metainfo, swarmca
+from salt_p2pdist.testing.waiting import wait_for
+from salt_p2pdist.torrent import creation, metainfo, swarmca
+from salt_p2pdist.tracker.announce import Holder
 from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.tracker.tracker import Holder, Tracker
+from salt_p2pdist.tracker.tracker import Tracker
 
 M1_IP, M3_IP, THIEF_IP = "127.0.0.11", "127.0.0.13", "127.0.0.66"
 
@@ -94,7 +96,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ca = swarmca.SwarmCA(d / "ca")
     tracker = Tracker(require_cert=True, interval=5)
     server = _serve(d, ca, tracker, certs=None)
-    torrent = metainfo.create(d / "pkg.bin", f"https://127.0.0.1:{server.server_address[1]}/announce",
+    torrent = creation.create(d / "pkg.bin", f"https://127.0.0.1:{server.server_address[1]}/announce",
                               ca.cert_pem.decode())
     info_hash20 = bytes.fromhex(metainfo.describe(torrent).info_hash)[:20]
     tracker.register(info_hash20, frozenset({"m1", "m3"}), 0, "pkg.bin")
@@ -182,13 +184,14 @@ def _libtorrent_announce(torrent: bytes, save: Path, cert: tuple[Path, Path]) ->
     handle.set_ssl_certificate_buffer(cert[0].read_text(), cert[1].read_text(), "")
     handle.replace_trackers([lt.announce_entry(url)])
     handle.force_reannounce()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def announce_done() -> tuple[str, str] | None:
         for alert in ses.pop_alerts():
             if isinstance(alert, (lt.tracker_reply_alert, lt.tracker_error_alert)):
                 return type(alert).__name__, alert.message()
-        time.sleep(0.1)
-    raise AssertionError("libtorrent never finished its announce")
+        return None
+
+    return wait_for("libtorrent to finish its announce", announce_done, timeout=20, every=0.1)
 
 
 def test_libtorrent_announces_over_tls_with_its_certificate_and_its_own_address(site: Site) -> None:
@@ -229,12 +232,9 @@ def test_a_certified_host_re_added_shows_its_certificate_with_its_first_announce
             "dest": str(tmp_path / "dest"), "phase": "staging",
             "save_path": str(tmp_path / "staging"), "tls_cert": cert.decode()})
         engine.start(record, None)
-        deadline = time.monotonic() + 20
-        while not seen and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for("m1's announce", lambda: seen, timeout=20, every=0.1)
     finally:
         engine.close()
-    assert seen, "m1 never announced"
     assert seen[0][1] == Holder("m1", "pkg.bin"), f"first announce without m1's certificate: {seen[0]}"
 
 

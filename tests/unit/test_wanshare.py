@@ -7,7 +7,8 @@ import random
 import pytest
 
 from salt_p2pdist.core.topology import SiteMap
-from salt_p2pdist.tracker.tracker import Holder, Tracker, TrackerError, parse_announce
+from salt_p2pdist.tracker.announce import Holder, TrackerError, parse_announce
+from salt_p2pdist.tracker.tracker import Tracker
 from salt_p2pdist.tracker.wanshare import TRICKLE, WanShare
 
 SITES = {"paris": {"networks": ["10.20.0.0/16"]}, "nyc": {"networks": ["10.30.0.0/16"]}}

@@ -21,7 +21,7 @@ from lab import closedswarm
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.testing.agents import stop_agents_under
 from salt_p2pdist.testing.wine import WindowsHost
-from salt_p2pdist.torrent import metainfo
+from salt_p2pdist.torrent import creation, metainfo
 
 HOSTS = ["win1", "win2", "win3", "win4", "lin1", "lin2"]
 
@@ -72,7 +72,7 @@ class Swarm:
 
     def publish(self, source: Path, upload_limit: int = 0) -> tuple[str, str]:
         """Seed ``source`` from the origin in the closed swarm: (torrent base64, dist_id)."""
-        torrent = metainfo.create_in_subprocess(source, self.tracker, closedswarm.ca_file(self.root))
+        torrent = creation.create_in_subprocess(source, self.tracker, closedswarm.ca_file(self.root))
         b64, dist_id = base64.b64encode(torrent).decode(), metainfo.describe(torrent).dist_id
         self.origin.call("POST", "/dists", {"mode": "seed", "torrent": b64, "source": str(source),
                                             "targets": HOSTS, "upload_limit": upload_limit})
