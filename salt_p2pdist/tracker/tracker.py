@@ -175,9 +175,10 @@ class Tracker:
         try:
             peers = self.announce(parse_announce(query, source_ip), origin_ip, holder)
         except TrackerError as exc:
-            return bencode({"failure reason": str(exc)})
-        return bencode({
-            "interval": self.interval,
-            "min interval": max(1, self.interval // 3),
-            "peers": compact([p for p in peers if ":" not in p.ip]),
-        })
+            # With the interval: without it libtorrent assumes 1800 s, and a host
+            # refused once (e.g. admitted a moment later) would wait half an hour.
+            return bencode({"failure reason": str(exc), **self._intervals()})
+        return bencode({**self._intervals(), "peers": compact([p for p in peers if ":" not in p.ip])})
+
+    def _intervals(self) -> dict[str, int]:
+        return {"interval": self.interval, "min interval": max(1, self.interval // 3)}

@@ -470,3 +470,11 @@ def test_a_site_mate_the_complete_fetcher_cannot_feed_gets_the_origin(wan, clock
     clock.now += 30  # 90 s without progress: past starve_after (min(stall_after, 3 intervals))
     assert ORIGIN in wan_announce(wan, "p2", left=80)
     assert wan.fetchers(INFO_HASH) == {"paris": ["p2"]}
+
+
+def test_a_refusal_says_when_to_ask_again(tracker):
+    """Without an interval libtorrent waits 1800 s after a failure; a host admitted a moment
+    later (a re-push adding it) would sit out half an hour."""
+    d = lt.bdecode(announce(tracker, "intruder", "10.0.0.9"))
+    assert b"failure reason" in d
+    assert d[b"interval"] == tracker.interval and 1 <= d[b"min interval"] <= tracker.interval
