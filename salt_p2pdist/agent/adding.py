@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import libtorrent as lt
 
+from salt_p2pdist.agent import freespace
 from salt_p2pdist.agent.certify import announce_url
 from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.record import OrderRecord
@@ -46,6 +47,7 @@ def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
     verdict = placement.check_destination(dest, files, force=record.force)
     base = dest if verdict == placement.IDENTICAL else staging_dir / meta.dist_id
     if verdict != placement.IDENTICAL:
+        freespace.check_fetch(base, dest, files)  # before seed_staging writes anything
         record.reused = placement.seed_staging(base, files, held)
     record.dest = str(dest)
     record.phase = lifecycle.PLACED if verdict == placement.IDENTICAL else lifecycle.STAGING

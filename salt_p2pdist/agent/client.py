@@ -19,14 +19,21 @@ from typing import Any
 from salt_p2pdist.agent import direct, stopping
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.server import TOKEN_HEADER
-from salt_p2pdist.core.errors import AgentUnavailable, Conflict, InvalidRequest, NotFound, P2PDistError
+from salt_p2pdist.core.errors import (
+    AgentUnavailable,
+    Conflict,
+    InvalidRequest,
+    NoSpace,
+    NotFound,
+    P2PDistError,
+)
 
 log = logging.getLogger(__name__)
 START_TIMEOUT_S = 30.0
 UNANSWERED_GRACE_S = 2.0
 STOP_TIMEOUT_S = 60.0  # saving resume data takes up to 10 s per transfer libtorrent is slow on
 _ERRORS: dict[str, type[P2PDistError]] = {
-    "NotFound": NotFound, "Conflict": Conflict, "InvalidRequest": InvalidRequest,
+    "NotFound": NotFound, "Conflict": Conflict, "InvalidRequest": InvalidRequest, "NoSpace": NoSpace,
 }
 
 

@@ -27,6 +27,10 @@ class Conflict(InvalidRequest):
     """An unrelated file is in the way at the destination."""
 
 
+class NoSpace(InvalidRequest):
+    """The host lacks the disk space an order needs; refused before anything is written."""
+
+
 class AgentUnavailable(P2PDistError):
     """The minion's (or master's) p2pdist agent cannot be reached or started."""
 
