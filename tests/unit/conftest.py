@@ -7,6 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Properties assert behaviour, never timing: Hypothesis's default 200 ms deadline per
+# example fails on a busy machine (CI runs beside other work), so there is none.
+settings.register_profile("p2pdist", deadline=None)
+settings.load_profile("p2pdist")
 
 
 def _data(size: int, seed: int) -> bytes:
