@@ -52,6 +52,7 @@ def select_peers(
     want: int,
     rng: random.Random,
     routes: WanRoutes | None = None,
+    hungry: bool = False,
 ) -> list[Peer]:
     """Up to ``want`` peers for ``requester``: its site's, plus remote ones if it fetches or seeds."""
     pool = [p for p in candidates if p.host_id != requester.host_id]
@@ -64,7 +65,7 @@ def select_peers(
         remote = [p for p in pool if nearness(requester.site, p.site) != SAME_SITE
                   and (p.host_id in fetchers or p.complete or p.site == ORIGIN_SITE)]
         if routes is not None:
-            remote = routes.remote(requester.site, requester.complete, remote)
+            remote = routes.remote(requester.site, requester.complete, remote, hungry)
         rng.shuffle(remote)  # spread load among equals, then nearest first, fastest uplink first
         remote.sort(key=lambda p: (nearness(requester.site, p.site),
                                    -routes.upload(p.site) if routes else 0.0))

@@ -19,7 +19,12 @@ each site's ``down``/``up`` (:mod:`salt_p2pdist.core.wanlinks`):
   on the shipped asymmetric topology (16/1 Mbit/s branches) leaving those
   uploads out moves the bound by 5 %. Such a site still *receives* from
   every good source, and is handed out as a source when no other site nor
-  the origin holds a complete copy (it never starves anyone).
+  the origin holds a complete copy (it never starves anyone). While a good-uplink site
+  is still fetching, a weak site's fetcher gets that site's hosts but not the origin,
+  so that HQ's uplink goes to the sites that pass it on (the planner's mesh plan:
+  HQ sends about ``u_hq / (u_hq + Σu_i)`` of the copies, the relays the rest); it gets
+  the origin once no such site is fetching, or when it has made no progress for a
+  while (the tracker's ``starve_after``).
 - among the remote sources left, the ones behind faster uplinks come first
   (the hand-out is cut at the host's ``numwant``).
 
@@ -66,8 +71,9 @@ class WanRoutes:
     def _at_hq(self, site: str) -> bool:
         return site == ORIGIN_SITE or (bool(self.wan.hq_site) and site == self.wan.hq_site)
 
-    def remote(self, site: str, complete: bool, candidates: Iterable[P]) -> list[P]:
-        """The remote ``candidates`` a host of ``site`` may trade with (a seed if ``complete``)."""
+    def remote(self, site: str, complete: bool, candidates: Iterable[P], hungry: bool = False) -> list[P]:
+        """The remote ``candidates`` a host of ``site`` may trade with (a seed if ``complete``;
+        ``hungry``: it has made no progress for a while)."""
         pool = list(candidates)
         if self.wan.shape == HUB and not self._at_hq(site):
             return [p for p in pool if self._at_hq(p.site)]
@@ -76,5 +82,15 @@ class WanRoutes:
         if complete:
             return pool  # a seed's remote peers are the fetchers it serves
         good = [p for p in pool if not self.weak(p.site)]
-        return good if any(p.complete for p in good) else pool
+        if not any(p.complete for p in good):
+            return pool
+        if self.weak(site) and not hungry and any(self._relaying(p) for p in good):
+            # HQ's uplink first fills the good-uplink sites, which pass it on to this one.
+            return [p for p in good if p.site != ORIGIN_SITE]
+        return good
+
+    def _relaying(self, p: Placed) -> bool:
+        """A host of a good-uplink site still fetching (from the origin, among others)."""
+        return not p.complete and p.site != ORIGIN_SITE and self.upload(p.site) > 0 \
+            and not self.weak(p.site)
 

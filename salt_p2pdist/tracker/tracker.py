@@ -122,7 +122,8 @@ class Tracker:
             candidates.append(Peer(ORIGIN_ID, origin_ip, swarm.origin_port, 0, now, ORIGIN_SITE))
         handed = select_peers(me, candidates, fetchers=swarm.fetchers.all(),
                               nearness=self.sites.nearness, want=a.numwant, rng=self._rng,
-                              routes=self.routes)
+                              routes=self.routes,
+                              hungry=swarm.fetchers.idle_for(me, now) > swarm.fetchers.starve_after)
         self.wan.record(a.info_hash20, me, handed, now)
         return handed
 

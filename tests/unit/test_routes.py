@@ -36,9 +36,9 @@ def asymmetric() -> WanRoutes:
 
 
 def handed(me: Peer, swarm: list[Peer], fetchers: set[str], routes: WanRoutes | None,
-           seed: int = 0) -> list[str]:
+           seed: int = 0, hungry: bool = False) -> list[str]:
     got = select_peers(me, [*swarm, ORIGIN], fetchers=frozenset(fetchers), nearness=SITES.nearness,
-                       want=50, rng=random.Random(seed), routes=routes)
+                       want=50, rng=random.Random(seed), routes=routes, hungry=hungry)
     return [p.host_id for p in got]
 
 
@@ -81,9 +81,20 @@ def test_weak_uplink_site_is_not_a_remote_source():
     swarm = [peer("a1", "adsl1"), peer("b1", "adsl2"), peer("o1", "office"),
              peer("b2", "adsl2", complete=True)]
     for seed in range(10):
-        assert set(handed(swarm[0], swarm, {"a1", "b1", "o1"}, routes, seed)) == {"o1", "origin"}
+        assert set(handed(swarm[0], swarm, {"a1", "b1", "o1"}, routes, seed)) == {"o1"}
         # the office fetcher is not handed the ADSL sites either (it would pull across 1 Mbit/s)
         assert set(handed(swarm[2], swarm, {"a1", "b1", "o1"}, routes, seed)) == {"origin"}
+
+
+def test_weak_site_gets_the_origin_once_no_good_site_relays_or_when_hungry():
+    routes = asymmetric()
+    fetching = [peer("a1", "adsl1"), peer("o1", "office"), peer("o2", "office", complete=True)]
+    assert set(handed(fetching[0], fetching, {"a1", "o1"}, routes)) == {"o1", "o2"}
+    assert set(handed(fetching[0], fetching, {"a1", "o1"}, routes, hungry=True)) == {"o1", "o2", "origin"}
+    done = [peer("a1", "adsl1"), peer("o1", "office", complete=True)]
+    assert set(handed(done[0], done, {"a1", "o1"}, routes)) == {"o1", "origin"}
+    alone = [peer("a1", "adsl1"), peer("b1", "adsl2")]  # no good-uplink site among the targets
+    assert set(handed(alone[0], alone, {"a1", "b1"}, routes)) == {"origin"}
 
 
 def test_good_uplink_sources_come_first():
@@ -92,7 +103,8 @@ def test_good_uplink_sources_come_first():
     swarm = [peer("a1", "adsl1"), peer("m1", "mid"), peer("o1", "office")]
     for seed in range(10):
         got = select_peers(swarm[0], [*swarm, ORIGIN], fetchers=frozenset({"a1", "m1", "o1"}),
-                           nearness=SITES.nearness, want=2, rng=random.Random(seed), routes=routes)
+                           nearness=SITES.nearness, want=2, rng=random.Random(seed), routes=routes,
+                           hungry=True)
         assert {p.host_id for p in got} == {"o1", "origin"}  # 20 Mbit/s up each; mid's 5 comes after
 
 
