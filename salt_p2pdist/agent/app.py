@@ -17,22 +17,30 @@ from salt_p2pdist.agent.trackerside import TrackerSide
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import NotFound
 from salt_p2pdist.core.topology import SiteMap
+from salt_p2pdist.core.wanlinks import Wan, wan_from_config
 from salt_p2pdist.files.atomic import write_atomic
+from salt_p2pdist.tracker.routes import WanRoutes
 
 
-def load_topology(state_dir: Path) -> SiteMap:
+def topology_of(body: dict[str, Any]) -> tuple[SiteMap, Wan]:
+    """The site map and the WAN (shape, HQ link, sites' rates) the master sent; validated."""
+    return (SiteMap.from_config(body.get("sites"), body.get("overrides")),
+            wan_from_config(body.get("sites"), body.get("hq"), body.get("wan")))
+
+
+def load_topology(state_dir: Path) -> tuple[SiteMap, Wan]:
     try:
         raw = json.loads((state_dir / "topology.json").read_text())
     except (OSError, ValueError):
-        return SiteMap()
-    return SiteMap.from_config(raw.get("sites"), raw.get("overrides"))
+        return SiteMap(), Wan()
+    return topology_of(raw)
 
 
-def save_topology(state_dir: Path, body: dict[str, Any]) -> SiteMap:
+def save_topology(state_dir: Path, body: dict[str, Any]) -> tuple[SiteMap, Wan]:
     """Validate first (a bad map never replaces a good one), then persist."""
-    sites = SiteMap.from_config(body.get("sites"), body.get("overrides"))
+    topology = topology_of(body)
     write_atomic(state_dir / "topology.json", json.dumps(body).encode())
-    return sites
+    return topology
 
 
 class Agent:
@@ -44,7 +52,7 @@ class Agent:
         self.side: TrackerSide | None = None
         self._servers: list[Any] = []
         if cfg.tracker_port is not None:
-            self.side = TrackerSide(cfg, self.engine, load_topology(cfg.state_dir))
+            self.side = TrackerSide(cfg, self.engine, *load_topology(cfg.state_dir))
             self._servers.append(self.side.server)
         self.api = ApiServer(cfg.api_port, token, self.route)
         self._servers.append(self.api)
@@ -69,7 +77,8 @@ class Agent:
             return {"stopping": True, "pid": os.getpid()}
         if parts == ["topology"] and method == "POST" and self.side is not None:
             tracker = self.side.tracker
-            tracker.sites = save_topology(self.cfg.state_dir, body)
+            tracker.sites, wan = save_topology(self.cfg.state_dir, body)
+            tracker.routes = WanRoutes(wan)
             return {"sites": sorted(tracker.sites.sites), "overrides": tracker.sites.overrides}
         if parts == ["fetchers"] and self.side is not None:
             return {t.dist_id: self.side.tracker.fetchers(bytes.fromhex(t.meta.info_hash)[:20])

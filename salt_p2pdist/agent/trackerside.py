@@ -23,6 +23,7 @@ from salt_p2pdist.agent.kept import KeptSwarms
 from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core.topology import SiteMap
+from salt_p2pdist.core.wanlinks import Wan
 from salt_p2pdist.files.atomic import write_atomic
 from salt_p2pdist.files.audit import AuditLog
 from salt_p2pdist.torrent import swarmca
@@ -60,7 +61,7 @@ def server_tls(cfg: AgentConfig, ca: swarmca.SwarmCA, key_file: Path) -> ssl.SSL
 
 
 class TrackerSide:
-    def __init__(self, cfg: AgentConfig, engine: Engine, sites: SiteMap):
+    def __init__(self, cfg: AgentConfig, engine: Engine, sites: SiteMap, wan: Wan | None = None):
         self.cfg, self.engine = cfg, engine
         self.ca = swarmca.SwarmCA(cfg.ca_dir) if cfg.ca_dir else None
         # Swarms admit the hosts each push admitted (admission.py); with
@@ -68,7 +69,8 @@ class TrackerSide:
         admit = self._known_host if cfg.admit_minions else (lambda _host: False)
         self.tracker = Tracker(interval=cfg.announce_interval, known_host=admit,
                                sites=sites, fetchers_per_site=cfg.fetchers_per_site,
-                               stall_after=cfg.stall_after, require_cert=self.ca is not None)
+                               stall_after=cfg.stall_after, require_cert=self.ca is not None,
+                               wan=wan)
         self.used_requests = UsedRequests()
         self.kept = KeptSwarms(cfg.state_dir / "kept_swarms.json")
         assert cfg.tracker_port is not None

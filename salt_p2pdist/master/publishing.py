@@ -47,5 +47,7 @@ def republish(minions: Minions, minion: str, order: dict[str, Any]) -> None:
 
 
 def send_topology(cfg: MasterSettings, origin: AgentClient, catalog: Catalog) -> None:
-    """The tracker's site map: master config plus minions' site grains."""
-    origin.call("POST", "/topology", {"sites": cfg.sites or {}, "overrides": catalog.site_overrides()})
+    """The tracker's site map (master config plus minions' site grains) and the WAN's shape and
+    HQ link: the sites' down/up rates travel in ``sites``; the hand-out uses them (tracker/routes.py)."""
+    origin.call("POST", "/topology", {"sites": cfg.sites or {}, "overrides": catalog.site_overrides(),
+                                      "hq": cfg.hq, "wan": cfg.wan})

@@ -50,12 +50,12 @@ class WanFetchers:
         if host_id in self.all():
             self.held[host_id] = until
 
-    def _idle_for(self, peer: Peer, now: float) -> float:
+    def idle_for(self, peer: Peer, now: float) -> float:
         _left, since = self.progress.get(peer.host_id, (peer.left, now))
         return now - since
 
     def _stalled(self, peer: Peer, now: float) -> bool:
-        return not peer.complete and self._idle_for(peer, now) > self.stall_after
+        return not peer.complete and self.idle_for(peer, now) > self.stall_after
 
     def _keeps_seat(self, host: str, members: Mapping[str, Peer], starving: list[Peer],
                     now: float) -> bool:
@@ -75,7 +75,7 @@ class WanFetchers:
         """The site's fetchers after dropping the gone, the stalled and the useless complete."""
         seated = self.by_site.get(site, [])
         starving = [p for p in members.values() if not p.complete and p.host_id not in seated
-                    and self._idle_for(p, now) > self.starve_after]
+                    and self.idle_for(p, now) > self.starve_after]
         current = [h for h in seated if self._keeps_seat(h, members, starving, now)]
         for host in set(self.held) - set(current):
             if host in seated:

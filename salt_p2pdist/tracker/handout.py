@@ -11,6 +11,9 @@ a *filtered* set, not a sorted one:
   also get the other sites' fetchers (seeds download nothing). No other
   host of a site learns a remote address, so each piece crosses the site's
   WAN link about once.
+
+What the WAN's shape and rates change (hub: no trading between branches;
+weak uplinks: not a source for other sites) is in :mod:`salt_p2pdist.tracker.routes`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from salt_p2pdist.core.topology import SAME_SITE
+from salt_p2pdist.tracker.routes import ORIGIN_SITE, WanRoutes
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ def select_peers(
     nearness: Callable[[str, str], int],
     want: int,
     rng: random.Random,
+    routes: WanRoutes | None = None,
+    hungry: bool = False,
 ) -> list[Peer]:
     """Up to ``want`` peers for ``requester``: its site's, plus remote ones if it fetches or seeds."""
     pool = [p for p in candidates if p.host_id != requester.host_id]
@@ -58,10 +64,13 @@ def select_peers(
     if requester.host_id in fetchers or requester.complete:
         remote = [p for p in pool if nearness(requester.site, p.site) != SAME_SITE
                   and (p.host_id in fetchers or p.complete or p.site == ORIGIN_SITE)]
-        rng.shuffle(remote)  # spread load among equals, then nearest first
-        remote.sort(key=lambda p: nearness(requester.site, p.site))
+        if routes is not None:
+            remote = routes.remote(requester.site, requester.complete, remote, hungry)
+        rng.shuffle(remote)  # spread load among equals, then nearest first, fastest uplink first
+        remote.sort(key=lambda p: (nearness(requester.site, p.site),
+                                   -routes.upload(p.site) if routes else 0.0))
         remote = remote[:want]  # first: the fetcher's reason to be
     return rng.sample(local, min(want - len(remote), len(local))) + remote
 
 
-ORIGIN_SITE = "origin"
+__all__ = ["ORIGIN_SITE", "Peer", "select_peers"]

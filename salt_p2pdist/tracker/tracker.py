@@ -16,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from salt_p2pdist.core.topology import SiteMap
+from salt_p2pdist.core.wanlinks import Wan
 from salt_p2pdist.torrent.bencode import bencode
 from salt_p2pdist.tracker.announce import Announce, Holder, TrackerError, compact, parse_announce
 from salt_p2pdist.tracker.fetchers import WanFetchers
 from salt_p2pdist.tracker.handout import ORIGIN_SITE, Peer, select_peers
+from salt_p2pdist.tracker.routes import WanRoutes
 from salt_p2pdist.tracker.wanshare import WanExposure, WanGrants, WanShare
 
 ORIGIN_ID = "origin"
@@ -44,11 +46,13 @@ class Tracker:
                  known_host: Callable[[str], bool] = lambda _host: False,
                  sites: SiteMap | None = None, fetchers_per_site: int = 1,
                  stall_after: float = 60.0, require_cert: bool = False,
-                 seat_grace: float = 30.0):
+                 seat_grace: float = 30.0, wan: Wan | None = None):
         # known_host admits hosts the master knows (accepted minion keys) that
         # were not push targets: a p2pdist.present state applied from the master.
         self.known_host = known_host
         self.sites = sites or SiteMap()
+        # The WAN's shape and rates (p2pdist:wan, hq, sites' down/up): who may relay to whom.
+        self.routes = WanRoutes(wan or Wan())
         self.fetchers_per_site = fetchers_per_site
         self.stall_after = stall_after
         # Closed swarms: an announce must come with the host's certificate for
@@ -117,7 +121,9 @@ class Tracker:
         if swarm.origin_port:
             candidates.append(Peer(ORIGIN_ID, origin_ip, swarm.origin_port, 0, now, ORIGIN_SITE))
         handed = select_peers(me, candidates, fetchers=swarm.fetchers.all(),
-                              nearness=self.sites.nearness, want=a.numwant, rng=self._rng)
+                              nearness=self.sites.nearness, want=a.numwant, rng=self._rng,
+                              routes=self.routes,
+                              hungry=swarm.fetchers.idle_for(me, now) > swarm.fetchers.starve_after)
         self.wan.record(a.info_hash20, me, handed, now)
         return handed
 

@@ -1,0 +1,96 @@
+"""Which remote hosts a WAN fetcher may trade with, from the WAN the planner knows.
+
+The hand-out (:mod:`salt_p2pdist.tracker.handout`) gives a site's fetchers the
+other sites' fetchers and seeds and the origin. Two WAN shapes make some of
+those a bad choice; the rules below use ``p2pdist:wan``, ``p2pdist:hq`` and
+each site's ``down``/``up`` (:mod:`salt_p2pdist.core.wanlinks`):
+
+- hub: branch-to-branch traffic crosses the HQ link in and out, so a copy
+  relayed between branches costs the HQ uplink the same as one from the
+  origin, and its downlink once more. A host outside the HQ site trades
+  across the WAN only with the origin and hosts of the HQ site
+  (``p2pdist:hq:site``); branch hosts are never handed to each other.
+- weak uplink (mesh): a site whose ``up`` is below a quarter of its ``down``
+  is not handed out as a source to other sites, and its seeds serve no
+  other site. Its uplink also carries the acknowledgements and requests of
+  its own download, and while it serves peers that uplink is full, which
+  slows the one download its site waits for; and it can give back at most a
+  quarter of what it takes. The planner's total-upload term shows the cost:
+  on the shipped asymmetric topology (16/1 Mbit/s branches) leaving those
+  uploads out moves the bound by 5 %. Such a site still *receives* from
+  every good source, and is handed out as a source when no other site nor
+  the origin holds a complete copy (it never starves anyone). While a good-uplink site
+  is still fetching, a weak site's fetcher gets that site's hosts but not the origin,
+  so that HQ's uplink goes to the sites that pass it on (the planner's mesh plan:
+  HQ sends about ``u_hq / (u_hq + Σu_i)`` of the copies, the relays the rest); it gets
+  the origin once no such site is fetching, or when it has made no progress for a
+  while (the tracker's ``starve_after``).
+- among the remote sources left, the ones behind faster uplinks come first
+  (the hand-out is cut at the host's ``numwant``).
+
+With no WAN description (or no rates) nothing changes: every site may relay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from salt_p2pdist.core.wanlinks import HUB, Link, Wan
+
+ORIGIN_SITE = "origin"
+WEAK_UPLINK = 0.25  # up below this fraction of down: the site takes, but hardly gives
+
+
+class Placed(Protocol):
+    @property
+    def site(self) -> str: ...
+    @property
+    def complete(self) -> bool: ...
+
+
+P = TypeVar("P", bound=Placed)
+
+
+@dataclass(frozen=True)
+class WanRoutes:
+    wan: Wan = field(default_factory=Wan)
+
+    def weak(self, site: str) -> bool:
+        """A mesh site whose uplink is far below its downlink (both configured)."""
+        link = self.wan.sites.get(site, Link())
+        return bool(self.wan.shape != HUB and link.up and link.down
+                    and link.up < WEAK_UPLINK * link.down)
+
+    def upload(self, site: str) -> float:
+        """The site's configured uplink in Mbit/s (the origin's: the HQ uplink); 0 if unknown."""
+        link = self.wan.hq if site == ORIGIN_SITE else self.wan.sites.get(site, Link())
+        return link.up or 0.0
+
+    def _at_hq(self, site: str) -> bool:
+        return site == ORIGIN_SITE or (bool(self.wan.hq_site) and site == self.wan.hq_site)
+
+    def remote(self, site: str, complete: bool, candidates: Iterable[P], hungry: bool = False) -> list[P]:
+        """The remote ``candidates`` a host of ``site`` may trade with (a seed if ``complete``;
+        ``hungry``: it has made no progress for a while)."""
+        pool = list(candidates)
+        if self.wan.shape == HUB and not self._at_hq(site):
+            return [p for p in pool if self._at_hq(p.site)]
+        if self.weak(site) and complete:
+            return []  # its seeds would fill the weak uplink serving other sites
+        if complete:
+            return pool  # a seed's remote peers are the fetchers it serves
+        good = [p for p in pool if not self.weak(p.site)]
+        if not any(p.complete for p in good):
+            return pool
+        if self.weak(site) and not hungry and any(self._relaying(p) for p in good):
+            # HQ's uplink first fills the good-uplink sites, which pass it on to this one.
+            return [p for p in good if p.site != ORIGIN_SITE]
+        return good
+
+    def _relaying(self, p: Placed) -> bool:
+        """A host of a good-uplink site still fetching (from the origin, among others)."""
+        return not p.complete and p.site != ORIGIN_SITE and self.upload(p.site) > 0 \
+            and not self.weak(p.site)
+
