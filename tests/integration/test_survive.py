@@ -206,21 +206,20 @@ def test_disk_full_on_one_minion_fails_there_only(deployment: Deployment, srv: P
         payload = write_random(srv / "full.bin", 8 << 20, seed=42)
         ret = deployment.salt_run("p2pdist.push", str(payload),
                                   kwargs={"tgt": "m3,m4", "tgt_type": "list", "dest": "/opt/full"})
-        assert ret["result"] is True, ret
-        failed = wait_for("m4 to fail", lambda: minion_status(deployment, "m4", ret["id"])
-                          if minion_status(deployment, "m4", ret["id"]).get("state") == "failed"
-                          else None, timeout=120)
-        assert "space" in failed["error"].lower(), failed
+        # m4 refuses at once, before downloading anything (its staging cannot hold it).
+        assert ret["result"] is False and "m4" in ret["refused"], ret
+        assert "not enough disk space" in ret["refused"]["m4"] and str(staging) in ret["refused"]["m4"], ret
+        assert "m3" in ret["accepted"], ret
         # The other target is unaffected; nothing at m4's dest was touched.
         copy = deployment.copy_at("m3", "/opt/full", "full.bin")
         wait_for("m3's copy", copy.exists, timeout=120)
         assert sha256(copy) == sha256(payload)
         assert mine.read_text() == "already here"
         assert not deployment.copy_at("m4", "/opt/full", "full.bin").exists()
-        # The master's status shows the failure and its reason.
-        wait_for("the failure in the master's status", lambda: "space" in str(
-            deployment.salt_run("p2pdist.status", ret["id"])["minions"]["m4"].get("error", "")).lower(),
-            timeout=120)
+        assert list(staging.iterdir()) == []
+        # The master's status shows the refusal and its reason.
+        wait_for("the reason in the master's status", lambda: "space" in json.dumps(
+            deployment.salt_run("p2pdist.status", ret["id"])).lower(), timeout=60)
         assert deployment.salt_run("p2pdist.cancel", ret["id"])["result"] is True
     finally:
         subprocess.run(["umount", "-l", str(staging)], check=False)
