@@ -9,16 +9,16 @@ trusts that data (no re-check of the staged pieces) and fetches only the rest.
 from __future__ import annotations
 
 import base64
+import functools
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from salt_p2pdist.agent import stopping
 from salt_p2pdist.agent.client import AgentClient
+from salt_p2pdist.testing import waiting
 from salt_p2pdist.testing.agents import stop_agents_under
 from salt_p2pdist.torrent import creation, metainfo
 
@@ -26,14 +26,7 @@ SIZE = 16 << 20
 RATE = 2 << 20  # bytes/s the origin serves: the download lasts about 8 s
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+wait_for = functools.partial(waiting.wait_for, timeout=60, every=0.2)
 
 
 @pytest.fixture

@@ -10,28 +10,18 @@ that dest; once it is writable, ordering the same content again places it.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from salt_p2pdist.agent.client import AgentClient
+from salt_p2pdist.testing import waiting
 from salt_p2pdist.testing.agents import stop_agents_under
 from salt_p2pdist.torrent import creation, metainfo
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def read_only(path: Path, on: bool) -> None:
@@ -39,6 +29,9 @@ def read_only(path: Path, on: bool) -> None:
         subprocess.run(["chattr", "+i" if on else "-i", str(path)], check=True)
     else:
         path.chmod(0o555 if on else 0o755)
+
+
+wait_for = functools.partial(waiting.wait_for, timeout=60, every=0.2)
 
 
 @pytest.fixture
