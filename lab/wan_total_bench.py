@@ -20,21 +20,16 @@ what paris receives across its WAN, within R (+10 %).
 
 from __future__ import annotations
 
-import argparse
 import base64
 import functools
-import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from lab import closedswarm
+from lab import checkbench, closedswarm
 from lab.policy_bench import POLL_S, Samples, rate, start, start_origin
 from salt_p2pdist.agent.client import AgentClient
-from salt_p2pdist.testing.agents import stop_agents_under
 from salt_p2pdist.testing.waiting import wait_for
 from salt_p2pdist.torrent import creation, metainfo
 
@@ -145,22 +140,7 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="wan_total_bench", description=(__doc__ or "").split("\n")[0])
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = p.parse_args(argv)
-    root = Path(tempfile.mkdtemp(prefix="p2pdist-wan-bench-"))
-    try:
-        result = run(root)
-    finally:
-        stop_agents_under(root)
-        shutil.rmtree(root, ignore_errors=True)
-    rows = verdicts(result)
-    result["checks"] = [{"case": c, "measured": m, "target": t, "ok": ok} for c, m, t, ok in rows]
-    for c, m, t, ok in rows:
-        print(f"{c:<30} {m:<30} {t:<16} {'ok' if ok else 'MISSED'}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return 0 if all(ok for *_, ok in rows) else 1
+    return checkbench.main("wan_total_bench", __doc__, DEFAULT_OUT, run, verdicts, argv)
 
 
 if __name__ == "__main__":

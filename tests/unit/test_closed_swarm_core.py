@@ -8,9 +8,8 @@ from pathlib import Path
 
 import libtorrent as lt
 import pytest
+import salt_fakes
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.torrent import creation, metainfo, signature, swarmca
@@ -20,15 +19,7 @@ from salt_p2pdist.tracker.tracker import Tracker
 
 
 def salt_keypair(directory: Path, name: str) -> tuple[Path, Path]:
-    """An RSA key pair laid out like Salt's (private PKCS#1, public SPKI)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    priv, pub = directory / f"{name}.pem", directory / f"{name}.pub"
-    priv.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.TraditionalOpenSSL,
-                                       serialization.NoEncryption()))
-    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
-    return priv, pub
+    return salt_fakes.salt_keypair(directory, f"{name}.pem", f"{name}.pub")
 
 
 @pytest.fixture(scope="module")
