@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
 import time
 import urllib.error
@@ -16,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from salt_p2pdist.agent import direct, stopping
+from salt_p2pdist.agent import direct, spawning, stopping
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.server import TOKEN_HEADER
 from salt_p2pdist.core.errors import (
@@ -88,14 +87,8 @@ class AgentClient:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "salt_p2pdist.agent", "--state-dir", str(self.state_dir),
                "--host-id", self.host_id, *self.agent_args]
-        flags: dict[str, Any] = {}
-        if sys.platform == "win32":
-            flags["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
-        else:
-            flags["start_new_session"] = True  # outlives the Salt job that started it
         with (self.state_dir / "agent.out").open("ab") as out:
-            subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                             close_fds=True, **flags)
+            spawning.spawn_detached(cmd, out)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.alive():
