@@ -176,14 +176,19 @@ def stop_agent(*args: Any, **kwargs: Any) -> dict[str, Any]:
     Stop this minion's p2pdist agent (it saves resume data first). It starts
     again with the next order or status report.
 
+    Returns ``result`` True when the agent stopped cleanly or was not running
+    (``was_running`` says which), and False with the reason in ``comment``
+    when the stop could not be confirmed: the agent did not exit in time (it
+    was then terminated if it was provably ours, without saving its state) or
+    exited without its clean-stop marker.
+
     CLI Example:
 
     .. code-block:: bash
 
         salt 'web1' p2pdist.stop_agent
     """
-    _minion().agent().stop()
-    return {"result": True}
+    return _minion().agent().stop_outcome().as_dict()
 
 
 @_checked({"purge": args_check.FLAG})

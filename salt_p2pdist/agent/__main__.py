@@ -16,10 +16,15 @@ import sys
 import threading
 from pathlib import Path
 
+from salt_p2pdist.agent import winsession
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.lock import SingleInstance
 from salt_p2pdist.agent.stopping import own_start_time
 from salt_p2pdist.files.secretfile import private_dir, write_private
+
+# How long a Windows end-of-session or close message waits for the clean stop (client.py's
+# STOP_TIMEOUT_S); Windows may end the process sooner, and the next start then re-checks.
+SESSION_END_WAIT_S = 60.0
 
 
 def parse_args(argv: list[str]) -> AgentConfig:
@@ -79,9 +84,19 @@ def main(argv: list[str]) -> int:
                     "tracker_port": agent.tracker_port}
         write_private(cfg.endpoint_file, json.dumps(endpoint).encode())  # holds the API token
         logging.info("agent %s up: %s", cfg.host_id, {k: v for k, v in endpoint.items() if k != "token"})
+        stopped = threading.Event()
+
+        def stop_and_wait() -> None:  # the window's thread: Windows may end us once it returns
+            stop.set()
+            stopped.wait(SESSION_END_WAIT_S)
+
+        winsession.watch(stop_and_wait)  # logoff, shutdown, service stop (Windows only)
         stop.wait()
-        agent.close()
-        cfg.endpoint_file.unlink(missing_ok=True)
+        try:
+            agent.close()
+            cfg.endpoint_file.unlink(missing_ok=True)
+        finally:
+            stopped.set()
     return 0
 
 

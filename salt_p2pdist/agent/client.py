@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
 import time
 import urllib.error
@@ -16,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from salt_p2pdist.agent import direct, stopping
+from salt_p2pdist.agent import direct, spawning, stopping
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.server import TOKEN_HEADER
 from salt_p2pdist.core.errors import (
@@ -88,14 +87,8 @@ class AgentClient:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "salt_p2pdist.agent", "--state-dir", str(self.state_dir),
                "--host-id", self.host_id, *self.agent_args]
-        flags: dict[str, Any] = {}
-        if sys.platform == "win32":
-            flags["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
-        else:
-            flags["start_new_session"] = True  # outlives the Salt job that started it
         with (self.state_dir / "agent.out").open("ab") as out:
-            subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                             close_fds=True, **flags)
+            spawning.spawn_detached(cmd, out)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.alive():
@@ -105,24 +98,53 @@ class AgentClient:
                                f"see {self.state_dir / 'agent.log'} and agent.out")
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
-        """Ask the agent to save its state and exit; True once it has exited.
+        """Ask the agent to save its state and exit; True once it has (or none was running)."""
+        return self.stop_outcome(timeout).result
+
+    def stop_outcome(self, timeout: float = STOP_TIMEOUT_S) -> stopping.StopOutcome:
+        """Ask the agent to save its state and exit, and say what came of it.
 
         Through the API, never a signal (stopping.py). Terminated only if it
-        does not exit within ``timeout`` and is provably still our agent.
+        does not exit within ``timeout`` and is provably still our agent. A
+        stop counts as clean once the process is gone and has left the
+        clean-stop marker (engine.close() writes it last; a start removes it).
         """
         ep = self._endpoint()
         if ep is None:
-            return True
-        endpoint_file = self.state_dir / "agent.json"
+            return stopping.StopOutcome(True, f"the p2pdist agent of {self.host_id} was not running", False)
+        endpoint_file, marker = self.state_dir / "agent.json", self.state_dir / "clean_stop"
+        pid = int(ep.get("pid") or 0) or None
+        was_running = stopping.running(ep, endpoint_file.exists)
         try:
             self.call("POST", "/shutdown", timeout=10)
         except NotFound:
             # An agent of an earlier version, without the route. It answered
             # with the token of this agent.json: the pid there is that live agent.
-            return stopping.terminate_if_ours({**ep, "started": stopping.start_time_of(int(ep["pid"]))})
+            gone = stopping.terminate_if_ours({**ep, "started": stopping.start_time_of(pid or 0)})
+            return stopping.StopOutcome(False, (
+                f"the p2pdist agent (pid {pid}) is of an earlier version without a clean stop: "
+                + ("terminated it; its next start re-checks staged downloads" if gone
+                   else "it could not be stopped; see its agent.log")), True, pid)
         except P2PDistError as exc:  # not answering: hung, or just gone
+            if not was_running:
+                return stopping.StopOutcome(True, (
+                    f"the p2pdist agent of {self.host_id} was not running (it last ended without "
+                    "a clean stop: its next start re-checks staged downloads)"), False, pid)
             log.warning("p2pdist agent for %s did not take the shutdown call: %s", self.host_id, exc)
             timeout = min(timeout, UNANSWERED_GRACE_S)
-        if stopping.wait_stopped([(ep, endpoint_file.exists)], timeout):
-            return True
-        return stopping.terminate_if_ours(ep)
+        exited = stopping.wait_stopped([(ep, endpoint_file.exists)], timeout)
+        if not exited and stopping.terminate_if_ours(ep):
+            return stopping.StopOutcome(False, (
+                f"the p2pdist agent (pid {pid}) did not exit within {timeout:.0f} s of the shutdown "
+                "call: terminated it, no resume data saved; its next start re-checks staged downloads"),
+                True, pid)
+        if stopping.running(ep, endpoint_file.exists):
+            return stopping.StopOutcome(False, (
+                f"could not confirm that the p2pdist agent (pid {pid}) stopped: it did not exit within "
+                f"{timeout:.0f} s and could not be terminated; see its agent.log"), True, pid)
+        if marker.exists():
+            return stopping.StopOutcome(True, f"the p2pdist agent (pid {pid}) stopped cleanly: "
+                                              "resume data saved", True, pid)
+        return stopping.StopOutcome(False, (
+            f"the p2pdist agent (pid {pid}) exited without confirming a clean stop (no clean_stop "
+            "marker): its next start re-checks staged downloads; see its agent.log"), True, pid)

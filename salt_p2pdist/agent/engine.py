@@ -36,7 +36,7 @@ from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.agent.wanpoll import SharePoller
-from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core import destpaths, lifecycle, names
 from salt_p2pdist.core.errors import InvalidRequest, NotFound, P2PDistError
 from salt_p2pdist.torrent import placement
 from salt_p2pdist.torrent.metainfo import describe
@@ -102,7 +102,9 @@ class Engine:
             return status_of(self.start(record, None))
 
     def _readd(self, known: Transfer, order: dict[str, Any]) -> dict[str, Any]:
-        if order["mode"] == "fetch" and known.record.dest != order.get("dest"):
+        # The same place by the host's own rules: on Windows C:\Dist and c:/dist/ are one folder.
+        same = destpaths.same_place(known.record.dest, order.get("dest"), names.local_flavor())
+        if order["mode"] == "fetch" and not same:
             raise InvalidRequest(f"distribution {known.dist_id} is already on this host at "
                                  f"{known.record.dest or None}; remove it before sending it elsewhere")
         changes: dict[str, Any] = {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,24 @@ try:
     import psutil
 except ImportError:  # pragma: no cover - Salt depends on psutil; a bare install may not
     psutil = None
+
+
+@dataclass(frozen=True)
+class StopOutcome:
+    """What a stop request achieved, in Salt's terms (``result`` and ``comment``).
+
+    ``result`` is True only when no agent runs any more and none was cut short
+    (it saved its state, or there was none running); a terminated agent, or one
+    that may still run, is False with the reason.
+    """
+    result: bool
+    comment: str
+    was_running: bool
+    pid: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"result": self.result, "comment": self.comment, "was_running": self.was_running,
+                "pid": self.pid}
 
 
 def start_time_of(pid: int | None = None) -> float | None:

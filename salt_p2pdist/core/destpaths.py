@@ -99,6 +99,17 @@ def within(path: str, roots: Iterable[str], flavor: str) -> bool:
     return any(p == r or r in p.parents for r in same)
 
 
+def same_place(a: str | None, b: str | None, flavor: str) -> bool:
+    """Do two dests name one directory by ``flavor``'s rules?
+
+    Windows: ``C:\\Dist``, ``c:/dist/`` and ``C:\\DIST\\`` are one folder (case, ``/``
+    or ``\\``, a trailing separator); POSIX: case counts, a trailing ``/`` does not.
+    """
+    if not a or not b:
+        return (a or "") == (b or "")
+    return pure(a, flavor) == pure(b, flavor)
+
+
 def roots_for(roots: Iterable[str], flavor: str) -> list[str]:
     """The allowed roots that are paths of ``flavor`` (a Linux root means nothing on Windows)."""
     out = []

@@ -11,11 +11,13 @@ files through the prefix's ``drive_c``. Linux only (reads /proc), like the rest 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import threading
 from pathlib import Path, PureWindowsPath
+from typing import Any
 
 PY_DIR = "python313"
 DLL_OVERRIDES = ("msvcp140,msvcp140_1,msvcp140_2,msvcp140_atomic_wait,msvcp140_codecvt_ids=n,b;"
@@ -77,11 +79,35 @@ class WindowsHost:
         if code != 0:
             raise RuntimeError(f"Windows agent {host_id} did not start:\n{out}")
 
-    def stop_agent(self, state_dir: str, host_id: str) -> None:
-        """Stop it the way ``salt minion p2pdist.stop_agent`` does on Windows."""
-        code, out = self.python("-c", self.client(state_dir, host_id, []) + "c.stop()")
+    def stop_agent(self, state_dir: str, host_id: str) -> dict[str, Any]:
+        """Stop it the way ``salt minion p2pdist.stop_agent`` does on Windows; its answer."""
+        code, out = self.python("-c", self.client(state_dir, host_id, []) +
+                                "import json; print(json.dumps(c.stop_outcome().as_dict()))")
         if code != 0:
             raise RuntimeError(f"stopping Windows agent {host_id} failed:\n{out}")
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+    def end_session(self) -> str:
+        """End the Windows session as a logoff or shutdown does (``wineboot --end-session``).
+
+        Wine sends WM_QUERYENDSESSION, then WM_ENDSESSION, to every top-level window and
+        waits for their answers before it ends the processes: what Windows does at logoff.
+        """
+        proc = subprocess.run(["wineboot", "--end-session"], env=self.env(), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=180, check=False)
+        return f"exit {proc.returncode}: {proc.stdout}{proc.stderr}".strip()
+
+    def close_window_of(self, pid: int) -> str:
+        """Post WM_CLOSE to the agent's hidden window, as a service manager (NSSM) does at a stop.
+
+        ``pid`` is the agent's Windows pid (its agent.json); the window is found by its title.
+        """
+        code = ("import ctypes; from salt_p2pdist.agent import winsession as w; "
+                "u = ctypes.WinDLL('user32'); u.FindWindowW.restype = ctypes.c_void_p; "
+                f"h = u.FindWindowW(w.WINDOW_CLASS, w.window_title({int(pid)})); "
+                "print('posted' if h and u.PostMessageW(ctypes.c_void_p(h), w.WM_CLOSE, 0, 0) "
+                "else 'no window')")
+        return self.python("-c", code)[1].strip()
 
     def processes_of(self, state_dir: str) -> list[int]:
         """Linux pids of the Wine processes running the agent of ``state_dir``."""

@@ -56,11 +56,15 @@ def test_stopped_through_the_api_mid_download_it_resumes_without_a_recheck(root:
              lambda: fetcher.call("GET", f"/dists/{dist_id}")["bytes_done"] > SIZE // 4)
 
     first = fetcher.ensure()
-    assert fetcher.stop() is True
+    outcome = fetcher.stop_outcome()  # what p2pdist.stop_agent answers
+    assert (outcome.result, outcome.was_running, outcome.pid) == (True, True, first["pid"])
+    assert "stopped cleanly" in outcome.comment
     assert not stopping.running(first, lambda: True)  # the process has exited
     assert (state / "clean_stop").exists()  # resume data saved and marked trustworthy
     assert (state / "dists" / dist_id / "resume.dat").exists()
     assert not (dest / "big.bin").exists()
+    again = fetcher.stop_outcome()  # nothing runs now: a success that says so
+    assert (again.result, again.was_running) == (True, False) and "was not running" in again.comment
 
     fetcher.ensure()
     # The engine took the clean stop into account (and removed the marker for the next crash).

@@ -71,15 +71,54 @@ def test_stop_with_a_stale_agent_json_signals_nobody(tmp_path: Path,
     # A crashed agent's agent.json; its pid now belongs to another process.
     (tmp_path / "agent.json").write_text(json.dumps({**endpoint(stand_in, shift=-30.0),
                                                      "api_port": 9, "token": "x"}))
-    assert AgentClient(tmp_path, "m1").stop(timeout=1) is True  # nothing of ours runs
+    outcome = AgentClient(tmp_path, "m1").stop_outcome(timeout=1)
+    assert outcome.result is True and outcome.was_running is False  # nothing of ours runs
+    assert "was not running" in outcome.comment and "re-checks" in outcome.comment
     assert stand_in.poll() is None
+
+
+def test_stopping_no_agent_at_all_is_a_success_that_says_so(tmp_path: Path) -> None:
+    outcome = AgentClient(tmp_path, "m1").stop_outcome()
+    assert outcome.as_dict() == {"result": True, "comment": "the p2pdist agent of m1 was not running",
+                                 "was_running": False, "pid": None}
+
+
+# An "agent" that takes the shutdown call and then goes on running (hung in its stop).
+STUBBORN = """
+import http.server, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.send_response(200); self.send_header("Content-Length", "16"); self.end_headers()
+        self.wfile.write(b'{"stopping": 1} ')
+    def log_message(self, *args): pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def test_an_agent_that_does_not_exit_in_time_is_a_failure_with_the_reason(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", STUBBORN, stopping.AGENT_MODULE], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        (tmp_path / "agent.json").write_text(json.dumps({**endpoint(proc), "api_port": port, "token": "x"}))
+        outcome = AgentClient(tmp_path, "m1").stop_outcome(timeout=1)
+        assert outcome.result is False and outcome.was_running is True and outcome.pid == proc.pid
+        assert "did not exit within 1 s" in outcome.comment and "terminated" in outcome.comment
+        assert proc.wait(10) is not None  # our agent, provably: terminated as the last resort
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_a_real_agent_stops_through_its_api_as_on_sigterm(tmp_path: Path) -> None:
     agent = AgentClient(tmp_path / "state", "m1", ["--bt-interface", "127.0.0.1"])
     ep = agent.ensure()
     assert ep["started"] is not None
-    assert agent.stop() is True
+    outcome = agent.stop_outcome()
+    assert outcome.result is True and outcome.was_running is True and outcome.pid == ep["pid"]
+    assert "stopped cleanly" in outcome.comment
     assert not stopping.running(ep, lambda: True)  # the process has exited
     assert (tmp_path / "state" / "clean_stop").exists()  # resume data saved, can be trusted
     assert not (tmp_path / "state" / "agent.json").exists()

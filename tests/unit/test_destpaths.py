@@ -99,3 +99,24 @@ def test_windows_limits_on_the_files_under_a_windows_dest() -> None:
         check_paths([("App", "a.txt"), ("app", "b.txt")], WINDOWS)
     with pytest.raises(InvalidRequest, match="backslash"):  # libtorrent's separator on Windows
         check_paths([("app\\..\\..\\evil",)], WINDOWS)
+
+
+@pytest.mark.parametrize(("known", "ordered", "same"), [
+    ("C:\\Dist", "c:\\dist\\", True),
+    ("C:\\Dist", "C:/DIST", True),
+    ("C:\\Dist\\Tools", "c:\\dist\\tools\\", True),
+    ("\\\\Server\\Share\\Dist", "\\\\server\\SHARE\\dist\\", True),
+    ("C:\\Dist", "D:\\Dist", False),
+    ("C:\\Dist", "C:\\Dist\\sub", False),
+    ("C:\\Dist", "C:\\Dist2", False),
+])
+def test_windows_dests_name_one_folder_whatever_the_case_and_separators(known: str, ordered: str,
+                                                                        same: bool) -> None:
+    assert destpaths.same_place(known, ordered, WINDOWS) is same
+
+
+def test_posix_dests_compare_with_case() -> None:
+    assert destpaths.same_place("/srv/dist", "/srv/dist/", POSIX)
+    assert not destpaths.same_place("/srv/Dist", "/srv/dist", POSIX)
+    assert not destpaths.same_place("/srv/dist", None, POSIX)
+    assert destpaths.same_place(None, "", POSIX)  # a seed order has no dest on either side

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from salt_p2pdist.agent.stopping import StopOutcome
 from salt_p2pdist.core.errors import AgentUnavailable
 
 MODULE = Path(__file__).parents[2] / "_modules" / "p2pdist.py"
@@ -32,6 +33,9 @@ class DownAgent:
 
     def stop(self) -> None:
         raise AgentUnavailable("cannot stop the agent")
+
+    def stop_outcome(self) -> StopOutcome:
+        return StopOutcome(False, "could not confirm that the p2pdist agent (pid 7) stopped", True, 7)
 
     def held_on_disk(self) -> list[str]:
         return []
@@ -76,6 +80,8 @@ def test_an_unsigned_torrent_sets_retcode(module, write_file, tmp_path):
 def test_every_failure_sets_retcode(module, function, kwargs):
     ret = getattr(module, function)(**kwargs)
     assert ret.get("result") is False or ret.get("error"), ret
+    if function == "stop_agent":  # an unconfirmed stop says so, and that the agent was running
+        assert ret["comment"].startswith("could not confirm") and ret["was_running"] is True
     assert module.__context__["retcode"] == 1
 
 
@@ -84,7 +90,12 @@ def test_success_leaves_retcode_alone(module, monkeypatch):
         def alive(self) -> bool:
             return False
 
+        def stop_outcome(self) -> StopOutcome:
+            return StopOutcome(True, "the p2pdist agent of m1 was not running", False)
+
     monkeypatch.setattr("salt_p2pdist.minion.host.AgentClient", Idle)
+    assert module.stop_agent() == {"result": True, "comment": "the p2pdist agent of m1 was not running",
+                                   "was_running": False, "pid": None}
     assert module.status() == {}
     assert module.remove("0123456789abcdef")["result"] is True
     assert "retcode" not in module.__context__

@@ -143,6 +143,11 @@ def build(cache: Path) -> None:
     env = wine_env(prefix)
     run(["wineboot", "-i"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run(["wine", "winecfg", "-v", "win10"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # No display: Wine's "null" graphics driver still makes windows, so the agent's hidden
+    # window exists and gets WM_ENDSESSION and WM_CLOSE (agent/winsession.py); without
+    # it CreateWindowEx fails ("no driver could be loaded").
+    run(["wine", "reg", "add", "HKCU\\Software\\Wine\\Drivers", "/v", "Graphics", "/d", "null", "/f"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run(["wineserver", "-w"], env=env)
     install_python(cache / "downloads", prefix / "drive_c" / PY_DIR)
     build_shim(cache / "shim", prefix / "drive_c" / "windows" / "system32")

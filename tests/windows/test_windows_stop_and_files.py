@@ -28,7 +28,8 @@ def test_stopped_mid_download_it_resumes_without_refetch_or_recheck(swarm: Swarm
     win.api.call("POST", "/dists", {"mode": "fetch", "torrent": big_torrent, "dest": win.root + "\\big"})
     wait_for(lambda: win.status(big_id)["bytes_done"] >= 6 * MiB, 90, "a quarter of the big one")
 
-    win.host.stop_agent(win.state_dir, win.host_id)  # as `salt minion p2pdist.stop_agent` does
+    stopped = win.host.stop_agent(win.state_dir, win.host_id)  # as `salt minion p2pdist.stop_agent` does
+    assert (stopped["result"], stopped["was_running"]) == (True, True), stopped
     wait_for(lambda: win.host.processes_of(win.state_dir) == [], 15, "the agent's process ends")
     had = win.host.linux_path(win.state_dir)
     assert not (had / "agent.json").exists(), "the agent did not go through its own shutdown"
