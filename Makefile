@@ -33,7 +33,7 @@ MINION_SIDE := salt_p2pdist/agent salt_p2pdist/core salt_p2pdist/files salt_p2pd
                $(wildcard salt_p2pdist/minion)
 lint-win32: $(STAMP)      ## mypy --platform win32 over the minion-side code
 	$(BIN)/mypy --platform win32 $(MINION_SIDE)
-	for m in _modules _states _returners; do \
+	for m in _modules _states _returners _beacons; do \
 	  $(BIN)/mypy --platform win32 --disable-error-code name-defined $$m/p2pdist.py || exit 1; done
 
 unit: $(STAMP)
