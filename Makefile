@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt s
 # Bench-only dependencies (charts), never installed by make test.
 BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-topologies bench-status bench-policy bench-wan-total clean
+.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-topologies bench-status bench-policy bench-wan-total bench-report-cost clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
@@ -33,7 +33,7 @@ MINION_SIDE := salt_p2pdist/agent salt_p2pdist/core salt_p2pdist/files salt_p2pd
                $(wildcard salt_p2pdist/minion)
 lint-win32: $(STAMP)      ## mypy --platform win32 over the minion-side code
 	$(BIN)/mypy --platform win32 $(MINION_SIDE)
-	for m in _modules _states _returners; do \
+	for m in _modules _states _returners _beacons; do \
 	  $(BIN)/mypy --platform win32 --disable-error-code name-defined $$m/p2pdist.py || exit 1; done
 
 unit: $(STAMP)
@@ -74,6 +74,9 @@ bench-policy: $(BENCH_STAMP)    ## share policy cases with real agents on loopba
 
 bench-wan-total: $(BENCH_STAMP) ## a site's wan_rate as one total, vs the per-host cap (no root)
 	$(BIN)/python -m lab.wan_total_bench
+
+bench-report-cost: $(BENCH_STAMP) ## CPU a minion spends on reporting: beacon vs scheduled job (no root)
+	$(BIN)/python -m lab.report_cost
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

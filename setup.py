@@ -9,7 +9,7 @@ them through the ``salt.loader`` entry point.
 from setuptools import find_packages, setup
 
 LOADER_DIRS = {"modules": "_modules", "states": "_states", "runners": "_runners",
-               "returners": "_returners"}
+               "returners": "_returners", "beacons": "_beacons"}
 
 setup(
     name="salt-p2pdist",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-KINDS = ("modules", "states", "runners", "returners")
+KINDS = ("modules", "states", "runners", "returners", "beacons")
 
 
 def get_dirs() -> dict[str, list[str]]:

@@ -74,9 +74,9 @@ class AgentClient:
         dists = AgentConfig(state_dir=self.state_dir, host_id=self.host_id).dists_dir
         return sorted(order.parent.name for order in dists.glob("*/order.json"))
 
-    def alive(self) -> bool:
+    def alive(self, timeout: float = 3) -> bool:
         try:
-            return bool(self.call("GET", "/health", timeout=3).get("ok"))
+            return bool(self.call("GET", "/health", timeout=timeout).get("ok"))
         except AgentUnavailable:
             return False
 

@@ -11,7 +11,7 @@ from salt_p2pdist.core.errors import NotFound, P2PDistError
 from salt_p2pdist.core.reports import REPORT_TAG_PREFIX
 from salt_p2pdist.minion.host import Minion
 from salt_p2pdist.minion.policysync import sync_policy
-from salt_p2pdist.minion.reporting import KEEPALIVE_NAME, SCHEDULE_NAME
+from salt_p2pdist.minion.reporting import BEACON_NAME, KEEPALIVE_NAME, SCHEDULE_NAME
 
 
 def status(minion: Minion, dist_id: str = "", verbose: bool = False) -> Any:
@@ -72,6 +72,9 @@ def remove(minion: Minion, dist_id: str, purge: bool) -> dict[str, Any]:
 
 
 def uninstall(minion: Minion, purge: bool) -> dict[str, Any]:
-    """Agent stopped, schedules and state directory gone; delivered copies stay unless ``purge``."""
-    return uninstalling.uninstall(minion.agent(), minion.settings().state_dir, purge,
-                                  minion.salt.delete_schedule, [SCHEDULE_NAME, KEEPALIVE_NAME])
+    """Agent stopped, beacon, schedules and state directory gone; delivered copies stay unless ``purge``."""
+    def unhook(name: str) -> None:  # the report beacon first: it would ask for a restart
+        (minion.salt.delete_beacon if name == BEACON_NAME else minion.salt.delete_schedule)(name)
+
+    return uninstalling.uninstall(minion.agent(), minion.settings().state_dir, purge, unhook,
+                                  [BEACON_NAME, SCHEDULE_NAME, KEEPALIVE_NAME])

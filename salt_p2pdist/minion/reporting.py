@@ -1,51 +1,63 @@
-"""Progress reports to the master, and the schedules that send them and keep the agent up."""
+"""Progress reports to the master: what a report holds, and the beacon and schedule behind it.
+
+Reports are sent by the ``p2pdist`` beacon (:mod:`salt_p2pdist.minion.beaconing`),
+which runs inside the salt-minion process; the ``p2pdist_agent`` schedule keeps
+the agent up. Minions set up by older versions reported through a
+``p2pdist_report`` schedule: it is removed when the next order arrives.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import P2PDistError
 from salt_p2pdist.minion.host import Minion
 from salt_p2pdist.minion.policysync import sync_policy
 
-SCHEDULE_NAME = "p2pdist_report"
+BEACON_NAME = "p2pdist"
+SCHEDULE_NAME = "p2pdist_report"  # the older way of reporting: a process per report
 KEEPALIVE_NAME = "p2pdist_agent"
 KEEPALIVE_S = 300
 
 
 def ensure_reporting(minion: Minion) -> None:
-    """Report progress to the master on a schedule while transfers are active."""
+    """The report beacon and the agent's keepalive schedule are in place (idempotent)."""
     jobs = minion.salt.schedules()
-    if SCHEDULE_NAME not in jobs:
-        minion.salt.add_schedule(SCHEDULE_NAME, function="p2pdist.report",
-                                 seconds=minion.settings().report_interval, returner="p2pdist",
-                                 return_job=False, persist=True)
+    if SCHEDULE_NAME in jobs:
+        minion.salt.delete_schedule(SCHEDULE_NAME)
+    if BEACON_NAME not in minion.salt.beacons():
+        minion.salt.add_beacon(BEACON_NAME, [{"interval": minion.settings().report_interval}])
     if KEEPALIVE_NAME not in jobs:
         # Keeps the agent (and so seeding) up across reboots and crashes, also
-        # when nothing is active and the report schedule is gone. No return:
-        # it costs the master nothing.
+        # when nothing is active. No return: it costs the master nothing.
         minion.salt.add_schedule(KEEPALIVE_NAME, function="p2pdist.ensure_agent",
                                  seconds=KEEPALIVE_S, run_on_start=True, return_job=False,
                                  persist=True)
 
 
-def report(minion: Minion) -> dict[str, Any]:
-    """Every distribution's state on this minion; the report schedule ends once all are settled."""
+def snapshot(minion: Minion, timeout: float = 30, policy: bool = True) -> dict[str, Any]:
+    """Every distribution's state on this minion, as a report. Raises P2PDistError.
+
+    ``policy``: hand the agent the pillar's policy first (pillar changes reach
+    the session on the fly).
+    """
     agent = minion.agent()
-    try:
-        agent.ensure()  # the schedule also supervises the agent: restart it if it died
-        policy_error = sync_policy(minion, agent)  # pillar changes reach the session on the fly
-        # Each distribution's state carries the agent's own stamp (as_of), which
-        # the master orders reports and answers by; this one is for older agents.
-        ts = time.time()
-        dists = agent.call("GET", "/dists")
-    except P2PDistError as exc:
-        return {"minion": minion.id, "ts": time.time(), "dists": {}, "error": str(exc)}
-    if not any(lifecycle.is_active(d["state"]) for d in dists.values()):
-        minion.salt.delete_schedule(SCHEDULE_NAME)
+    # Each distribution's state carries the agent's own stamp (as_of), which
+    # the master orders reports and answers by; this one is for older agents.
+    ts = time.time()
+    dists = agent.call("GET", "/dists", timeout=timeout)
+    policy_error = sync_policy(minion, agent) if policy else ""
     # Each distribution's report names the host's site as the master's map
     # (sent with the order) places it, so no site of its own is added here.
     return {"minion": minion.id, "ts": ts, "dists": dists,
             **({"policy_error": policy_error} if policy_error else {})}
+
+
+def report(minion: Minion) -> dict[str, Any]:
+    """A report on demand (``salt <id> p2pdist.report``): starts the agent if it is down."""
+    try:
+        minion.agent().ensure()
+        return snapshot(minion)
+    except P2PDistError as exc:
+        return {"minion": minion.id, "ts": time.time(), "dists": {}, "error": str(exc)}

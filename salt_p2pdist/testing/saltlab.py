@@ -105,6 +105,10 @@ class SaltLab(SaltCommands):
         if daemon:
             terminate([daemon], kill=kill)
 
+    def minion_pid(self, minion_id: str) -> int:
+        """The pid of a running minion's main process (its process group's leader)."""
+        return self._minions[minion_id].proc.pid
+
     def stop(self) -> None:
         """Stop every daemon this lab started, minions first. Safe to call again."""
         minions, self._minions = list(self._minions.values()), {}

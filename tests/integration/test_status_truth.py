@@ -94,9 +94,8 @@ def test_a_forced_repush_is_judged_on_its_own_answers(deployment: Deployment, sr
     assert code != 0 and list(first["refused"]) == ["m1"], first
     # m1 reports every 10 s, as a minion with a longer report_interval would: the
     # forced push's wait must not judge m1 by its refusal of the first push.
-    deployment.salt("m1", "schedule.delete", "p2pdist_report")
-    deployment.salt("m1", "schedule.add", "p2pdist_report", kwargs={
-        "function": "p2pdist.report", "seconds": 10, "returner": "p2pdist", "return_job": False})
+    slower = deployment.salt("m1", "beacons.modify", "p2pdist", '[{"interval": 10}]')["m1"]
+    assert slower["result"] is True, slower
     second, code = run(deployment, "p2pdist.push", str(payload), tgt="m1,m2", tgt_type="list",
                        dest="/opt/truth-force", force=True, wait=True)
     assert second["summary"]["state"] == "complete", second

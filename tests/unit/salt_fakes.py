@@ -8,7 +8,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from salt_p2pdist.core.errors import NotFound
+from salt_p2pdist.core.errors import AgentUnavailable, NotFound
 from salt_p2pdist.master.terminal import Painter
 
 
@@ -49,12 +49,14 @@ class FakeAgent:
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None,
              timeout: float = 30) -> Any:
+        if not self.running:
+            raise AgentUnavailable("the agent is not running")
         self.calls.append((method, path, body))
         if (method, path) not in self.answers:
             raise NotFound(f"{method} {path}")
         return self.answers[(method, path)]
 
-    def alive(self) -> bool:
+    def alive(self, timeout: float = 3) -> bool:
         return self.running
 
     def ensure(self) -> dict[str, Any]:
@@ -71,11 +73,13 @@ class FakeAgent:
 
 
 class FakeMinionSalt:
-    """minion.host.MinionSalt: events and schedules kept in lists."""
+    """minion.host.MinionSalt: events, schedules and beacons kept in lists."""
 
     def __init__(self) -> None:
         self.fired: list[tuple[str, dict[str, Any]]] = []
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.ran_jobs: list[str] = []
+        self.beacon_config: dict[str, list[dict[str, Any]]] = {}
 
     def fire_master(self, data: dict[str, Any], tag: str) -> None:
         self.fired.append((tag, data))
@@ -88,6 +92,18 @@ class FakeMinionSalt:
 
     def delete_schedule(self, name: str) -> None:
         self.jobs.pop(name, None)
+
+    def run_job(self, name: str) -> None:
+        self.ran_jobs.append(name)
+
+    def beacons(self) -> dict[str, Any]:
+        return dict(self.beacon_config)
+
+    def add_beacon(self, name: str, config: list[dict[str, Any]]) -> None:
+        self.beacon_config[name] = config
+
+    def delete_beacon(self, name: str) -> None:
+        self.beacon_config.pop(name, None)
 
 
 def salt_keypair(directory: Path, private: str, public: str) -> tuple[Path, Path]:

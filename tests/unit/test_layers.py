@@ -2,7 +2,7 @@
 
 Layers, top to bottom; a module imports its own layer and the ones below it:
 
-    loader modules (_runners _modules _states _returners)
+    loader modules (_runners _modules _states _returners _beacons)
     salt_p2pdist.master, salt_p2pdist.minion  (master side, minion side)
     salt_p2pdist.agent                          (the daemon on every host)
     salt_p2pdist.tracker
@@ -23,7 +23,7 @@ import pytest
 from importgraph import Import, calls_of, find_cycle, imports_of, modules_under
 
 REPO = Path(__file__).resolve().parents[2]
-LOADER_DIRS = ("_runners", "_modules", "_states", "_returners")
+LOADER_DIRS = ("_runners", "_modules", "_states", "_returners", "_beacons")
 ROOT = "salt_p2pdist"
 LAYERS: tuple[tuple[str, ...], ...] = (  # top to bottom
     (*LOADER_DIRS, f"{ROOT}.loader_dirs"),  # loader_dirs: the entry point that names the loader folders

@@ -36,7 +36,8 @@ def test_master_and_minion_code_do_not_import_each_other(package: str, allowed: 
 
 
 @pytest.mark.parametrize(("loader", "side"), [
-    ("_runners", "master"), ("_returners", "master"), ("_modules", "minion"), ("_states", "minion")])
+    ("_runners", "master"), ("_returners", "master"), ("_modules", "minion"), ("_states", "minion"),
+    ("_beacons", "minion")])
 def test_each_loader_module_calls_its_own_side_only(loader: str, side: str) -> None:
     for path in (ROOT / loader).glob("*.py"):
         other = {n for n in imported(path) if layer(n) not in (side, "core")}

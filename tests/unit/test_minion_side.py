@@ -13,7 +13,7 @@ from salt_fakes import FakeAgent, FakeMinionSalt, salt_keypair
 from salt_p2pdist.core import admission
 from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.core.reports import POLICY_TAG_PREFIX, REPORT_TAG_PREFIX
-from salt_p2pdist.minion import calls, fetching, holdings, policysync, reporting, site
+from salt_p2pdist.minion import beaconing, calls, fetching, holdings, policysync, reporting, site
 from salt_p2pdist.minion.host import Minion
 from salt_p2pdist.torrent import creation, metainfo, signature
 
@@ -57,18 +57,53 @@ def test_a_refused_policy_is_announced_once_and_an_applied_one_clears_that(tmp_p
     assert not (host.settings().state_dir / policysync.REFUSED_MARKER).exists()
 
 
-def test_reports_are_scheduled_while_transfers_are_active(tmp_path: Path) -> None:
-    dists = {"a" * 16: {"state": "downloading"}}
-    agent = FakeAgent({("GET", "/policy"): {"digest": "a"}, ("POST", "/policy"): {"digest": "a"},
-                       ("GET", "/dists"): dists})
-    host, salt = minion(tmp_path, agent, report_interval=7)
+def test_reporting_is_a_beacon_and_an_older_report_schedule_is_replaced(tmp_path: Path) -> None:
+    host, salt = minion(tmp_path, FakeAgent(), report_interval=7)
+    salt.jobs[reporting.SCHEDULE_NAME] = {"function": "p2pdist.report", "seconds": 5}
     reporting.ensure_reporting(host)
-    assert salt.jobs[reporting.SCHEDULE_NAME]["seconds"] == 7
+    assert salt.beacon_config == {reporting.BEACON_NAME: [{"interval": 7}]}
+    assert reporting.SCHEDULE_NAME not in salt.jobs
     assert salt.jobs[reporting.KEEPALIVE_NAME]["function"] == "p2pdist.ensure_agent"
-    assert reporting.report(host)["dists"] == dists and reporting.SCHEDULE_NAME in salt.jobs
-    dists["a" * 16]["state"] = "seeding"
-    assert reporting.report(host)["minion"] == "m1"
-    assert reporting.SCHEDULE_NAME not in salt.jobs and reporting.KEEPALIVE_NAME in salt.jobs
+
+
+def test_the_beacon_reports_while_active_then_once_per_change(tmp_path: Path) -> None:
+    dists: dict[str, Any] = {"a" * 16: {"state": "downloading", "done": 10}}
+    agent = FakeAgent({("GET", "/policy"): {"digest": "a"},
+                       ("POST", "/policy"): {"digest": "a"}, ("GET", "/dists"): dists})
+    host, salt = minion(tmp_path, agent)
+    memory = beaconing.BeaconMemory()
+    assert [beaconing.tick(host, memory, now) for now in (0, 5)] == [True, True]  # active: every call
+    dists["a" * 16] = {"state": "seeding", "done": 100}
+    assert beaconing.tick(host, memory, 10) is True  # settled: once
+    dists["a" * 16]["uploaded"] = 5_000  # seeding moves counters, not states: nothing to send
+    assert beaconing.tick(host, memory, 15) is False
+    dists["a" * 16] = {"state": "removed"}
+    assert beaconing.tick(host, memory, 20) is True
+    assert [tag for tag, _ev in salt.fired] == [REPORT_TAG_PREFIX + "m1"] * 4
+    # The policy went to the agent once: the pillar did not change within a minute.
+    assert [p for m, p, _b in agent.calls if m == "POST"] == ["/policy"]
+    assert salt.fired[-1][1]["dists"] == dists and salt.fired[-1][1]["minion"] == "m1"
+
+
+def test_the_beacon_has_a_down_agent_restarted_only_if_it_holds_something(tmp_path: Path) -> None:
+    idle = FakeAgent(alive=False)
+    host, salt = minion(tmp_path, idle)
+    assert beaconing.tick(host, beaconing.BeaconMemory(), 0) is False
+    assert salt.ran_jobs == [] and idle.started == 0  # the minion's loop never starts it itself
+    holding = FakeAgent(alive=False, on_disk=["a" * 16])
+    host, salt = minion(tmp_path, holding)
+    memory = beaconing.BeaconMemory()
+    for now in (0, 5, 10, 40):
+        beaconing.tick(host, memory, now)
+    assert salt.ran_jobs == [reporting.KEEPALIVE_NAME] * 2 and not salt.fired
+
+
+def test_a_report_on_demand_starts_the_agent(tmp_path: Path) -> None:
+    dists = {"a" * 16: {"state": "seeding"}}
+    agent = FakeAgent({("GET", "/policy"): {"digest": "a"}, ("POST", "/policy"): {"digest": "a"},
+                       ("GET", "/dists"): dists}, alive=False)
+    host, _salt = minion(tmp_path, agent)
+    assert reporting.report(host)["dists"] == dists and agent.started == 1
 
 
 def test_the_agent_is_started_only_for_what_it_holds_on_disk(tmp_path: Path) -> None:
@@ -110,7 +145,7 @@ def test_an_order_reaches_the_agent_with_the_dest_resolved_here(tmp_path: Path, 
     assert base64.b64decode(order["torrent"]) == torrents["for_m1"]
     assert (order["mode"], order["dest"], order["allowed_dest"], order["order_id"]) == (
         "fetch", "/tmp/m1/srv/p2pdist", ["/tmp/m1/srv/p2pdist"], "o7")
-    assert reporting.SCHEDULE_NAME in salt.jobs
+    assert reporting.BEACON_NAME in salt.beacon_config
 
 
 def test_a_torrent_for_others_or_unsigned_is_refused_before_the_agent_hears_of_it(
@@ -184,3 +219,18 @@ def test_the_present_state_checks_the_torrent_before_anything_even_in_test_mode(
     assert ret["result"] is True and salt.fetched == [torrents["for_m1"]]
     assert declared.absent(host, salt, "app", "salt://p/app.torrent", "/srv/p2pdist")["changes"] == {
         "removed": []} and salt.holding == {}
+
+
+def test_the_beacon_hands_over_a_changed_pillar_policy_at_its_next_call(tmp_path: Path) -> None:
+    agent = FakeAgent({("GET", "/policy"): {"digest": "a"}, ("POST", "/policy"): {"digest": "a"},
+                       ("GET", "/dists"): {}})
+    pillar: dict[str, Any] = {"p2pdist": {"policy": {"upload": "site"}}}
+    host, _salt = minion(tmp_path, agent, pillar=pillar)
+    memory = beaconing.BeaconMemory()
+    beaconing.tick(host, memory, 0)
+    beaconing.tick(host, memory, 5)
+    pillar["p2pdist"]["policy"] = {"upload": "all"}
+    beaconing.tick(host, memory, 10)
+    beaconing.tick(host, memory, 75)  # and once a minute anyway
+    posted = [b["policy"] for m, p, b in agent.calls if (m, p) == ("POST", "/policy")]
+    assert posted == [{"upload": "site"}, {"upload": "all"}, {"upload": "all"}]
