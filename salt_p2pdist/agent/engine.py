@@ -97,7 +97,7 @@ class Engine:
             known = self.book.get(meta.dist_id)
             if known is not None:
                 return self._readd(known, order)
-            record = adding.new_record(order, meta, self.cfg.staging_dir, adding.held_files(self.book.all()))
+            record = adding.new_record(order, meta, self.cfg.staging_dir, self.book.all())
             self.book.create(record)
             return status_of(self.start(record, None))
 

@@ -75,6 +75,8 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "error": error,
         "banned": list(t.record.banned),  # peers blocked for corrupt data
         "reused": t.record.reused,  # bytes taken from copies already here
+        "seeded": t.record.seeded,  # bytes staging started from (reused + older versions)
+        "replaced": dict(t.record.replaced),  # older versions this one replaced at dest
         "order_id": t.record.order_id,  # the master's order this answers
         # When this was read (the agent's clock, under the engine lock): the
         # master keeps the newest of a host's reports and answers by it.

@@ -45,7 +45,18 @@ def report(minion: Minion) -> dict[str, Any]:
         return {"minion": minion.id, "ts": time.time(), "dists": {}, "error": str(exc)}
     if not any(lifecycle.is_active(d["state"]) for d in dists.values()):
         minion.salt.delete_schedule(SCHEDULE_NAME)
+    dists.update(replaced_versions(dists))
     # Each distribution's report names the host's site as the master's map
     # (sent with the order) places it, so no site of its own is added here.
     return {"minion": minion.id, "ts": ts, "dists": dists,
             **({"policy_error": policy_error} if policy_error else {})}
+
+
+def replaced_versions(dists: dict[str, Any]) -> dict[str, Any]:
+    """Older versions a placed new one replaced at dest: the master learns they are gone here."""
+    gone: dict[str, Any] = {}
+    for held in dists.values():
+        for old, order_id in (held.get("replaced") or {}).items():
+            if old not in dists:
+                gone[old] = {"state": lifecycle.REMOVED, "order_id": order_id, "as_of": held.get("as_of")}
+    return gone
