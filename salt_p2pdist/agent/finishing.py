@@ -19,7 +19,7 @@ import libtorrent as lt
 from salt_p2pdist.agent import seeding
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.record import OrderRecord
-from salt_p2pdist.agent.transfer import Transfer, status_of
+from salt_p2pdist.agent.transfer import Transfer, downloaded, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import P2PDistError
@@ -161,11 +161,14 @@ class Readder:
             log.error("re-adding %s failed: %s", dist_id, exc)
 
     def _resume_data(self, transfer: Transfer) -> bytes:
+        """Resume data to add the torrent again from, with the download count up to now."""
         data = self.waiters.wait(transfer.dist_id, "resume",
                                  lambda: transfer.handle.save_resume_data(_SAVE_ALL))
         if data is None:  # save_resume_data_failed_alert
             raise P2PDistError(f"libtorrent could not save the resume data of {transfer.dist_id}")
-        return bytes(data)
+        params = lt.read_resume_data(bytes(data))
+        params.total_downloaded = downloaded(transfer, transfer.handle.status())
+        return bytes(lt.write_resume_data_buf(params))
 
     def _remove_torrent(self, transfer: Transfer) -> None:
         """Remove the torrent, first keeping what its handle counted (the next one starts at 0)."""
