@@ -211,3 +211,12 @@ def test_the_present_state_lets_a_new_version_replace_the_one_held_at_dest(
     ret = declared.present(testing, FakeStateSalt(tmp_path / "m1.torrent", older), "app", "salt://p/app.torrent",
                            "/srv/p2pdist", False, 5)
     assert ret["result"] is None and ret["comment"].startswith("would fetch into /srv/p2pdist"), ret
+
+
+def test_a_report_tells_the_master_an_older_version_replaced_here_is_gone() -> None:
+    dists = {"v2": {"state": "seeding", "as_of": 5.0, "replaced": {"v1": "order-1"}},
+             "v3": {"state": "downloading", "as_of": 6.0, "replaced": {"v2": "order-2"}},
+             "x": {"state": "seeding", "as_of": 7.0}}
+    # v2 is still held here (v3 has not replaced it yet): only v1 reads as removed.
+    assert reporting.replaced_versions(dists) == {"v1": {"state": "removed", "order_id": "order-1",
+                                                         "as_of": 5.0}}
