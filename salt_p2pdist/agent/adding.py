@@ -51,7 +51,7 @@ def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
     base = dest if verdict == placement.IDENTICAL else staging_dir / meta.dist_id
     if verdict != placement.IDENTICAL:
         freespace.check_fetch(base, dest, files)  # before seed_staging writes anything
-        record.supersedes = [t.dist_id for t in seeding.older_versions(dest, files, held)]
+        record.supersedes = [t.dist_id for t in seeding.older_versions(dest, files, held, placed_only=False)]
         record.reused, record.seeded = placement.seed_staging(base, files, seeding.choose(dest, files, held))
     record.dest = str(dest)
     record.phase = lifecycle.PLACED if verdict == placement.IDENTICAL else lifecycle.STAGING

@@ -37,10 +37,18 @@ def held_files(transfers: list[Transfer]) -> dict[str, str]:
     return held
 
 
-def older_versions(dest: Path, files: list[FileEntry], transfers: list[Transfer]) -> list[Transfer]:
-    """Held distributions placed at ``dest`` with a file at a path the new one has."""
+def older_versions(dest: Path, files: list[FileEntry], transfers: list[Transfer], *,
+                   placed_only: bool = True) -> list[Transfer]:
+    """Held distributions placed at ``dest`` with a file at a path the new one has.
+
+    Not ``placed_only``: those still downloading to the same paths too. They
+    were ordered before the new one, so they are older versions as well: if one
+    is placed first, the new one replaces it; if the new one is placed first,
+    the older one fails at its move (a conflict) instead of overwriting it.
+    """
     wanted = {rel for rel, _size, _root in files}
-    return [t for t in _placed(transfers)
+    fetches = _placed(transfers) if placed_only else [t for t in transfers if t.record.dest]
+    return [t for t in fetches
             if Path(t.record.dest) == dest and any(rel in wanted for rel, _s, _r in t.files)]
 
 

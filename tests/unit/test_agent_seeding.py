@@ -38,6 +38,8 @@ def test_the_version_placed_at_the_same_dest_is_the_older_one_and_its_files_are_
     assert seeding.older_versions(dest, new, transfers) == [v1]
     assert seeding.replaceable(dest, new, transfers) == frozenset({"site/a.bin", "site/b.bin"})
     assert seeding.older_versions(tmp_path / "third", new, transfers) == []
+    # A version still downloading to the same paths was ordered before: older too, once placed.
+    assert seeding.older_versions(dest, new, transfers, placed_only=False) == [v1, staging]
 
 
 def test_seeds_come_from_dest_then_from_another_held_copy(tmp_path: Path) -> None:
