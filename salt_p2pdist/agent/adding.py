@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import libtorrent as lt
 
-from salt_p2pdist.agent import freespace
+from salt_p2pdist.agent import freespace, seeding
 from salt_p2pdist.agent.certify import announce_url
 from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.record import OrderRecord
@@ -26,8 +26,9 @@ from salt_p2pdist.torrent.metainfo import TorrentMeta
 
 
 def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
-               held: dict[str, Path]) -> OrderRecord:
-    """The record of a checked order; staged files seeded from ``held`` (pieces root -> file)."""
+               held: list[Transfer]) -> OrderRecord:
+    """The record of a checked order; staging seeded from what this host holds (``held``
+    distributions, the files at dest): libtorrent's check pass keeps what matches."""
     record = OrderRecord(dist_id=meta.dist_id, mode=order["mode"], torrent=order["torrent"],
                          phase=lifecycle.SEED, save_path="", name=meta.name,
                          tracker=order.get("tracker") or meta.tracker, force=bool(order.get("force")),
@@ -44,25 +45,18 @@ def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
     names.check_length(str(staging_dir / meta.dist_id), [rel for rel, _, _ in files], names.local_flavor())
     if order.get("allowed_dest") is not None:
         placement.check_within(dest, [Path(r) for r in order["allowed_dest"]], files)
-    verdict = placement.check_destination(dest, files, force=record.force)
+    # Files an older version held here placed at dest are replaced without force.
+    verdict = placement.check_destination(dest, files, force=record.force,
+                                          replaceable=seeding.replaceable(dest, files, held))
     base = dest if verdict == placement.IDENTICAL else staging_dir / meta.dist_id
     if verdict != placement.IDENTICAL:
         freespace.check_fetch(base, dest, files)  # before seed_staging writes anything
-        record.reused = placement.seed_staging(base, files, held)
+        record.supersedes = [t.dist_id for t in seeding.older_versions(dest, files, held, placed_only=False)]
+        record.reused, record.seeded = placement.seed_staging(base, files, seeding.choose(dest, files, held))
     record.dest = str(dest)
     record.phase = lifecycle.PLACED if verdict == placement.IDENTICAL else lifecycle.STAGING
     record.save_path = str(placement.save_path(base, meta))
     return record
-
-
-def held_files(transfers: list[Transfer]) -> dict[str, Path]:
-    """Pieces root -> a complete file this host holds from another distribution."""
-    held: dict[str, Path] = {}
-    for t in transfers:
-        if t.record.phase == lifecycle.PLACED:
-            for rel, _size, root in t.files:
-                held.setdefault(root, Path(t.record.dest) / rel)
-    return held
 
 
 def torrent_params(record: OrderRecord, resume: bytes | None, host_id: str) -> Any:

@@ -97,7 +97,7 @@ class Engine:
             known = self.book.get(meta.dist_id)
             if known is not None:
                 return self._readd(known, order)
-            record = adding.new_record(order, meta, self.cfg.staging_dir, adding.held_files(self.book.all()))
+            record = adding.new_record(order, meta, self.cfg.staging_dir, self.book.all())
             self.book.create(record)
             return status_of(self.start(record, None))
 
@@ -130,7 +130,8 @@ class Engine:
         # Files sit at dest under the pushed name, not the torrent's unique name.
         atp.renamed_files = dict(meta.renames)
         transfer = Transfer(record=record, meta=meta, handle=self.session.add_torrent(atp),
-                            ledger=adding.ledger_for(record, self.cfg.host_id))
+                            ledger=adding.ledger_for(record, self.cfg.host_id),
+                            downloaded_at_add=int(atp.total_downloaded))
         if record.upload_limit:  # a per-torrent limit binds LAN peers too
             transfer.handle.set_upload_limit(record.upload_limit)
         self.book.put(transfer)

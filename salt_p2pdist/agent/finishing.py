@@ -16,9 +16,10 @@ from typing import Any
 
 import libtorrent as lt
 
+from salt_p2pdist.agent import seeding
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.record import OrderRecord
-from salt_p2pdist.agent.transfer import Transfer, status_of
+from salt_p2pdist.agent.transfer import Transfer, downloaded, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import P2PDistError
@@ -52,9 +53,9 @@ class Readder:
                 self._remove_torrent(transfer)
                 removed = True
                 dest = Path(record.dest)
-                placement.place(self.staging_dir / dist_id, dest, transfer.files, force=record.force)
+                replaced = self._place_replacing(transfer)
                 seen = {"site_seen": transfer.ledger.own_site} if transfer.ledger else {}
-                self.book.move(transfer, lifecycle.PLACED,
+                self.book.move(transfer, lifecycle.PLACED, replaced={**record.replaced, **replaced},
                                save_path=str(placement.save_path(dest, transfer.meta)), **seen)
                 self.book.save_resume(dist_id, resume)
                 self.start(record, resume)
@@ -62,6 +63,51 @@ class Readder:
                 log.error("finishing %s failed: %s", dist_id, exc)
                 self._keep_staged(transfer, resume if removed else None,
                                   f"moving into {record.dest} failed: {exc}")
+
+    def _place_replacing(self, transfer: Transfer) -> dict[str, str]:
+        """Move the staged files into dest, replacing the older versions there, if any;
+        those versions' ids, with their last order's."""
+        record, dest = transfer.record, Path(transfer.record.dest)
+        older: list[tuple[Transfer, bytes]] = []
+        try:
+            self._set_aside(record, older)
+            theirs = seeding.replaceable(dest, transfer.files, [t for t, _ in older])
+            placement.place(self.staging_dir / transfer.dist_id, dest, transfer.files, force=record.force,
+                            replaceable=theirs)
+        except (OSError, P2PDistError, RuntimeError):
+            self._bring_back(older)  # dest holds the older version still, intact
+            raise
+        self._retire(older, transfer.dist_id)
+        return {old.dist_id: old.record.order_id for old, _resume in older}
+
+    def _set_aside(self, record: OrderRecord, older: list[tuple[Transfer, bytes]]) -> None:
+        """Stop sharing the older versions this one replaces at dest, keeping their resume data.
+
+        Their torrents are removed before the move: a file libtorrent holds
+        open cannot be replaced on Windows, and once replaced it would serve
+        pieces that no longer match its torrent.
+        """
+        for dist_id in record.supersedes:
+            old = self.book.get(dist_id)
+            if old is None or old.record.phase != lifecycle.PLACED or old.record.dest != record.dest:
+                continue  # removed meanwhile: its files are no longer ours to replace
+            resume = self._resume_data(old)
+            self._remove_torrent(old)
+            older.append((old, resume))
+
+    def _bring_back(self, older: list[tuple[Transfer, bytes]]) -> None:
+        for old, resume in older:
+            try:
+                self.start(old.record, resume)
+            except (RuntimeError, ValueError) as exc:
+                log.error("%s: cannot share it again: %s", old.dist_id, exc)
+
+    def _retire(self, older: list[tuple[Transfer, bytes]], newer: str) -> None:
+        """The older versions are replaced at dest: forget them (files they alone had stay)."""
+        for old, _resume in older:
+            self.book.pop(old.dist_id)
+            self.book.forget(old.dist_id)
+            log.info("%s: replaced at %s by its newer version %s", old.dist_id, old.record.dest, newer)
 
     def _keep_staged(self, transfer: Transfer, resume: bytes | None, error: str) -> None:
         """One distribution fails, nothing else: the data stays staged and keeps being shared.
@@ -115,11 +161,14 @@ class Readder:
             log.error("re-adding %s failed: %s", dist_id, exc)
 
     def _resume_data(self, transfer: Transfer) -> bytes:
+        """Resume data to add the torrent again from, with the download count up to now."""
         data = self.waiters.wait(transfer.dist_id, "resume",
                                  lambda: transfer.handle.save_resume_data(_SAVE_ALL))
         if data is None:  # save_resume_data_failed_alert
             raise P2PDistError(f"libtorrent could not save the resume data of {transfer.dist_id}")
-        return bytes(data)
+        params = lt.read_resume_data(bytes(data))
+        params.total_downloaded = downloaded(transfer, transfer.handle.status())
+        return bytes(lt.write_resume_data_buf(params))
 
     def _remove_torrent(self, transfer: Transfer) -> None:
         """Remove the torrent, first keeping what its handle counted (the next one starts at 0)."""

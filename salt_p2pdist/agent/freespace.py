@@ -41,15 +41,21 @@ def check_fetch(staging: Path, dest: Path, files: list[FileEntry]) -> None:
     """Raise NoSpace if staging or dest lacks room for what this fetch still has to write.
 
     Staging gets every file not already there in full (copies of files this
-    host holds count: they are copies). Dest gets the files it does not hold
-    at their size yet; when it shares staging's volume, the move is a rename
-    and dest needs nothing more.
+    host holds count: they are copies, as do older versions staging starts
+    from). Dest gets the files it does not hold at their size yet, plus room
+    for the largest one it does (a new version of the same size is copied
+    beside the old before replacing it); when dest shares staging's volume,
+    the move is a rename and dest needs nothing more.
     """
     sizes = [size for _rel, size, _root in files]
     staging_bytes = diskspace.staging_need(sizes, [_size_at(staging / rel) for rel, _s, _r in files])
     at_staging, at_dest = measure(staging), measure(dest)
     dest_bytes = 0
     if at_dest.device != at_staging.device:
-        dest_bytes = sum(size for rel, size, _root in files if _size_at(dest / rel) != size)
+        there = [(size, _size_at(dest / rel) == size) for rel, size, _root in files]
+        # A file there at its size may be an older version changed in place: the move
+        # across volumes writes the new one beside it before the old goes (one at a time).
+        dest_bytes = sum(size for size, same in there if not same) + max(
+            (size for size, same in there if same), default=0)
     # Dest first: on a shared volume the message names dest, the path the admin chose.
     diskspace.check([(at_dest, dest_bytes), (at_staging, staging_bytes)])

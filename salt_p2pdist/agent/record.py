@@ -31,6 +31,9 @@ class OrderRecord:
     order_id: str = ""  # the master's latest order; reports name it
     dest: str = ""  # fetches: where the files go
     reused: int = 0  # bytes taken from copies this host already held
+    seeded: int = 0  # bytes copied into staging from held copies, identical or older versions
+    supersedes: list[str] = field(default_factory=list)  # older versions at dest, retired once placed
+    replaced: dict[str, str] = field(default_factory=dict)  # those retired: id -> their last order id
     tls_cert: str = ""  # this host's certificate for a closed swarm
     failed_bytes: int = 0  # data that failed its hash under earlier torrent handles
     ledger: dict[str, int] = field(default_factory=dict)  # bytes by source, kept across re-adds
@@ -54,6 +57,7 @@ class OrderRecord:
         record = cls(**{k: v for k, v in raw.items() if k in known and v is not None})
         record.force, record.upload_limit = bool(record.force), int(record.upload_limit or 0)
         record.reused, record.failed_bytes = int(record.reused or 0), int(record.failed_bytes or 0)
+        record.seeded = int(record.seeded or 0)
         return record
 
     def to_json(self) -> dict[str, Any]:

@@ -30,6 +30,8 @@ class Transfer:
     # The move into dest failed: not moved again on its own (that would repeat the
     # failure in a loop) until ordered again or the agent restarts (finishing.py).
     place_failed: bool = False
+    # The all-time download count this handle started from (its resume data's).
+    downloaded_at_add: int = 0
 
     @property
     def dist_id(self) -> str:
@@ -45,6 +47,13 @@ def state_of(t: Transfer, st: Any) -> str:
                                     checking=st.state in _CHECKING,
                                     complete=bool(st.is_finished or st.is_seeding),
                                     paused=bool(st.flags & lt.torrent_flags.paused))
+
+
+def downloaded(t: Transfer, st: Any) -> int:
+    """Payload bytes downloaded, all time. libtorrent adds the last second's bytes to its
+    all-time count only at its next tick: a download of a few pieces that finishes and is
+    moved into dest within the second would otherwise read (and keep) 0."""
+    return max(int(st.all_time_download), t.downloaded_at_add + int(st.total_payload_download))
 
 
 def status_of(t: Transfer) -> dict[str, Any]:
@@ -66,7 +75,7 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "down_rate": rate,
         "up_rate": st.upload_payload_rate,
         "peers": st.num_peers,
-        "downloaded": st.all_time_download,
+        "downloaded": downloaded(t, st),
         "uploaded": st.all_time_upload,
         # Data that failed its hash (from bad peers); kept across the move into dest.
         "failed_bytes": st.total_failed_bytes + t.record.failed_bytes,
@@ -75,6 +84,8 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "error": error,
         "banned": list(t.record.banned),  # peers blocked for corrupt data
         "reused": t.record.reused,  # bytes taken from copies already here
+        "seeded": t.record.seeded,  # bytes staging started from (reused + older versions)
+        "replaced": dict(t.record.replaced),  # older versions this one replaced at dest
         "order_id": t.record.order_id,  # the master's order this answers
         # When this was read (the agent's clock, under the engine lock): the
         # master keeps the newest of a host's reports and answers by it.

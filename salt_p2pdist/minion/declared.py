@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from salt_p2pdist.core import admission, destpaths, lifecycle, names
-from salt_p2pdist.core.errors import Forbidden, P2PDistError
+from salt_p2pdist.core.errors import Conflict, Forbidden, P2PDistError
 from salt_p2pdist.minion.host import Minion
 from salt_p2pdist.torrent import placement
 from salt_p2pdist.torrent.metainfo import describe
@@ -85,7 +85,7 @@ def present(minion: Minion, salt: StateSalt, name: str, torrent: str, dest: str,
             salt.refused(meta.dist_id, "p2pdist.present", str(exc))
             raise
         local_dest = Path(minion.settings().resolve_dest(destpaths.for_host(dest, names.local_flavor())))
-        verdict = placement.check_destination(local_dest, placement.dest_files(meta), force=force)
+        verdict = _destination(salt, meta.name, local_dest, placement.dest_files(meta), force)
     except P2PDistError as exc:
         return _ret(name, False, str(exc))
     if verdict == placement.IDENTICAL and meta.dist_id in salt.held():
@@ -103,6 +103,19 @@ def present(minion: Minion, salt: StateSalt, name: str, torrent: str, dest: str,
     action = "verified existing copy" if verdict == placement.IDENTICAL else "fetched"
     return _ret(name, True, f"{action} {meta.dist_id} into {dest}",
                 {"dist_id": meta.dist_id, "dest": dest, "bytes": meta.total_size})
+
+
+def _destination(salt: StateSalt, name: str, dest: Path, files: list[placement.FileEntry],
+                 force: bool) -> str:
+    """The verdict on dest; files an older version held here placed are no conflict: the
+    agent, which knows that version's files, replaces them (or refuses, naming the others)."""
+    try:
+        return placement.check_destination(dest, files, force=force)
+    except Conflict:
+        if not any(h.get("name") == name and h.get("dest") and Path(h["dest"]) == dest
+                   and lifecycle.is_complete(h.get("state", "")) for h in salt.held().values()):
+            raise
+        return placement.REPLACE
 
 
 def _wait(salt: StateSalt, dist_id: str, timeout: int) -> dict[str, Any]:

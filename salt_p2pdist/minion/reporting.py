@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import P2PDistError
 from salt_p2pdist.minion.host import Minion
 from salt_p2pdist.minion.policysync import sync_policy
@@ -48,6 +49,7 @@ def snapshot(minion: Minion, timeout: float = 30, policy: bool = True) -> dict[s
     ts = time.time()
     dists = agent.call("GET", "/dists", timeout=timeout)
     policy_error = sync_policy(minion, agent) if policy else ""
+    dists.update(replaced_versions(dists))
     # Each distribution's report names the host's site as the master's map
     # (sent with the order) places it, so no site of its own is added here.
     return {"minion": minion.id, "ts": ts, "dists": dists,
@@ -61,3 +63,13 @@ def report(minion: Minion) -> dict[str, Any]:
         return snapshot(minion)
     except P2PDistError as exc:
         return {"minion": minion.id, "ts": time.time(), "dists": {}, "error": str(exc)}
+
+
+def replaced_versions(dists: dict[str, Any]) -> dict[str, Any]:
+    """Older versions a placed new one replaced at dest: the master learns they are gone here."""
+    gone: dict[str, Any] = {}
+    for held in dists.values():
+        for old, order_id in (held.get("replaced") or {}).items():
+            if old not in dists:
+                gone[old] = {"state": lifecycle.REMOVED, "order_id": order_id, "as_of": held.get("as_of")}
+    return gone

@@ -13,8 +13,10 @@ import os
 import shutil
 from pathlib import Path, PurePosixPath  # noqa: TID251 - "/"-separated paths inside the torrent
 
+from salt_p2pdist.core import delta
 from salt_p2pdist.core.errors import Conflict, InvalidRequest, P2PDistError
 from salt_p2pdist.files import acl, failures
+from salt_p2pdist.files.prefixcopy import copy_prefix
 from salt_p2pdist.torrent.merkle import matches
 from salt_p2pdist.torrent.metainfo import TorrentMeta
 
@@ -62,9 +64,12 @@ def save_path(base: Path, meta: TorrentMeta) -> Path:
     return base / meta.name if _nested(meta) else base
 
 
-def check_destination(dest: Path, files: list[FileEntry], *, force: bool) -> str:
-    """ABSENT (nothing there), IDENTICAL (all there, verified) or REPLACE (force).
+def check_destination(dest: Path, files: list[FileEntry], *, force: bool,
+                      replaceable: frozenset[str] = frozenset()) -> str:
+    """ABSENT (nothing there), IDENTICAL (all there, verified) or REPLACE (force, or a new version).
 
+    ``replaceable``: paths (relative to dest) that a distribution this host
+    holds placed there: a new version replaces them without ``force``.
     Raises Conflict naming the files in the way, before anything is written.
     """
     present, differing = 0, []
@@ -80,9 +85,10 @@ def check_destination(dest: Path, files: list[FileEntry], *, force: bool) -> str
         if target.is_dir() and not target.is_symlink():
             raise Conflict(f"{target} is a directory where the distribution has a file; remove it")
         if not matches(target, size, root):
-            differing.append(str(target))
-    if differing and not force:
-        shown = ", ".join(differing[:3]) + (" ..." if len(differing) > 3 else "")
+            differing.append(rel)
+    unrelated = [str(dest / rel) for rel in differing if rel not in replaceable]
+    if unrelated and not force:
+        shown = ", ".join(unrelated[:3]) + (" ..." if len(unrelated) > 3 else "")
         raise Conflict(f"refusing to overwrite unrelated existing file(s): {shown}; "
                        "remove them, choose another dest, or push with force=True")
     if differing:
@@ -110,7 +116,8 @@ def _move(src: Path, dst: Path) -> None:
         src.unlink()
 
 
-def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool) -> None:
+def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool,
+          replaceable: frozenset[str] = frozenset()) -> None:
     """Move verified files from ``staging`` into ``dest`` (checks first, then moves).
 
     If one file cannot be placed (Windows: held open, read-only; a path too
@@ -118,7 +125,7 @@ def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool) -> 
     PlacementFailed says which file and why: dest then holds no part of the
     distribution, and staging still holds all of it for another attempt.
     """
-    check_destination(dest, files, force=force)
+    check_destination(dest, files, force=force, replaceable=replaceable)
     moved: list[tuple[Path, Path]] = []
     made: list[Path] = []  # directories this call created, to remove again on failure
     rel = ""
@@ -144,25 +151,28 @@ def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool) -> 
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def seed_staging(staging: Path, files: list[FileEntry], held: dict[str, Path]) -> int:
-    """Copy files this host already holds (same v2 root) into staging; return bytes reused.
+def seed_staging(staging: Path, files: list[FileEntry], seeds: list[delta.Seed]) -> tuple[int, int]:
+    """Copy older files into staging as ``seeds`` say; return (bytes reused, bytes seeded).
 
-    ``held`` maps pieces roots to files of earlier distributions. A copy, not
-    a hard link: the earlier file stays independent of this download. The
-    torrent's check pass then counts those pieces as present.
+    A SAME seed (a held file with the new file's v2 root) is checked to still
+    hold that content and counts as reused. An OLDER seed is copied as it is:
+    the torrent's check pass keeps the pieces that hash right, the rest is
+    downloaded. Copies, not hard links: the older file stays as it is.
     """
-    reused = 0
-    for rel, size, root in files:
-        source = held.get(root)
-        target = staging / rel
-        if size == 0 or source is None or target.exists() or not matches(source, size, root):
+    entries = {rel: (size, root) for rel, size, root in files}
+    reused = seeded = 0
+    for seed in seeds:
+        size, root = entries[seed.rel]
+        source, target = Path(seed.source), staging / seed.rel
+        if target.exists() or (seed.kind == delta.SAME and not matches(source, size, root)):
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.p2pdist-partial")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-        reused += size
-    return reused
+        try:
+            copied = copy_prefix(source, target, seed.length)
+        except OSError:
+            continue  # the old copy went away or is unreadable: it is simply downloaded
+        seeded += copied
+        reused += copied if seed.kind == delta.SAME else 0
+    return reused, seeded
 
 
 def remove_files(dest: Path, files: list[FileEntry]) -> None:

@@ -64,13 +64,29 @@ def test_dest_on_another_volume_needs_room_for_the_files_it_lacks(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     staging, dest = tmp_path / "staging", tmp_path / "dest"
     (dest / "sub").mkdir(parents=True)
-    (dest / "sub" / "b.bin").write_bytes(b"x" * 200)  # already there at its size: not counted
+    (dest / "sub" / "b.bin").write_bytes(b"x" * 200)  # there at its size: counted once, as the largest
     files = [("a.bin", 100 * 1024 * 1024, "r1"), ("sub/b.bin", 200, "r2")]
     volumes = {staging: Volume(str(staging), 1, 10**12), dest: Volume(str(dest), 2, 50 * 1024 * 1024)}
     monkeypatch.setattr(freespace, "measure", lambda path: volumes[path])
     with pytest.raises(NoSpace, match=f"needs 102.0 MiB at {dest}, 50.0 MiB free"):
         freespace.check_fetch(staging, dest, files)
     volumes[dest] = Volume(str(dest), 1, 10**12)  # one volume: the move is a rename
+    freespace.check_fetch(staging, dest, files)
+
+
+def test_a_new_version_of_the_same_size_on_another_volume_needs_room_for_one_copy_beside_the_old(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    staging, dest = tmp_path / "staging", tmp_path / "dest"
+    dest.mkdir()
+    for name, size in (("disk.img", 40 * 1024 * 1024), ("small.img", 1024 * 1024)):
+        with (dest / name).open("wb") as fh:  # the older versions, at the new sizes
+            fh.truncate(size)
+    files = [("disk.img", 40 * 1024 * 1024, "r1"), ("small.img", 1024 * 1024, "r2")]
+    volumes = {staging: Volume(str(staging), 1, 10**12), dest: Volume(str(dest), 2, 30 * 1024 * 1024)}
+    monkeypatch.setattr(freespace, "measure", lambda path: volumes[path])
+    with pytest.raises(NoSpace, match=f"needs 41.4 MiB at {dest}, 30.0 MiB free"):
+        freespace.check_fetch(staging, dest, files)
+    volumes[dest] = Volume(str(dest), 2, 42 * 1024 * 1024)
     freespace.check_fetch(staging, dest, files)
 
 

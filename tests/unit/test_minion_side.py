@@ -234,3 +234,39 @@ def test_the_beacon_hands_over_a_changed_pillar_policy_at_its_next_call(tmp_path
     beaconing.tick(host, memory, 75)  # and once a minute anyway
     posted = [b["policy"] for m, p, b in agent.calls if (m, p) == ("POST", "/policy")]
     assert posted == [{"upload": "site"}, {"upload": "all"}, {"upload": "all"}]
+
+
+def test_the_present_state_lets_a_new_version_replace_the_one_held_at_dest(
+        tmp_path: Path, torrents: dict[str, Any]) -> None:
+    """A differing file at dest is a conflict, unless a version this minion holds, of the same
+    name at the same dest, put it there: then the agent replaces it (and checks the details)."""
+    from salt_p2pdist.minion import declared
+    from salt_p2pdist.torrent import placement
+
+    (tmp_path / "m1.torrent").write_bytes(torrents["for_m1"])
+    host, _ = minion(tmp_path, pki=torrents["pki"], dest_prefix=str(tmp_path / "root"))
+    testing = Minion({**host.opts, "test": True}, host.grains, host.pillar, host.salt)
+    meta = metainfo.describe(torrents["for_m1"])
+    local_dest = tmp_path / "root" / "srv" / "p2pdist"
+    for rel, _size, _root in placement.dest_files(meta):
+        (local_dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (local_dest / rel).write_bytes(b"the older version")
+    ret = declared.present(testing, FakeStateSalt(tmp_path / "m1.torrent"), "app", "salt://p/app.torrent",
+                           "/srv/p2pdist", False, 5)
+    assert ret["result"] is False and "refusing to overwrite" in ret["comment"], ret
+    older = {"0" * 16: {"name": meta.name, "state": "seeding", "dest": str(local_dest)}}
+    elsewhere = {"0" * 16: {"name": meta.name, "state": "seeding", "dest": str(tmp_path / "other")}}
+    assert declared.present(testing, FakeStateSalt(tmp_path / "m1.torrent", elsewhere), "app",
+                            "salt://p/app.torrent", "/srv/p2pdist", False, 5)["result"] is False
+    ret = declared.present(testing, FakeStateSalt(tmp_path / "m1.torrent", older), "app", "salt://p/app.torrent",
+                           "/srv/p2pdist", False, 5)
+    assert ret["result"] is None and ret["comment"].startswith("would fetch into /srv/p2pdist"), ret
+
+
+def test_a_report_tells_the_master_an_older_version_replaced_here_is_gone() -> None:
+    dists = {"v2": {"state": "seeding", "as_of": 5.0, "replaced": {"v1": "order-1"}},
+             "v3": {"state": "downloading", "as_of": 6.0, "replaced": {"v2": "order-2"}},
+             "x": {"state": "seeding", "as_of": 7.0}}
+    # v2 is still held here (v3 has not replaced it yet): only v1 reads as removed.
+    assert reporting.replaced_versions(dists) == {"v1": {"state": "removed", "order_id": "order-1",
+                                                         "as_of": 5.0}}

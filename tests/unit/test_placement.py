@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from salt_p2pdist.core import delta
+from salt_p2pdist.core.delta import Seed
 from salt_p2pdist.core.errors import Conflict, InvalidRequest
 from salt_p2pdist.torrent import merkle
 from salt_p2pdist.torrent.metainfo import TorrentMeta
@@ -248,12 +250,15 @@ def test_remove_top_level_file_keeps_dest(tmp_path):
 
 # -- seed_staging: reuse what the host already holds --------------------------
 
+def same(files, old):
+    return [Seed(rel, str(old / rel), size, delta.SAME) for rel, size, _ in files]
+
+
 def test_seed_staging_copies_held_files_with_the_same_root(tmp_path, staged):
     old, files = staged  # files an earlier distribution left on the host
-    held = {root: old / rel for rel, _, root in files}
     new_staging = tmp_path / "new"
-    reused = seed_staging(new_staging, files, held)
-    assert reused == sum(size for _, size, _ in files)
+    total = sum(size for _, size, _ in files)
+    assert seed_staging(new_staging, files, same(files, old)) == (total, total)
     for rel, _, _ in files:
         assert (new_staging / rel).read_bytes() == (old / rel).read_bytes()
         assert os.stat(new_staging / rel).st_ino != os.stat(old / rel).st_ino  # a copy, not a link
@@ -261,16 +266,47 @@ def test_seed_staging_copies_held_files_with_the_same_root(tmp_path, staged):
 
 def test_seed_staging_skips_a_held_file_that_changed(tmp_path, staged):
     old, files = staged
-    rel, size, root = files[0]
+    rel, size, _root = files[0]
     (old / rel).write_bytes(b"x" * size)  # edited since: same size, other content
-    assert seed_staging(tmp_path / "new", [files[0]], {root: old / rel}) == 0
+    assert seed_staging(tmp_path / "new", [files[0]], same(files[:1], old)) == (0, 0)
     assert not (tmp_path / "new" / rel).exists()
 
 
-def test_seed_staging_without_matches_does_nothing(tmp_path, staged):
+def test_seed_staging_without_seeds_does_nothing(tmp_path, staged):
     _old, files = staged
-    assert seed_staging(tmp_path / "new", files, {}) == 0
+    assert seed_staging(tmp_path / "new", files, []) == (0, 0)
     assert not (tmp_path / "new").exists()
+
+
+def test_an_older_version_is_copied_as_it_is_up_to_the_new_size(tmp_path, write_file):
+    """Not verified here (libtorrent's check keeps the pieces that match), never longer than
+    the new file, and a copy: writing into staging leaves the old file as it was."""
+    old = write_file(tmp_path / "dest" / "img.bin", 300_000, seed=7)
+    files = [("img.bin", 200_000, "ab" * 32)]
+    seeds = [Seed("img.bin", str(old), 200_000, delta.OLDER)]
+    assert seed_staging(tmp_path / "new", files, seeds) == (0, 200_000)
+    copy = tmp_path / "new" / "img.bin"
+    assert copy.read_bytes() == old.read_bytes()[:200_000]
+    copy.write_bytes(b"new")
+    assert old.stat().st_size == 300_000
+
+
+def test_a_vanished_older_copy_is_simply_downloaded(tmp_path):
+    seeds = [Seed("img.bin", str(tmp_path / "gone.bin"), 10, delta.OLDER)]
+    assert seed_staging(tmp_path / "new", [("img.bin", 10, "")], seeds) == (0, 0)
+    assert not (tmp_path / "new" / "img.bin").exists()
+
+
+def test_files_an_older_version_placed_are_replaced_without_force(tmp_path, write_file):
+    dest = tmp_path / "dest"
+    write_file(dest / "pkg" / "a.bin", 100, seed=1)
+    write_file(dest / "pkg" / "b.bin", 100, seed=2)
+    files = [("pkg/a.bin", 100, "00" * 32), ("pkg/b.bin", 100, "11" * 32)]
+    assert check_destination(dest, files, force=False,
+                             replaceable=frozenset({"pkg/a.bin", "pkg/b.bin"})) == REPLACE
+    with pytest.raises(Conflict, match=r"b\.bin") as refused:  # not placed by the older version
+        check_destination(dest, files, force=False, replaceable=frozenset({"pkg/a.bin"}))
+    assert "a.bin" not in str(refused.value)
 
 
 def test_allowed_roots_and_symlinks_that_escape_them(tmp_path: Path) -> None:

@@ -1,0 +1,130 @@
+"""A new version of a file or tree moves only what changed (real master, minions, libtorrent).
+
+v1 is pushed to two minions; v2 (the same name, some regions or files
+changed in place) is pushed to the same dest. Each minion starts v2's staging
+from its v1 copy, libtorrent's check keeps the pieces that match, and only the
+others are downloaded. Piece size: the push's automatic one, 64 KiB here (the
+smallest: these payloads give at most 512 pieces at 64 KiB).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
+from salt_p2pdist.testing.waiting import wait_for
+
+PIECE = 64 << 10
+TARGETS = ("m1", "m2")
+
+
+def set_policy(deployment: Deployment, minion: str, policy: dict[str, Any] | None) -> None:
+    """Pillar ``p2pdist:policy`` for ``minion``; None clears it. The agent applies it at once."""
+    root = Path(deployment.master_opts["pillar_roots"]["base"][0])
+    top = {"base": {minion: ["p2pdist_policy"]}} if policy is not None else {"base": {}}
+    (root / "top.sls").write_text(json.dumps(top))
+    (root / "p2pdist_policy.sls").write_text(json.dumps({"p2pdist": {"policy": policy or {}}}))
+    deployment.salt(minion, "saltutil.refresh_pillar", kwargs={"wait": True})
+    deployment.salt_run("p2pdist.policy", minion)
+
+
+@pytest.fixture
+def m1_policy(deployment: Deployment) -> Iterator[None]:
+    yield
+    set_policy(deployment, "m1", None)  # other tests share these minions
+
+
+def push(deployment: Deployment, path: Path, dest: str, *, wait: bool) -> dict[str, Any]:
+    ret = deployment.salt_run("p2pdist.push", str(path), timeout=300, kwargs={
+        "tgt": ",".join(TARGETS), "tgt_type": "list", "dest": dest, "wait": wait})
+    assert sorted(ret["accepted"]) == sorted(TARGETS), ret
+    return dict(ret)
+
+
+def held(deployment: Deployment, minion: str) -> dict[str, Any]:
+    return dict(deployment.salt(minion, "p2pdist.status", kwargs={"verbose": True})[minion])
+
+
+def change_in_place(path: Path, regions: list[tuple[int, int]], seed: int) -> None:
+    rng = random.Random(seed)
+    with path.open("r+b") as fh:
+        for offset, length in regions:
+            fh.seek(offset)
+            fh.write(rng.randbytes(length))
+
+
+def pieces_touched(regions: list[tuple[int, int]]) -> int:
+    return len({i for off, n in regions for i in range(off // PIECE, (off + n - 1) // PIECE + 1)})
+
+
+def test_a_new_image_version_moves_only_its_changed_pieces(deployment: Deployment, srv: Path,
+                                                           m1_policy: None) -> None:
+    size = 8 << 20
+    v1 = write_random(srv / "v1" / "disk.img", size, seed=71)
+    v2 = srv / "v2" / "disk.img"
+    v2.parent.mkdir()
+    shutil.copyfile(v1, v2)
+    # Three regions, 2 % of the image in all, at offsets no piece boundary matches.
+    regions = [(1_000_003, 56_000), (4_500_017, 56_000), (7_300_001, 55_800)]
+    change_in_place(v2, regions, seed=72)
+    first = push(deployment, v1, "/opt/delta-img", wait=True)
+    assert first["result"] is True, first
+    # m1 downloads at 100 kB/s: v2's few pieces take seconds, long enough to look at dest.
+    set_policy(deployment, "m1", {"download_rate": 100_000})
+    second = push(deployment, v2, "/opt/delta-img", wait=False)
+
+    # m1 fetches v2 slowly: while it does, dest still holds v1, whole.
+    placed = deployment.copy_at("m1", "/opt/delta-img", "disk.img")
+    mid = wait_for("m1 downloading v2", lambda: (s := held(deployment, "m1").get(second["id"]))
+                   and s["state"] == "downloading" and s, timeout=60)
+    assert sha256(placed) == sha256(v1), mid
+    assert mid["seeded"] == size and mid["reused"] == 0, mid  # started from v1's copy, not verified whole
+    assert 0 < mid["bytes_done"] < size, mid
+
+    done = deployment.salt_run("p2pdist.status", second["id"], kwargs={"watch": True, "timeout": 120})
+    assert done["distribution"]["state"] == "complete", done["distribution"]
+    allowance = pieces_touched(regions) * PIECE  # whole pieces move: 6 here (2 per region), 384 KiB
+    for minion in TARGETS:
+        assert sha256(deployment.copy_at(minion, "/opt/delta-img", "disk.img")) == sha256(v2)
+        now = held(deployment, minion)
+        downloaded = now[second["id"]]["downloaded"]
+        print(f"{minion}: downloaded {downloaded} bytes of {size} for v2 "
+              f"({downloaded / size:.2%}; changed {sum(n for _, n in regions) / size:.2%})")
+        assert 0 < downloaded <= min(allowance, 0.05 * size), now[second["id"]]
+        # v1 is gone from the agent (its file now holds v2), and the master hears so.
+        assert first["id"] not in now and first["id"] in now[second["id"]]["replaced"], now
+    wait_for("the master sees v1 removed on both", lambda: all(
+        h["state"] == "removed"
+        for h in deployment.salt_run("p2pdist.status", first["id"])["minions"].values()), timeout=30)
+
+
+def test_a_new_tree_version_moves_only_its_changed_files(deployment: Deployment, srv: Path) -> None:
+    tree = srv / "v1" / "site"
+    for i in range(200):
+        write_random(tree / f"d{i % 10}" / f"f{i:03d}.dat", 20_000 + i, seed=1000 + i)
+    first = push(deployment, tree, "/opt/delta-tree", wait=True)
+    assert first["result"] is True, first
+    newer = srv / "v2" / "site"
+    shutil.copytree(tree, newer)
+    changed = ["d3/f013.dat", "d5/f105.dat", "d9/f199.dat"]
+    for n, rel in enumerate(changed):
+        change_in_place(newer / rel, [(5_000, 3_000)], seed=2000 + n)
+    second = push(deployment, newer, "/opt/delta-tree", wait=True)
+    assert second["result"] is True, second
+    tree_size = sum(p.stat().st_size for p in newer.rglob("*") if p.is_file())
+    for minion in TARGETS:
+        at = deployment.copy_at(minion, "/opt/delta-tree", "site")
+        assert {str(p.relative_to(at)): sha256(p) for p in at.rglob("*") if p.is_file()} == \
+            {str(p.relative_to(newer)): sha256(p) for p in newer.rglob("*") if p.is_file()}
+        status = held(deployment, minion)[second["id"]]
+        print(f"{minion}: downloaded {status['downloaded']} bytes of {tree_size} for the tree's v2")
+        # Each file is its own piece here (v2 torrents pad files to piece boundaries).
+        assert 0 < status["downloaded"] <= len(changed) * PIECE, status
+        assert status["reused"] == tree_size - sum((newer / rel).stat().st_size for rel in changed), status
