@@ -55,15 +55,17 @@ class P2PDist:
 
     def prepare(self, lab: Lab) -> None:
         root = lab.hq_dir / "salt"
+        # p2pdist as a user gets it: only where to listen and where files may go are set,
+        # every product setting (announce and report intervals...) keeps its default.
         master = {"event_return": "p2pdist", "p2pdist": {
-            "tracker_host": lab.hq_ip, "bt_interface": lab.hq_ip, "announce_interval": 5,
+            "tracker_host": lab.hq_ip, "bt_interface": lab.hq_ip,
             "allowed_dest": ["/"],  # each client's dest_prefix is its own directory
             "sites": lab_sites(lab), "wan": lab.params.layout.wan,
             "hq": {"up": lab.params.layout.hq_up, "down": lab.params.layout.hq_down}}}
         self.salt = SaltLab(root, master_opts=master, master_netns=lab.hq_ns,
                             master_host=lab.hq_ip)
         minions = [MinionSpec(id=c.name, netns=c.ns, opts={"p2pdist": {
-            "bt_interface": c.ip, "report_interval": 2, "dest_prefix": str(c.dir)}})
+            "bt_interface": c.ip, "dest_prefix": str(c.dir)}})
             for c in lab.clients]
         self.salt.start(minions, timeout=300)
         # Agents are long-lived on real minions; start them before the clock runs.
