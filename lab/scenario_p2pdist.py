@@ -10,8 +10,10 @@ verified, so its appearance is the moment the client is done.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import threading
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 from lab.scenarios import register
@@ -42,6 +44,14 @@ def first_block_on_disk(salt: SaltLab, lab: Lab) -> bool:
                 if f.is_file() and f.stat().st_blocks > 0:
                     return True
     return False
+
+
+def keep_agent_logs(salt_root: Path, log_dir: Path) -> None:
+    """Each agent's log (the origin's has the tracker's seat changes) beside the lab's logs."""
+    for log in salt_root.rglob("agent.log"):
+        name = log.parent.name if log.parent.name == "origin" else log.parents[2].name
+        with contextlib.suppress(OSError):
+            shutil.copyfile(log, log_dir / f"p2pdist-agent-{name}.log")
 
 
 @register
@@ -98,3 +108,4 @@ class P2PDist:
         finally:
             self.salt.stop()
             stop_agents_under(lab.hq_dir / "salt")
+            keep_agent_logs(lab.hq_dir / "salt", lab.log_dir)

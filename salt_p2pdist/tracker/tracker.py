@@ -10,6 +10,7 @@ it for that swarm (libtorrent presents it to an https tracker).
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from salt_p2pdist.tracker.routes import WanRoutes
 from salt_p2pdist.tracker.wanshare import WanExposure, WanGrants, WanShare
 
 ORIGIN_ID = "origin"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -119,7 +121,12 @@ class Tracker:
         swarm.peers[a.host_id] = me
         swarm.fetchers.observe(me, now)
         site_members = {h: p for h, p in swarm.peers.items() if p.site == me.site}
-        seated = a.host_id in swarm.fetchers.elect(me.site, site_members, now, announcer=a.host_id)
+        before = list(swarm.fetchers.by_site.get(me.site, []))
+        after = swarm.fetchers.elect(me.site, site_members, now, announcer=a.host_id)
+        if after != before:  # who fetches across a site's WAN link, in the origin's log
+            log.info("%s: site %s's WAN fetchers %s -> %s", a.info_hash20.hex()[:16], me.site or "-",
+                     before, after)
+        seated = a.host_id in after
         self.intervals.recount(now, self._downloading())
         me = replace(me, interval=self.intervals.interval(left=a.left, seated=seated))
         swarm.peers[a.host_id] = me
