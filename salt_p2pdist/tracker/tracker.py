@@ -134,7 +134,7 @@ class Tracker:
         if swarm.origin_port:
             candidates.append(Peer(ORIGIN_ID, origin_ip, swarm.origin_port, 0, now, ORIGIN_SITE))
         # A weak-uplink site's fetcher without progress for a while also gets the origin (routes.py).
-        hungry = swarm.fetchers.idle_for(me, now) > min(self.stall_after, 3.0 * self.interval)
+        hungry = swarm.fetchers.idle_for(me, now) > swarm.fetchers.starve_after
         handed = select_peers(me, candidates, fetchers=swarm.fetchers.all(),
                               nearness=self.sites.nearness, want=a.numwant, rng=self._rng,
                               routes=self.routes, hungry=hungry)
