@@ -83,6 +83,7 @@ class P2PDist:
 
     def run(self, lab: Lab) -> dict[str, float | None]:
         assert self.salt is not None
+        self.first_piece_s = None  # this run's (the scenario object serves every run)
         start = time.monotonic()
         salt = self.salt
         pushed: dict[str, Any] = {}
