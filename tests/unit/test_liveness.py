@@ -137,3 +137,11 @@ def test_a_fetcher_re_added_without_a_goodbye_also_restarts_the_fed_clock(wan, c
         got = go(wan, "p2", left=100)
     assert ORIGIN in got
     assert wan.fetchers(INFO_HASH)["paris"] == ["p2"]
+
+
+def test_agents_let_the_tracker_ask_them_back_after_the_floor_interval():
+    """libtorrent waits max(the tracker's interval, min_announce_interval): 5 s would stretch 3 s."""
+    from salt_p2pdist.agent.settings import session_settings
+
+    s = session_settings(listen="127.0.0.1:0", outgoing="", alert_mask=0, base={})
+    assert s["min_announce_interval"] <= FLOOR_S
