@@ -157,7 +157,8 @@ class Tracker:
         known = swarm.peers.get(a.host_id)
         if known is not None and known.peer_id and a.peer_id and known.peer_id != a.peer_id:
             return  # a late goodbye from a handle the host has already replaced: it is here
-        if a.left == 0 and a.host_id in swarm.fetchers.all():
+        complete = a.left == 0 or (known is not None and known.complete)  # its "completed" counts too
+        if complete and a.host_id in swarm.fetchers.all():
             # A complete fetcher, most likely moving its copy into place: back in a moment.
             swarm.peers.pop(a.host_id, None)
             swarm.fetchers.hold(a.host_id, now + self.seat_grace)

@@ -145,3 +145,15 @@ def test_agents_let_the_tracker_ask_them_back_after_the_floor_interval():
 
     s = session_settings(listen="127.0.0.1:0", outgoing="", alert_mask=0, base={})
     assert s["min_announce_interval"] <= FLOOR_S
+
+
+def test_a_goodbye_after_completed_keeps_the_seat_whatever_left_it_states(wan, clock):
+    """The seat is held on what the tracker knows (the "completed" announce), not only on the
+    goodbye's own ``left``, which a removed torrent may state loosely."""
+    go(wan, "p1", peer_id=H1)
+    go(wan, "p2")
+    go(wan, "p1", left=0, event="completed", peer_id=H1)
+    go(wan, "p1", left=16384, event="stopped", peer_id=H1)
+    clock.now += FLOOR_S
+    assert ORIGIN not in go(wan, "p2")  # no second fetcher in the gap
+    assert wan.fetchers(INFO_HASH)["paris"] == ["p1"]
