@@ -72,7 +72,6 @@ def start_origin(root: Path, names: list[str], extra: list[str] | None = None) -
     closedswarm.make_keys(root, [host_id(n) for n in names])
     origin = AgentClient(root / "origin", "origin", ["--bt-interface", "127.0.0.1", "--tracker-port", "0",
                                                      "--tracker-interface", "127.0.0.1",
-                                                     "--announce-interval", "5",
                                                      *closedswarm.origin_args(root), *(extra or [])])
     return origin, f"https://127.0.0.1:{origin.ensure()['tracker_port']}/announce"
 

@@ -10,8 +10,10 @@ verified, so its appearance is the moment the client is done.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import threading
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 from lab.scenarios import register
@@ -44,6 +46,14 @@ def first_block_on_disk(salt: SaltLab, lab: Lab) -> bool:
     return False
 
 
+def keep_agent_logs(salt_root: Path, log_dir: Path) -> None:
+    """Each agent's log (the origin's has the tracker's seat changes) beside the lab's logs."""
+    for log in salt_root.rglob("agent.log"):
+        name = log.parent.name if log.parent.name == "origin" else log.parents[2].name
+        with contextlib.suppress(OSError):
+            shutil.copyfile(log, log_dir / f"p2pdist-agent-{name}.log")
+
+
 @register
 class P2PDist:
     name: ClassVar[str] = "p2pdist"
@@ -55,15 +65,17 @@ class P2PDist:
 
     def prepare(self, lab: Lab) -> None:
         root = lab.hq_dir / "salt"
+        # p2pdist as a user gets it: only where to listen and where files may go are set,
+        # every product setting (announce and report intervals...) keeps its default.
         master = {"event_return": "p2pdist", "p2pdist": {
-            "tracker_host": lab.hq_ip, "bt_interface": lab.hq_ip, "announce_interval": 5,
+            "tracker_host": lab.hq_ip, "bt_interface": lab.hq_ip,
             "allowed_dest": ["/"],  # each client's dest_prefix is its own directory
             "sites": lab_sites(lab), "wan": lab.params.layout.wan,
             "hq": {"up": lab.params.layout.hq_up, "down": lab.params.layout.hq_down}}}
         self.salt = SaltLab(root, master_opts=master, master_netns=lab.hq_ns,
                             master_host=lab.hq_ip)
         minions = [MinionSpec(id=c.name, netns=c.ns, opts={"p2pdist": {
-            "bt_interface": c.ip, "report_interval": 2, "dest_prefix": str(c.dir)}})
+            "bt_interface": c.ip, "dest_prefix": str(c.dir)}})
             for c in lab.clients]
         self.salt.start(minions, timeout=300)
         # Agents are long-lived on real minions; start them before the clock runs.
@@ -71,6 +83,7 @@ class P2PDist:
 
     def run(self, lab: Lab) -> dict[str, float | None]:
         assert self.salt is not None
+        self.first_piece_s = None  # this run's (the scenario object serves every run)
         start = time.monotonic()
         salt = self.salt
         pushed: dict[str, Any] = {}
@@ -96,3 +109,4 @@ class P2PDist:
         finally:
             self.salt.stop()
             stop_agents_under(lab.hq_dir / "salt")
+            keep_agent_logs(lab.hq_dir / "salt", lab.log_dir)

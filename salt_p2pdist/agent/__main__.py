@@ -39,6 +39,8 @@ def parse_args(argv: list[str]) -> AgentConfig:
     p.add_argument("--tracker-name", action="append", default=[],
                    help="a host name or address minions use to reach the tracker (repeatable)")
     p.add_argument("--announce-interval", type=int, default=30)
+    p.add_argument("--announce-budget", type=float, default=50.0,
+                   help="announces/s the tracker may spend asking downloading hosts back sooner")
     p.add_argument("--known-hosts-dir", type=Path)
     p.add_argument("--fetchers-per-site", type=int, default=1)
     p.add_argument("--stall-after", type=float, default=60.0)
@@ -52,7 +54,8 @@ def parse_args(argv: list[str]) -> AgentConfig:
                       bt_port=a.bt_port, outgoing_interface=a.outgoing_interface,
                       tracker_port=a.tracker_port, tracker_interface=a.tracker_interface,
                       tracker_names=tuple(a.tracker_name),
-                      announce_interval=a.announce_interval, known_hosts_dir=a.known_hosts_dir,
+                      announce_interval=a.announce_interval, announce_budget=a.announce_budget,
+                      known_hosts_dir=a.known_hosts_dir,
                       fetchers_per_site=a.fetchers_per_site, stall_after=a.stall_after,
                       salt_key=a.salt_key, ca_dir=a.ca_dir, admit_minions=a.admit_minions,
                       audit_log=a.audit_log)

@@ -21,7 +21,8 @@ class AgentConfig:
     # Names and addresses minions use to reach the tracker (its TLS certificate
     # lists them); the interface, this host's name and loopback are added.
     tracker_names: tuple[str, ...] = ()
-    announce_interval: int = 30  # seconds between announces (tracker answer)
+    announce_interval: int = 30  # seconds between a seed's announces (tracker answer)
+    announce_budget: float = 50.0  # tracker: announces/s for downloading hosts' short intervals
     known_hosts_dir: Path | None = None  # the master's accepted minion keys (pki_dir/minions)
     fetchers_per_site: int = 1  # tracker: WAN fetchers per site and swarm
     stall_after: float = 60.0  # tracker: seconds without progress before a fetcher is replaced
@@ -42,6 +43,8 @@ class AgentConfig:
                 problems.append(f"{name} out of range")
         if self.announce_interval < 1:
             problems.append("announce_interval must be >= 1")
+        if self.announce_budget <= 0:
+            problems.append("announce_budget must be > 0")
         if problems:
             raise InvalidRequest("invalid agent configuration: " + "; ".join(problems))
 

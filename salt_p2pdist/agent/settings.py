@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from salt_p2pdist.tracker.intervals import FLOOR_S
+
 
 def session_settings(*, listen: str, outgoing: str, alert_mask: int, base: dict[str, Any]) -> dict[str, Any]:
     import libtorrent as lt
@@ -32,7 +34,9 @@ def session_settings(*, listen: str, outgoing: str, alert_mask: int, base: dict[
         "enable_upnp": False,
         "enable_natpmp": False,
         "allow_multiple_connections_per_ip": True,
-        "min_announce_interval": 5,
+        # The tracker asks downloading hosts back after FLOOR_S seconds (a dead
+        # WAN fetcher must be noticed within seconds); libtorrent's floor must allow it.
+        "min_announce_interval": FLOOR_S,
         "connections_limit": 500,
         "send_buffer_watermark": 4 << 20,
         "send_buffer_low_watermark": 1 << 20,

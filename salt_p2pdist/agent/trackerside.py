@@ -70,7 +70,7 @@ class TrackerSide:
         self.tracker = Tracker(interval=cfg.announce_interval, known_host=admit,
                                sites=sites, fetchers_per_site=cfg.fetchers_per_site,
                                stall_after=cfg.stall_after, require_cert=self.ca is not None,
-                               wan=wan)
+                               wan=wan, announce_budget=cfg.announce_budget)
         self.used_requests = UsedRequests()
         self.kept = KeptSwarms(cfg.state_dir / "kept_swarms.json")
         assert cfg.tracker_port is not None

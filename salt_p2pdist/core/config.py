@@ -38,7 +38,7 @@ def _check_values(section: dict[str, Any], cls: type, where: str) -> None:
             ok = all(isinstance(v, str) and PurePath(v).is_absolute() for v in value)
         if ok and isinstance(value, int) and not isinstance(value, bool):
             low = 1 if key in ("tracker_port", "announce_interval", "report_interval",
-                               "wan_fetchers_per_site") else 0
+                               "wan_fetchers_per_site", "announce_budget") else 0
             ok = low <= value < (65536 if key.endswith("_port") else 2**63)
         if not ok:
             problems.append(f"{key}: {value!r} is not {' or '.join(k.__name__ for k in kinds)}"
@@ -55,7 +55,8 @@ class MasterSettings:
     bt_interface: str = "0.0.0.0"  # where the origin seeds
     bt_port: int = 0
     origin_upload_rate: int = 0  # bytes/s per distribution the master serves; 0 = unlimited
-    announce_interval: int = 30
+    announce_interval: int = 30  # seeds'; downloading hosts are asked back sooner, within:
+    announce_budget: int = 50  # announces/s the tracker may spend on downloading hosts' short intervals
     # Where each push writes <name>.torrent for p2pdist.present states; by default
     # <first base file_root>/p2pdist, i.e. salt://p2pdist/<name>.torrent. "" = off.
     torrent_dir: str | None = None

@@ -36,5 +36,6 @@ def origin_args(cfg: MasterSettings, opts: dict[str, Any]) -> list[str]:
             "--bt-interface", cfg.bt_interface, "--bt-port", str(cfg.bt_port),
             "--tracker-port", str(cfg.tracker_port),
             "--announce-interval", str(cfg.announce_interval),
+            "--announce-budget", str(cfg.announce_budget),
             "--audit-log", str(audit_log(cfg).path),
             *([] if cfg.targets_only else ["--admit-minions"])]

@@ -37,6 +37,7 @@ class Peer:
     last_seen: float
     site: str = ""
     peer_id: str = ""  # of the torrent handle that announced (libtorrent draws one per handle)
+    interval: float = 0.0  # the announce interval it was given (0: none, it never misses one)
 
     @property
     def complete(self) -> bool:

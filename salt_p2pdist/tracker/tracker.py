@@ -10,10 +10,11 @@ it for that swarm (libtorrent presents it to an https tracker).
 
 from __future__ import annotations
 
+import logging
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import Wan
@@ -21,10 +22,12 @@ from salt_p2pdist.torrent.bencode import bencode
 from salt_p2pdist.tracker.announce import Announce, Holder, TrackerError, compact, parse_announce
 from salt_p2pdist.tracker.fetchers import WanFetchers
 from salt_p2pdist.tracker.handout import ORIGIN_SITE, Peer, select_peers
+from salt_p2pdist.tracker.intervals import FLOOR_S, IntervalRule
 from salt_p2pdist.tracker.routes import WanRoutes
 from salt_p2pdist.tracker.wanshare import WanExposure, WanGrants, WanShare
 
 ORIGIN_ID = "origin"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,7 +49,7 @@ class Tracker:
                  known_host: Callable[[str], bool] = lambda _host: False,
                  sites: SiteMap | None = None, fetchers_per_site: int = 1,
                  stall_after: float = 60.0, require_cert: bool = False,
-                 seat_grace: float = 30.0, wan: Wan | None = None):
+                 seat_grace: float = 30.0, wan: Wan | None = None, announce_budget: float = 50.0):
         # known_host admits hosts the master knows (accepted minion keys) that
         # were not push targets: a p2pdist.present state applied from the master.
         self.known_host = known_host
@@ -63,6 +66,8 @@ class Tracker:
         # seed from dest, and a site-mate must not be elected in that gap.
         self.seat_grace = seat_grace
         self.interval = interval
+        # Downloading hosts come back sooner, within a budget of announces/s (intervals.py).
+        self.intervals = IntervalRule(seed_interval=interval, budget=announce_budget)
         self.peer_ttl = peer_ttl
         self._clock = clock
         self._rng = rng or random.Random()
@@ -75,9 +80,9 @@ class Tracker:
                  torrent_name: str = "") -> None:
         swarm = self.swarms.get(info_hash20)
         if swarm is None:
-            # A site-mate of a complete fetcher is fed over the LAN: a few
-            # announces without progress mean that does not work.
-            starve_after = min(self.stall_after, 3.0 * self.interval)
+            # A site-mate of a complete fetcher is fed over the LAN: a few of
+            # its (short) announce intervals without progress mean that does not work.
+            starve_after = min(self.stall_after, 4.0 * FLOOR_S)
             self.swarms[info_hash20] = Swarm(allowed, origin_port, WanFetchers(
                 self.fetchers_per_site, self.stall_after, starve_after), torrent_name=torrent_name)
         else:
@@ -116,22 +121,44 @@ class Tracker:
         swarm.peers[a.host_id] = me
         swarm.fetchers.observe(me, now)
         site_members = {h: p for h, p in swarm.peers.items() if p.site == me.site}
-        swarm.fetchers.elect(me.site, site_members, now)
+        before = list(swarm.fetchers.by_site.get(me.site, []))
+        after = swarm.fetchers.elect(me.site, site_members, now, announcer=a.host_id)
+        if after != before:  # who fetches across a site's WAN link, in the origin's log
+            log.info("%s: site %s's WAN fetchers %s -> %s", a.info_hash20.hex()[:16], me.site or "-",
+                     before, after)
+        seated = a.host_id in after
+        self.intervals.recount(now, self._downloading())
+        me = replace(me, interval=self.intervals.interval(left=a.left, seated=seated))
+        swarm.peers[a.host_id] = me
         candidates = list(swarm.peers.values())
         if swarm.origin_port:
             candidates.append(Peer(ORIGIN_ID, origin_ip, swarm.origin_port, 0, now, ORIGIN_SITE))
+        # A weak-uplink site's fetcher without progress for a while also gets the origin (routes.py).
+        hungry = swarm.fetchers.idle_for(me, now) > swarm.fetchers.starve_after
         handed = select_peers(me, candidates, fetchers=swarm.fetchers.all(),
                               nearness=self.sites.nearness, want=a.numwant, rng=self._rng,
-                              routes=self.routes,
-                              hungry=swarm.fetchers.idle_for(me, now) > swarm.fetchers.starve_after)
+                              routes=self.routes, hungry=hungry)
         self.wan.record(a.info_hash20, me, handed, now)
         return handed
+
+    def _downloading(self) -> Iterator[bool]:
+        """For each downloading host in each swarm: is it in a WAN seat? (Lazy: counted once a second.)"""
+        for swarm in self.swarms.values():
+            seats = swarm.fetchers.all()
+            yield from (h in seats for h, p in swarm.peers.items() if not p.complete)
+
+    def interval_of(self, info_hash20: bytes, host_id: str) -> int:
+        """The announce interval ``host_id`` was last given in that swarm (the seeds' if unknown)."""
+        swarm = self.swarms.get(info_hash20)
+        known = swarm.peers.get(host_id) if swarm else None
+        return int(known.interval) if known and known.interval else self.interval
 
     def _stopped(self, swarm: Swarm, a: Announce, now: float) -> None:
         known = swarm.peers.get(a.host_id)
         if known is not None and known.peer_id and a.peer_id and known.peer_id != a.peer_id:
             return  # a late goodbye from a handle the host has already replaced: it is here
-        if a.left == 0 and a.host_id in swarm.fetchers.all():
+        complete = a.left == 0 or (known is not None and known.complete)  # its "completed" counts too
+        if complete and a.host_id in swarm.fetchers.all():
             # A complete fetcher, most likely moving its copy into place: back in a moment.
             swarm.peers.pop(a.host_id, None)
             swarm.fetchers.hold(a.host_id, now + self.seat_grace)
@@ -179,12 +206,14 @@ class Tracker:
     def respond(self, query: str, source_ip: str, origin_ip: str, holder: Holder | None = None) -> bytes:
         """Bencoded answer to one HTTP announce (a failure reason on refusal)."""
         try:
-            peers = self.announce(parse_announce(query, source_ip), origin_ip, holder)
+            a = parse_announce(query, source_ip)
+            peers = self.announce(a, origin_ip, holder)
         except TrackerError as exc:
             # With the interval: without it libtorrent assumes 1800 s, and a host
             # refused once (e.g. admitted a moment later) would wait half an hour.
-            return bencode({"failure reason": str(exc), **self._intervals()})
-        return bencode({**self._intervals(), "peers": compact([p for p in peers if ":" not in p.ip])})
+            return bencode({"failure reason": str(exc), **self._intervals(self.interval)})
+        interval = self.interval_of(a.info_hash20, a.host_id)
+        return bencode({**self._intervals(interval), "peers": compact([p for p in peers if ":" not in p.ip])})
 
-    def _intervals(self) -> dict[str, int]:
-        return {"interval": self.interval, "min interval": max(1, self.interval // 3)}
+    def _intervals(self, interval: int) -> dict[str, int]:
+        return {"interval": interval, "min interval": IntervalRule.min_interval(interval)}

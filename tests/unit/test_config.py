@@ -24,7 +24,7 @@ def test_master_defaults():
         "--ca-dir", "/var/cache/salt/master/p2pdist/ca", "--fetchers-per-site", "1",
         "--stall-after", "60", "--bt-interface", "0.0.0.0", "--bt-port", "0",
                                "--tracker-port", "6970", "--announce-interval", "30",
-        "--audit-log", "/var/cache/salt/master/p2pdist/audit.log"]
+        "--announce-budget", "50", "--audit-log", "/var/cache/salt/master/p2pdist/audit.log"]
 
 
 def test_master_settings_and_state_dir_override():
@@ -102,6 +102,7 @@ def test_swarms_are_closed_by_default_and_targets_only_false_reopens_them():
     assert default.targets_only is True
     cfg = parse_args(["--state-dir", "/tmp/x", "--host-id", "origin", *origin_args(default, PKI)])
     assert cfg.admit_minions is False
+    assert (cfg.announce_interval, cfg.announce_budget) == (30, 50)  # reach the tracker
     assert cfg.audit_log == default.state_dir / "audit.log"  # the desk records every certificate
     open_ = MasterSettings.from_opts({**OPTS, "p2pdist": {"targets_only": False}})
     assert parse_args(["--state-dir", "/tmp/x", "--host-id", "origin",

@@ -20,7 +20,7 @@ class Site:
         me = Peer(host_id, "10.20.0.1", 6881, left, now, self.name)
         self.members[host_id] = me
         self.fetchers.observe(me, now)
-        return self.fetchers.elect(self.name, self.members, now)
+        return self.fetchers.elect(self.name, self.members, now, announcer=host_id)
 
     def leave(self, host_id: str) -> None:
         del self.members[host_id]
@@ -75,7 +75,8 @@ def test_a_fetcher_that_leaves_is_replaced_on_the_next_announce_from_its_site():
     s.announce("c", 50, 2)
     s.leave("a")
     assert s.fetchers.all() == frozenset()  # nobody until the site announces again
-    assert s.announce("b", 100, 3) == ["c"]  # most progress first, not the announcer
+    # the announcer, though c has more: it gets remote peers in this very answer
+    assert s.announce("b", 100, 3) == ["b"]
     assert "a" not in s.fetchers.progress
 
 
@@ -87,14 +88,14 @@ def test_a_fetcher_missing_from_the_members_is_dropped_even_if_not_forgotten():
     assert s.announce("b", 100, 2) == ["b"]
 
 
-def test_replacement_prefers_progress_then_host_id():
+def test_replacement_prefers_progress_then_host_id_when_the_announcer_cannot_fetch():
     s = site()
     s.announce("a", 100, 0)
     for h in ("d", "c", "b"):
         s.announce(h, 70, 1)
     s.announce("e", 90, 1)
     s.leave("a")
-    assert s.announce("e", 90, 2) == ["b"]
+    assert s.announce("e", 0, 2) == ["b"]  # e is complete: no seat for it
 
 
 # -- stalls -----------------------------------------------------------------
@@ -121,12 +122,12 @@ def test_a_new_fetcher_gets_a_full_stall_period_before_it_is_judged():
     s.announce("a", 100, 0)
     s.announce("b", 100, 0)
     s.announce("c", 100, 0)
-    assert s.announce("c", 100, 100) == ["b"]  # a stalled; b had nothing since t=0 either
-    assert s.announce("c", 100, 101) == ["b"]
-    assert s.announce("c", 100, 100 + STALL) == ["b"]
-    # now b has had its chance; a, benched until 160, has rested and wins the tie on host id
+    assert s.announce("c", 100, 100) == ["c"]  # a stalled; c had nothing since t=0 either
+    assert s.announce("b", 100, 101) == ["c"]
+    assert s.announce("b", 100, 100 + STALL) == ["c"]
+    # now c has had its chance; a, benched until 160, has rested and wins the tie on host id
     assert s.announce("c", 100, 101 + STALL) == ["a"]
-    assert s.fetchers.benched == {"a": 100 + STALL, "b": 101 + 2 * STALL}
+    assert s.fetchers.benched == {"a": 100 + STALL, "c": 101 + 2 * STALL}
 
 
 def test_a_benched_host_is_not_re_elected_while_others_can_fetch():
@@ -149,8 +150,9 @@ def test_a_benched_host_may_be_elected_again_once_rested():
     s.announce("b", 100, 0)
     assert s.announce("b", 100, 61) == ["b"]
     assert s.fetchers.benched["a"] == 121
+    s.announce("d", 100, 62)
     s.leave("b")
-    s.announce("c", 100, 121)
+    s.announce("c", 0, 121)  # a complete announcer takes no seat
     assert s.fetchers.by_site["paris"] == ["a"]  # rested, and still the most advanced
 
 

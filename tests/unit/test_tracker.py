@@ -148,9 +148,15 @@ def test_unregister_forgets_the_swarm(tracker):
 def test_first_host_gets_the_origin_at_origin_ip(tracker):
     resp = announce(tracker, "m1", "10.0.0.1", port=6001)
     d = lt.bdecode(resp)
+    assert peers_of(resp) == {ORIGIN}
+    assert d[b"interval"] == 3  # it downloads: back soon (intervals.py)
+    assert d[b"min interval"] == 1
+
+
+def test_a_seed_announces_at_the_configured_interval(tracker):
+    d = lt.bdecode(announce(tracker, "m1", "10.0.0.1", left=0))
     assert d[b"interval"] == 30
     assert d[b"min interval"] == 10
-    assert peers_of(resp) == {ORIGIN}
 
 
 def test_other_peers_are_handed_out_in_compact_form(tracker):
@@ -305,9 +311,9 @@ def test_one_host_per_site_gets_remote_peers_and_the_rest_only_their_site(wan, c
     random.Random(seed).shuffle(order)
     for rnd in range(2):
         answers = {}
-        for host in order:
+        for host in order:  # each within the interval it was given
             answers[host] = wan_announce(wan, host)
-            clock.now += 1
+            clock.now += 0.5
         fetchers = {site: only_fetcher(wan, site) for site in SITE_IPS}
         assert set(wan.fetchers(INFO_HASH)) == set(SITE_IPS)
         with_remote = {h for h, got in answers.items() if {ip for ip, _ in got} - SITE_IPS[site_of(h)]}
@@ -366,16 +372,18 @@ def test_a_fetcher_silent_past_the_ttl_is_replaced(wan, clock):
 def test_a_stalled_fetcher_is_replaced_and_loses_its_remote_peers(wan, clock):
     for host in ("p1", "p2", "p3"):
         wan_announce(wan, host, left=100)
-    for step in range(1, 4):  # p1 makes no progress; p2 and p3 do, from the LAN
-        clock.now += 25
+    for step in range(1, 22):  # p1 makes no progress for 63 s; p2 and p3 do, from the LAN
+        clock.now += 3
         wan_announce(wan, "p1", left=100)
         wan_announce(wan, "p2", left=100 - step)
         wan_announce(wan, "p3", left=100 - 2 * step)
     assert only_fetcher(wan, "paris") == "p3"  # the most advanced took over
     assert ORIGIN not in wan_announce(wan, "p1", left=100)
     assert ORIGIN in wan_announce(wan, "p3", left=90)
-    clock.now += 10  # well within the new fetcher's own stall period
-    wan_announce(wan, "p2", left=90)
+    for _ in range(4):  # no progress, but well within the new fetcher's own stall period
+        clock.now += 3
+        wan_announce(wan, "p3", left=90)
+        wan_announce(wan, "p2", left=90)
     assert only_fetcher(wan, "paris") == "p3"
 
 
@@ -445,7 +453,7 @@ def test_a_late_stopped_from_a_replaced_handle_is_ignored(wan, clock):
     wan_announce(wan, "p2")
     wan_announce(wan, "p1", left=0, event="started", peer_id="-PD0100-handle2bbbbb")
     wan_announce(wan, "p1", left=0, event="stopped", peer_id="-PD0100-handle1aaaaa")
-    clock.now += 60
+    clock.now += 40  # past the grace a goodbye would have given, within the seed's interval
     assert wan_announce(wan, "p2", left=50) == {HOSTS["p1"]}
     assert wan.fetchers(INFO_HASH) == {"paris": ["p1"]}
 
@@ -464,10 +472,10 @@ def test_a_site_mate_the_complete_fetcher_cannot_feed_gets_the_origin(wan, clock
     assert wan_announce(wan, "p2", left=100) == {HOSTS["p1"]}
     clock.now += 5
     assert wan_announce(wan, "p2", left=80) == {HOSTS["p1"]}  # some pieces were good
-    for _ in range(2):  # the rest fail their hash: p2 bans p1 and has no source left
-        clock.now += 30
+    for _ in range(4):  # the rest fail their hash: p2 bans p1 and has no source left
+        clock.now += 3
         assert ORIGIN not in wan_announce(wan, "p2", left=80)
-    clock.now += 30  # 90 s without progress: past starve_after (min(stall_after, 3 intervals))
+    clock.now += 3  # 15 s without progress, five of its 3 s intervals: past starve_after (12 s)
     assert ORIGIN in wan_announce(wan, "p2", left=80)
     assert wan.fetchers(INFO_HASH) == {"paris": ["p2"]}
 
