@@ -2,7 +2,7 @@
 
 Chosen by the master's tracker, per swarm and site. A fetcher is replaced
 when it leaves ("stopped"), when it misses its announces (silent for 1.5 of
-the interval it was given: it died; see intervals.py, which keeps fetchers'
+the interval it was given, plus 2 s: it died; see intervals.py, which keeps fetchers'
 intervals short), or when it stalls (no progress for ``stall_after``
 seconds; a stalled host is benched for a while so it is not chosen straight
 back). The seat goes to the site-mate whose announce finds it free: that
