@@ -22,7 +22,7 @@ from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import lifecycle, names
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.torrent import placement
-from salt_p2pdist.torrent.metainfo import TorrentMeta
+from salt_p2pdist.torrent.metainfo import TorrentMeta, describe
 
 
 def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
@@ -55,13 +55,14 @@ def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
     return record
 
 
-def held_files(transfers: list[Transfer]) -> dict[str, Path]:
-    """Pieces root -> a complete file this host holds from another distribution."""
+def held_files(transfers: list[Transfer], quiet: list[OrderRecord] | None = None) -> dict[str, Path]:
+    """Pieces root -> a complete file this host holds from another distribution (quiet ones too)."""
     held: dict[str, Path] = {}
-    for t in transfers:
-        if t.record.phase == lifecycle.PLACED:
-            for rel, _size, root in t.files:
-                held.setdefault(root, Path(t.record.dest) / rel)
+    placed = [(t.record.dest, t.files) for t in transfers if t.record.phase == lifecycle.PLACED]
+    placed += [(r.dest, placement.dest_files(describe(base64.b64decode(r.torrent)))) for r in quiet or []]
+    for dest, files in placed:
+        for rel, _size, root in files:
+            held.setdefault(root, Path(dest) / rel)
     return held
 
 

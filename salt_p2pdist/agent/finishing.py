@@ -46,7 +46,7 @@ class Readder:
         # (which take it too) never see the removed torrent's dead handle.
         with self.ops_lock:
             try:
-                resume = self._resume_data(transfer)
+                resume = self.resume_data(transfer)
                 if not self.book.is_current(transfer):
                     return  # removed meanwhile
                 self._remove_torrent(transfer)
@@ -101,7 +101,7 @@ class Readder:
         """
         dist_id = transfer.dist_id
         try:
-            params = lt.read_resume_data(self._resume_data(transfer))
+            params = lt.read_resume_data(self.resume_data(transfer))
             params.banned_peers = []  # resume data carries libtorrent's bans
             resume = bytes(lt.write_resume_data_buf(params))
             with self.ops_lock:
@@ -114,7 +114,7 @@ class Readder:
         except (OSError, P2PDistError, RuntimeError) as exc:
             log.error("re-adding %s failed: %s", dist_id, exc)
 
-    def _resume_data(self, transfer: Transfer) -> bytes:
+    def resume_data(self, transfer: Transfer) -> bytes:
         data = self.waiters.wait(transfer.dist_id, "resume",
                                  lambda: transfer.handle.save_resume_data(_SAVE_ALL))
         if data is None:  # save_resume_data_failed_alert
