@@ -43,6 +43,20 @@ class AlertHandler:
         self.book, self.waiters = book, waiters
         self.on_moving, self.on_ban, self.on_quiet = on_moving, on_ban, on_quiet
 
+    def sweep_finished(self) -> None:
+        """Move finished downloads whose torrent_finished_alert was missed.
+
+        A small download can finish before its transfer is in the book (the
+        alert then finds nothing), and a burst of alerts can overflow
+        libtorrent's queue; either left it staged, shown finishing, for good.
+        Runs on the alert thread, like the alert, so only this thread moves.
+        """
+        for transfer in self.book.all():
+            if may_move(transfer) and transfer.handle.status().is_finished \
+                    and self.book.move(transfer, lifecycle.MOVING):
+                log.info("%s: finished (alert missed); moving it into dest", transfer.dist_id)
+                self.on_moving(transfer)
+
     def handle(self, alert: Any) -> None:
         if isinstance(alert, lt.save_resume_data_alert):
             dist_id = _dist_id(alert.handle.info_hashes())

@@ -85,7 +85,7 @@ class Engine:
                                on_moving=lambda t: self._worker(self._readder.finish, t),
                                on_quiet=lambda t: self._worker(self._quieter.quiet, t))
         poller = SharePoller(self.book, self.policy, cfg.host_id, cfg.state_dir)
-        self._alerts = start_loops(self.session, handler.handle, self.book, self.policy, poller, self.stopped)
+        self._alerts = start_loops(self.session, handler, self.book, self.policy, poller, self.stopped)
 
     @property
     def listen_port(self) -> int:
