@@ -77,7 +77,7 @@ def test_every_phase_has_an_entry_and_moves_only_to_phases():
         assert news <= set(lc.AGENT_PHASES), old
         assert old not in news, old
     assert set(lc.AGENT_PHASES) - {lc.MOVING} == lc.STORED_PHASES  # moving is never stored either
-    assert lc.STORED_PHASES - lc.FIRST_PHASES == {lc.DORMANT}  # nothing starts quiet
+    assert {lc.DORMANT} == lc.STORED_PHASES - lc.FIRST_PHASES  # nothing starts quiet
 
 
 def test_a_download_is_staged_moved_then_placed_and_a_failed_move_stays_staged():
