@@ -63,11 +63,11 @@ class Engine:
         self._joiner = SwarmJoiner(self.certs, self.book, cfg.host_id, self.stopped)
         self._readder = Readder(book=self.book, waiters=self.waiters, session=self.session,
                                 ops_lock=self._ops, staging_dir=cfg.staging_dir, start=self.start)
+        self._quieter = Quieter(book=self.book, waiters=self.waiters, session=self.session,
+                                ops_lock=self._ops, start=self.start, resume_data=self._readder.resume_data)
         # After a crash, resume data can be older than the pieces already
         # written (saved every 30 s): trusting it would fetch those pieces
         # again. Downloads are then re-checked against the files instead.
-        self._quieter = Quieter(book=self.book, waiters=self.waiters, session=self.session,
-                                ops_lock=self._ops, start=self.start, resume_data=self._readder.resume_data)
         clean = self._clean_stop_marker.exists()
         self._clean_stop_marker.unlink(missing_ok=True)
         for record, resume in self.book.load():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,11 @@ def test_a_hundred_quiet_swarms_cost_no_announces_and_a_newcomer_completes_from_
     wait_for("both holders seeding all 100", lambda: all(
         sorted(_states(a).values()) == ["seeding"] * COUNT for a in holders))
     assert all(a.call("GET", "/torrents")["open"] == COUNT for a in holders)
+    awake = _announces(origin, ids)
+    time.sleep(3 * INTERVAL)
+    awake = _announces(origin, ids) - awake
+    print(f"\n{COUNT} distributions x {len(holders)} holders seeding: {awake} announces in "
+          f"{3 * INTERVAL} s ({awake / (3 * INTERVAL):.1f}/s)")
 
     quiet_at = time.time()
     for dist_id in ids:
@@ -87,7 +93,7 @@ def test_a_hundred_quiet_swarms_cost_no_announces_and_a_newcomer_completes_from_
     after, window = _announces(origin, ids), time.monotonic() - start
     rate = (after - before) / window
     open_now = [a.call("GET", "/torrents")["open"] for a in holders]
-    print(f"\n{COUNT} quiet distributions x {len(holders)} holders: {after - before} announces "
+    print(f"{COUNT} quiet distributions x {len(holders)} holders: {after - before} announces "
           f"in {window:.1f} s ({rate:.2f}/s); open torrents per holder {open_now}")
     assert open_now == [0, 0]
     assert after == before, f"{after - before} announces for quiet swarms in {window:.1f} s"
@@ -112,3 +118,11 @@ def test_a_hundred_quiet_swarms_cost_no_announces_and_a_newcomer_completes_from_
     # Nothing was hashed again on waking: the holders' copies were trusted.
     assert all("changed while quiet" not in (root / a.host_id / "agent.log").read_text()
                for a in holders)
+    # A copy touched while quiet is checked when woken, and shared once it checks out.
+    m1, other = holders[0], ids[1]
+    touched = root / "m1" / "dest" / m1.call("GET", f"/dists/{other}")["name"]
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    origin.call("POST", f"/swarms/{other}", {"quiet_at": None})  # else told quiet again at once
+    m1.call("POST", f"/dists/{other}/wake")
+    wait_for("the touched copy checked and shared", lambda: _states(m1)[other] == "seeding")
+    assert f"{other}: its files at" in (root / "m1" / "agent.log").read_text()
