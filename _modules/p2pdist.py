@@ -170,6 +170,22 @@ def remove(dist_id: str = "", purge: bool = False, *args: Any, **kwargs: Any) ->
     return holdings.remove(_minion(), str(dist_id), purge)  # the CLI reads an all-digit id as a number
 
 
+@_checked({"dist_id": args_check.DIST_ID})
+def wake(dist_id: str = "", *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """
+    Share a distribution whose swarm went quiet again: its torrent is opened
+    from the copy at dest (no re-hash unless the files changed). Sent by the
+    master when a new target needs the quiet holders; holding nothing is fine.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'web*' p2pdist.wake 3f9a0c1d2e4b5a69
+    """
+    return holdings.wake(_minion(), str(dist_id))
+
+
 @_checked({})
 def stop_agent(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """

@@ -63,7 +63,7 @@ def _run(function: str, specs: Mapping[str, Any], given: dict[str, Any],
 
 def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", force: bool = False,
          wait: bool = False, timeout: int = 3600, order_timeout: int = 30, allow: str = "",
-         allow_type: str = "glob", *args: Any, **kwargs: Any) -> Any:
+         allow_type: str = "glob", quiet_after: Any = "", *args: Any, **kwargs: Any) -> Any:
     """
     Distribute a file or directory from the master to the targeted minions.
 
@@ -88,6 +88,11 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
         The live progress goes to stderr; the result is the one document on stdout.
     timeout
         With ``wait``: stop following after this many seconds (default 3600).
+    quiet_after
+        How long the swarm stays up once every target holds the content:
+        seconds, ``15m``, ``2h``, ``7d``, or ``never`` (default: the master's
+        ``p2pdist:quiet_after``, 1d). Then the minions stop announcing and
+        serving it (the files stay); a later push or ``p2pdist.present`` wakes it.
     order_timeout
         Seconds to wait for the minions' answers to the order (default 30). An
         offline minion is waited for that long; it gets the order when it returns.
@@ -102,9 +107,10 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
 
         salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='G@role:web' tgt_type=compound dest=/opt/dist
         salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='web1' allow='web*' dest=/opt/dist
+        salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='web*' dest=/opt/dist quiet_after=2h
     """
     request = pushing.PushRequest(path, tgt, tgt_type, dest, force, order_timeout, allow, allow_type,
-                                  wait, timeout)
+                                  wait, timeout, quiet_after)
     return _run("p2pdist.push", pushing.ARGS, locals(), lambda c: pushing.push(c, request))
 
 

@@ -8,6 +8,7 @@ for a record: where the files are, which tracker, seed or fetch.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +19,6 @@ from salt_p2pdist.agent import freespace, seeding
 from salt_p2pdist.agent.certify import announce_url
 from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.record import OrderRecord
-from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import lifecycle, names
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.torrent import placement
@@ -26,7 +26,7 @@ from salt_p2pdist.torrent.metainfo import TorrentMeta
 
 
 def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
-               held: list[Transfer]) -> OrderRecord:
+               held: Sequence[seeding.Held]) -> OrderRecord:
     """The record of a checked order; staging seeded from what this host holds (``held``
     distributions, the files at dest): libtorrent's check pass keeps what matches."""
     record = OrderRecord(dist_id=meta.dist_id, mode=order["mode"], torrent=order["torrent"],

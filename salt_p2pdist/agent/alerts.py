@@ -18,6 +18,7 @@ from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core.quiet import is_quiet_answer
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,24 @@ class AlertHandler:
     ``on_ban`` gets (dist_id, ip) of a peer libtorrent banned."""
 
     def __init__(self, book: TransferBook, waiters: AlertWaiters, *,
-                 on_moving: Callable[[Transfer], None], on_ban: Callable[[str, str], None]):
+                 on_moving: Callable[[Transfer], None], on_ban: Callable[[str, str], None],
+                 on_quiet: Callable[[Transfer], None] = lambda _t: None):
         self.book, self.waiters = book, waiters
-        self.on_moving, self.on_ban = on_moving, on_ban
+        self.on_moving, self.on_ban, self.on_quiet = on_moving, on_ban, on_quiet
+
+    def sweep_finished(self) -> None:
+        """Move finished downloads whose torrent_finished_alert was missed.
+
+        A small download can finish before its transfer is in the book (the
+        alert then finds nothing), and a burst of alerts can overflow
+        libtorrent's queue; either left it staged, shown finishing, for good.
+        Runs on the alert thread, like the alert, so only this thread moves.
+        """
+        for transfer in self.book.all():
+            if may_move(transfer) and transfer.handle.status().is_finished \
+                    and self.book.move(transfer, lifecycle.MOVING):
+                log.info("%s: finished (alert missed); moving it into dest", transfer.dist_id)
+                self.on_moving(transfer)
 
     def handle(self, alert: Any) -> None:
         if isinstance(alert, lt.save_resume_data_alert):
@@ -67,5 +83,9 @@ class AlertHandler:
             self.on_ban(_dist_id(alert.handle.info_hashes()), peer_ip(alert))
         elif isinstance(alert, lt.hash_failed_alert):
             log.warning("%s: fetching it again from another peer", alert.message())
+        elif isinstance(alert, lt.tracker_error_alert) and is_quiet_answer(alert.failure_reason()):
+            transfer = self.book.get(_dist_id(alert.handle.info_hashes()))
+            if transfer is not None and transfer.record.phase == lifecycle.PLACED:
+                self.on_quiet(transfer)  # its swarm is quiet: close the torrent (quieting.py)
         elif isinstance(alert, lt.tracker_error_alert):
             log.warning("%s", alert.message())

@@ -72,6 +72,8 @@ class Agent:
         if parts == ["health"]:
             return {"ok": True, "host_id": self.cfg.host_id, "bt_port": self.engine.listen_port,
                     "ssl_port": self.engine.ssl_port}
+        if parts == ["torrents"]:  # what the session holds open (quiet distributions hold none)
+            return {"open": len(self.engine.session.get_torrents())}
         if parts == ["shutdown"] and method == "POST" and self.on_shutdown is not None:
             self.on_shutdown()  # the main thread saves resume data and exits; this answer goes first
             return {"stopping": True, "pid": os.getpid()}
@@ -87,6 +89,10 @@ class Agent:
             if method == "POST":
                 self.engine.policy.set(body)
             return self.engine.policy.explain(datetime.now())
+        if len(parts) == 2 and parts[0] == "swarms" and self.side is not None:
+            if method == "POST":
+                return self.side.set_swarm(parts[1], body)
+            return self.side.swarm_view(parts[1])
         if parts == ["dists"] and method == "GET":
             return self.engine.status()
         if parts == ["dists"] and method == "POST":
@@ -95,6 +101,8 @@ class Agent:
             if self.side is not None and transfer is not None:
                 self.side.register(transfer)
             return status
+        if len(parts) == 3 and parts[0] == "dists" and parts[2] == "wake" and method == "POST":
+            return self.engine.wake(parts[1])
         if len(parts) == 2 and parts[0] == "dists":
             if method == "GET":
                 return self.engine.status(parts[1])

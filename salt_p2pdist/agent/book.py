@@ -30,6 +30,7 @@ class TransferBook:
         self._store = store
         self._lock = threading.Lock()
         self._transfers: dict[str, Transfer] = {}
+        self._quiet: dict[str, OrderRecord] = {}  # quiet distributions: a record, no torrent
 
     # -- reading ------------------------------------------------------------
     def get(self, dist_id: str) -> Transfer | None:
@@ -76,8 +77,53 @@ class TransferBook:
     def forget(self, dist_id: str) -> None:
         """Drop a removed distribution's record and resume data from disk."""
         with self._lock:
-            if dist_id not in self._transfers:
+            if dist_id not in self._transfers and dist_id not in self._quiet:
                 self._store.forget(dist_id)
+
+    # -- quiet distributions: complete at dest, torrent closed -------------------
+    def quiet_records(self) -> list[OrderRecord]:
+        with self._lock:
+            return list(self._quiet.values())
+
+    def get_quiet(self, dist_id: str) -> OrderRecord | None:
+        with self._lock:
+            return self._quiet.get(dist_id)
+
+    def keep_quiet(self, record: OrderRecord) -> None:
+        """A quiet distribution found on disk at start: kept, its torrent not added."""
+        with self._lock:
+            self._quiet[record.dist_id] = record
+
+    def go_quiet(self, transfer: Transfer, **fields: Any) -> bool:
+        """``transfer`` leaves the session's set (its torrent is removed next); its record stays,
+        phase quiet. False if it is no longer current."""
+        with self._lock:
+            lifecycle.check_phase_move(transfer.dist_id, transfer.record.phase, lifecycle.DORMANT)
+            if not self._change(transfer, fields, lifecycle.DORMANT):
+                return False
+            del self._transfers[transfer.dist_id]
+            self._quiet[transfer.dist_id] = transfer.record
+            return True
+
+    def wake(self, dist_id: str) -> OrderRecord | None:
+        """Take a quiet distribution back (phase placed, written); its torrent is added next."""
+        with self._lock:
+            record = self._quiet.get(dist_id)
+            if record is None:
+                return None
+            lifecycle.check_phase_move(dist_id, record.phase, lifecycle.PLACED)
+            record.phase = lifecycle.PLACED
+            self._store.save(dist_id, record.to_json())
+            del self._quiet[dist_id]
+            return record
+
+    def pop_quiet(self, dist_id: str) -> OrderRecord | None:
+        """Take a quiet distribution out (it is being removed); its record stays until ``forget``."""
+        with self._lock:
+            return self._quiet.pop(dist_id, None)
+
+    def resume(self, dist_id: str) -> bytes | None:
+        return self._store.resume(dist_id)
 
     # -- changing one distribution --------------------------------------------
     def move(self, transfer: Transfer, phase: str, **fields: Any) -> bool:

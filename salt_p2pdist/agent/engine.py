@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import libtorrent as lt
 
-from salt_p2pdist.agent import adding
+from salt_p2pdist.agent import adding, seeding
 from salt_p2pdist.agent.alerts import AlertHandler
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.book import TransferBook
@@ -30,10 +30,11 @@ from salt_p2pdist.agent.finishing import Readder
 from salt_p2pdist.agent.joining import SwarmJoiner
 from salt_p2pdist.agent.loops import start_loops
 from salt_p2pdist.agent.orderbody import check_order
+from salt_p2pdist.agent.quieting import Quieter
 from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.settings import make_session
 from salt_p2pdist.agent.store import OrderStore
-from salt_p2pdist.agent.transfer import Transfer, status_of
+from salt_p2pdist.agent.transfer import Transfer, quiet_status, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.agent.wanpoll import SharePoller
 from salt_p2pdist.core import destpaths, lifecycle, names
@@ -62,12 +63,17 @@ class Engine:
         self._joiner = SwarmJoiner(self.certs, self.book, cfg.host_id, self.stopped)
         self._readder = Readder(book=self.book, waiters=self.waiters, session=self.session,
                                 ops_lock=self._ops, staging_dir=cfg.staging_dir, start=self.start)
+        self._quieter = Quieter(book=self.book, waiters=self.waiters, session=self.session,
+                                ops_lock=self._ops, start=self.start, resume_data=self._readder.resume_data)
         # After a crash, resume data can be older than the pieces already
         # written (saved every 30 s): trusting it would fetch those pieces
         # again. Downloads are then re-checked against the files instead.
         clean = self._clean_stop_marker.exists()
         self._clean_stop_marker.unlink(missing_ok=True)
         for record, resume in self.book.load():
+            if record.phase == lifecycle.DORMANT:  # its swarm is quiet: no torrent until woken
+                self.book.keep_quiet(record)
+                continue
             try:
                 transfer = self.start(record, resume)
                 if resume and not clean and record.phase == lifecycle.STAGING:
@@ -76,9 +82,10 @@ class Engine:
             except (P2PDistError, RuntimeError) as exc:
                 log.error("cannot resume %s: %s", record.dist_id, exc)
         handler = AlertHandler(self.book, self.waiters, on_ban=self.ban_peer,
-                               on_moving=lambda t: self._worker(self._readder.finish, t))
+                               on_moving=lambda t: self._worker(self._readder.finish, t),
+                               on_quiet=lambda t: self._worker(self._quieter.quiet, t))
         poller = SharePoller(self.book, self.policy, cfg.host_id, cfg.state_dir)
-        self._alerts = start_loops(self.session, handler.handle, self.book, self.policy, poller, self.stopped)
+        self._alerts = start_loops(self.session, handler, self.book, self.policy, poller, self.stopped)
 
     @property
     def listen_port(self) -> int:
@@ -94,10 +101,11 @@ class Engine:
         order = check_order(order)
         meta = describe(base64.b64decode(order["torrent"]))
         with self._ops:
-            known = self.book.get(meta.dist_id)
+            known = self.book.get(meta.dist_id) or self._quieter.wake(meta.dist_id)  # an order wakes it
             if known is not None:
                 return self._readd(known, order)
-            record = adding.new_record(order, meta, self.cfg.staging_dir, self.book.all())
+            record = adding.new_record(order, meta, self.cfg.staging_dir,
+                                       [*self.book.all(), *seeding.quiet_copies(self.book.quiet_records())])
             self.book.create(record)
             return status_of(self.start(record, None))
 
@@ -151,9 +159,25 @@ class Engine:
     def _worker(job: Callable[[Transfer], None], transfer: Transfer) -> None:
         threading.Thread(target=job, args=(transfer,), daemon=True).start()
 
+    def wake(self, dist_id: str) -> dict[str, Any]:
+        """Share a quiet distribution again (the master woke its swarm); as it is if awake."""
+        with self._ops:
+            transfer = self.book.get(dist_id) or self._quieter.wake(dist_id)
+            if transfer is None:
+                raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
+            return status_of(transfer)
+
     def remove(self, dist_id: str, *, remove_data: bool) -> dict[str, Any]:
         """Stop sharing; drop staged data, and the files at dest if asked."""
         with self._ops:
+            quiet = self.book.pop_quiet(dist_id)
+            if quiet is not None:  # no torrent to remove
+                if remove_data:
+                    placement.remove_files(Path(quiet.dest), placement.dest_files(
+                        describe(base64.b64decode(quiet.torrent))))
+                self.book.forget(dist_id)
+                return {"dist_id": dist_id, "state": lifecycle.CANCELLED, "removed_data": remove_data,
+                        "order_id": quiet.order_id, "as_of": time.time()}
             transfer = self.book.pop(dist_id)
             if transfer is None:
                 raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
@@ -171,8 +195,12 @@ class Engine:
     def status(self, dist_id: str | None = None) -> dict[str, Any]:
         with self._ops:
             if dist_id is None:
-                return {t.dist_id: status_of(t) for t in self.book.all()}
+                return {**{r.dist_id: quiet_status(r) for r in self.book.quiet_records()},
+                        **{t.dist_id: status_of(t) for t in self.book.all()}}
             transfer = self.book.get(dist_id)
+            quiet = self.book.get_quiet(dist_id) if transfer is None else None
+            if quiet is not None:
+                return quiet_status(quiet)
             if transfer is None:
                 raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
             return status_of(transfer)

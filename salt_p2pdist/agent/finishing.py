@@ -47,7 +47,7 @@ class Readder:
         # (which take it too) never see the removed torrent's dead handle.
         with self.ops_lock:
             try:
-                resume = self._resume_data(transfer)
+                resume = self.resume_data(transfer)
                 if not self.book.is_current(transfer):
                     return  # removed meanwhile
                 self._remove_torrent(transfer)
@@ -69,16 +69,23 @@ class Readder:
         those versions' ids, with their last order's."""
         record, dest = transfer.record, Path(transfer.record.dest)
         older: list[tuple[Transfer, bytes]] = []
+        # Older versions gone quiet have no torrent to set aside: their files are replaced as well.
+        quiet = [q for q in seeding.quiet_copies(self.book.quiet_records())
+                 if q.dist_id in record.supersedes and q.record.dest == record.dest]
         try:
             self._set_aside(record, older)
-            theirs = seeding.replaceable(dest, transfer.files, [t for t, _ in older])
+            theirs = seeding.replaceable(dest, transfer.files, [*(t for t, _ in older), *quiet])
             placement.place(self.staging_dir / transfer.dist_id, dest, transfer.files, force=record.force,
                             replaceable=theirs)
         except (OSError, P2PDistError, RuntimeError):
             self._bring_back(older)  # dest holds the older version still, intact
             raise
         self._retire(older, transfer.dist_id)
-        return {old.dist_id: old.record.order_id for old, _resume in older}
+        for q in quiet:  # woken later, it would find other files than its own
+            self.book.pop_quiet(q.dist_id)
+            self.book.forget(q.dist_id)
+        replaced: list[seeding.Held] = [*(t for t, _ in older), *quiet]
+        return {old.dist_id: old.record.order_id for old in replaced}
 
     def _set_aside(self, record: OrderRecord, older: list[tuple[Transfer, bytes]]) -> None:
         """Stop sharing the older versions this one replaces at dest, keeping their resume data.
@@ -91,7 +98,7 @@ class Readder:
             old = self.book.get(dist_id)
             if old is None or old.record.phase != lifecycle.PLACED or old.record.dest != record.dest:
                 continue  # removed meanwhile: its files are no longer ours to replace
-            resume = self._resume_data(old)
+            resume = self.resume_data(old)
             self._remove_torrent(old)
             older.append((old, resume))
 
@@ -147,7 +154,7 @@ class Readder:
         """
         dist_id = transfer.dist_id
         try:
-            params = lt.read_resume_data(self._resume_data(transfer))
+            params = lt.read_resume_data(self.resume_data(transfer))
             params.banned_peers = []  # resume data carries libtorrent's bans
             resume = bytes(lt.write_resume_data_buf(params))
             with self.ops_lock:
@@ -160,7 +167,7 @@ class Readder:
         except (OSError, P2PDistError, RuntimeError) as exc:
             log.error("re-adding %s failed: %s", dist_id, exc)
 
-    def _resume_data(self, transfer: Transfer) -> bytes:
+    def resume_data(self, transfer: Transfer) -> bytes:
         """Resume data to add the torrent again from, with the download count up to now."""
         data = self.waiters.wait(transfer.dist_id, "resume",
                                  lambda: transfer.handle.save_resume_data(_SAVE_ALL))

@@ -41,3 +41,27 @@ class KeptSwarms:
             return None
         write_atomic(self.path, json.dumps(data).encode())
         return bytes.fromhex(str(entry["info_hash20"]))
+
+
+class QuietTimes:
+    """When each swarm goes quiet, as the master set it: the tracker's table lives in memory,
+    so a restarted origin must still answer quiet holders (and not wake them by forgetting)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self) -> dict[str, float]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def set(self, dist_id: str, quiet_at: float | None) -> None:
+        data = self.load()
+        if quiet_at is None:
+            if data.pop(dist_id, None) is None:
+                return
+        else:
+            data[dist_id] = quiet_at
+        write_atomic(self.path, json.dumps(data).encode())

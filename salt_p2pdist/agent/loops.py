@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import libtorrent as lt
 
+from salt_p2pdist.agent.alerts import AlertHandler
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.wanpoll import SharePoller, wan_share_loop
@@ -18,31 +18,39 @@ from salt_p2pdist.core import lifecycle
 
 log = logging.getLogger(__name__)
 RESUME_EVERY_S = 30.0
+SWEEP_EVERY_S = 2.0
 PEER_SAMPLE_EVERY_S = 1.0
 
 
-def start_loops(session: Any, handle: Callable[[Any], None], book: TransferBook, policy: PolicyEnforcer,
+def start_loops(session: Any, handler: AlertHandler, book: TransferBook, policy: PolicyEnforcer,
                 poller: SharePoller, stop: threading.Event) -> threading.Thread:
     """Start the three loops (they end once ``stop`` is set); the alert loop's thread."""
     alerts = threading.Thread(target=alert_loop, name="alerts", daemon=True,
-                              args=(session, handle, book, policy, stop))
+                              args=(session, handler, book, policy, stop))
     alerts.start()
     threading.Thread(target=sample_peers, name="peers", daemon=True, args=(book, stop)).start()
     threading.Thread(target=wan_share_loop, name="wan-share", daemon=True, args=(poller, stop)).start()
     return alerts
 
 
-def alert_loop(session: Any, handle: Callable[[Any], None], book: TransferBook, policy: PolicyEnforcer,
+def alert_loop(session: Any, handler: AlertHandler, book: TransferBook, policy: PolicyEnforcer,
                stop: threading.Event) -> None:
-    """Alerts to actions; every RESUME_EVERY_S, policy windows and resume data."""
-    last_save = 0.0
+    """Alerts to actions; every SWEEP_EVERY_S, missed finishes; every RESUME_EVERY_S, policy
+    windows and resume data."""
+    last_save = last_sweep = 0.0
     while not stop.is_set():
         session.wait_for_alert(500)
         for alert in session.pop_alerts():
             try:
-                handle(alert)
+                handler.handle(alert)
             except Exception:  # one bad alert must not stop the session's bookkeeping
                 log.exception("handling %s failed", type(alert).__name__)
+        if time.monotonic() - last_sweep > SWEEP_EVERY_S:
+            last_sweep = time.monotonic()
+            try:
+                handler.sweep_finished()
+            except Exception:  # a handle removed meanwhile: the next sweep sees the new one
+                log.exception("looking for missed finishes failed")
         if time.monotonic() - last_save > RESUME_EVERY_S:
             last_save = time.monotonic()
             policy.tick(datetime.now())  # time windows open and close

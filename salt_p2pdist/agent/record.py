@@ -39,6 +39,9 @@ class OrderRecord:
     ledger: dict[str, int] = field(default_factory=dict)  # bytes by source, kept across re-adds
     site_seen: str = ""  # the site connections showed this host in
     banned: list[str] = field(default_factory=list)  # peers blocked for corrupt data
+    # Quiet distributions: [path, size, mtime_ns] of each file at dest when it went quiet,
+    # so waking checks the files only when they changed (quieting.py).
+    dest_stamp: list[list[Any]] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, raw: Any) -> OrderRecord:
@@ -51,7 +54,7 @@ class OrderRecord:
                    and raw.get(f.name) in (None, "")]
         if missing:
             raise ValueError(f"order record {raw.get('dist_id', '?')} lacks {', '.join(missing)}")
-        if raw["phase"] not in lifecycle.FIRST_PHASES:  # "moving" is never stored
+        if raw["phase"] not in lifecycle.STORED_PHASES:  # "moving" is never stored
             raise ValueError(f"order record {raw['dist_id']} has an unknown phase {raw['phase']!r}")
         # Retired fields (and any this agent does not know) are left behind.
         record = cls(**{k: v for k, v in raw.items() if k in known and v is not None})
@@ -66,4 +69,6 @@ class OrderRecord:
         raw = dataclasses.asdict(self)
         if self.phase == lifecycle.MOVING:
             raw["phase"] = lifecycle.STAGING
+        if not self.dest_stamp:  # only quiet distributions have one
+            del raw["dest_stamp"]
         return raw

@@ -10,11 +10,43 @@ same paths under the same dest. Their files may be replaced without
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from salt_p2pdist.agent.transfer import Transfer
+from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.core import delta, lifecycle
-from salt_p2pdist.torrent.placement import FileEntry
+from salt_p2pdist.torrent.metainfo import describe
+from salt_p2pdist.torrent.placement import FileEntry, dest_files
+
+
+class Held(Protocol):
+    """A distribution this host holds: a transfer, or a quiet one (a record, no torrent)."""
+
+    @property
+    def dist_id(self) -> str: ...
+
+    @property
+    def record(self) -> OrderRecord: ...
+
+    @property
+    def files(self) -> list[FileEntry]: ...
+
+
+@dataclass(frozen=True)
+class QuietCopy:
+    """A quiet distribution's files at dest: an older version like a seeding one."""
+
+    dist_id: str
+    record: OrderRecord
+    files: list[FileEntry]
+
+
+def quiet_copies(records: Sequence[OrderRecord]) -> list[QuietCopy]:
+    return [QuietCopy(r.dist_id, r, dest_files(describe(base64.b64decode(r.torrent))))
+            for r in records if r.dest and r.torrent]
 
 
 def _regular_size(path: Path) -> int | None:
@@ -24,11 +56,11 @@ def _regular_size(path: Path) -> int | None:
         return None
 
 
-def _placed(transfers: list[Transfer]) -> list[Transfer]:
-    return [t for t in transfers if t.record.phase == lifecycle.PLACED and t.record.dest]
+def _placed(transfers: Sequence[Held]) -> list[Held]:
+    return [t for t in transfers if t.record.phase in (lifecycle.PLACED, lifecycle.QUIET) and t.record.dest]
 
 
-def held_files(transfers: list[Transfer]) -> dict[str, str]:
+def held_files(transfers: Sequence[Held]) -> dict[str, str]:
     """Pieces root -> a complete file this host holds from another distribution."""
     held: dict[str, str] = {}
     for t in _placed(transfers):
@@ -37,8 +69,8 @@ def held_files(transfers: list[Transfer]) -> dict[str, str]:
     return held
 
 
-def older_versions(dest: Path, files: list[FileEntry], transfers: list[Transfer], *,
-                   placed_only: bool = True) -> list[Transfer]:
+def older_versions(dest: Path, files: list[FileEntry], transfers: Sequence[Held], *,
+                   placed_only: bool = True) -> list[Held]:
     """Held distributions placed at ``dest`` with a file at a path the new one has.
 
     Not ``placed_only``: those still downloading to the same paths too. They
@@ -52,13 +84,13 @@ def older_versions(dest: Path, files: list[FileEntry], transfers: list[Transfer]
             if Path(t.record.dest) == dest and any(rel in wanted for rel, _s, _r in t.files)]
 
 
-def replaceable(dest: Path, files: list[FileEntry], transfers: list[Transfer]) -> frozenset[str]:
+def replaceable(dest: Path, files: list[FileEntry], transfers: Sequence[Held]) -> frozenset[str]:
     """Paths under ``dest`` that a held older version placed: a new version replaces them."""
     theirs = {rel for t in older_versions(dest, files, transfers) for rel, _s, _r in t.files}
     return frozenset(rel for rel, _size, _root in files if rel in theirs)
 
 
-def choose(dest: Path, files: list[FileEntry], transfers: list[Transfer]) -> list[delta.Seed]:
+def choose(dest: Path, files: list[FileEntry], transfers: Sequence[Held]) -> list[delta.Seed]:
     """The seeds for a new fetch to ``dest``: held identical files, the old version at dest,
     or the same path in another held distribution."""
     at_dest: dict[str, delta.OldFile] = {}

@@ -29,6 +29,10 @@ class OrderStore:
         if (self.root / dist_id).is_dir():
             write_private(self.root / dist_id / "resume.dat", data)
 
+    def resume(self, dist_id: str) -> bytes | None:
+        path = self.root / dist_id / "resume.dat"
+        return path.read_bytes() if path.is_file() else None
+
     def load_all(self) -> list[tuple[dict[str, Any], bytes | None]]:
         out = []
         for order in sorted(self.root.glob("*/order.json")):

@@ -19,9 +19,10 @@ from typing import Any
 
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
-from salt_p2pdist.agent.kept import KeptSwarms
+from salt_p2pdist.agent.kept import KeptSwarms, QuietTimes
 from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.agent.transfer import Transfer
+from salt_p2pdist.core.errors import NotFound
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import Wan
 from salt_p2pdist.files.atomic import write_atomic
@@ -29,7 +30,7 @@ from salt_p2pdist.files.audit import AuditLog
 from salt_p2pdist.torrent import swarmca
 from salt_p2pdist.tracker.announce import TrackerError
 from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
-from salt_p2pdist.tracker.tracker import Tracker
+from salt_p2pdist.tracker.tracker import Swarm, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class TrackerSide:
                                wan=wan, announce_budget=cfg.announce_budget)
         self.used_requests = UsedRequests()
         self.kept = KeptSwarms(cfg.state_dir / "kept_swarms.json")
+        self.quiet = QuietTimes(cfg.state_dir / "quiet_swarms.json")
         assert cfg.tracker_port is not None
         tls = server_tls(cfg, self.ca, cfg.state_dir / "tls.key") if self.ca else None
         self.server = TrackerServer(cfg.tracker_interface, cfg.tracker_port, self.tracker,
@@ -82,6 +84,10 @@ class TrackerSide:
         for kept in self.kept.load().values():
             self.tracker.register(bytes.fromhex(kept["info_hash20"]), frozenset(kept["targets"]), 0,
                                   kept.get("torrent_name", ""))
+        for dist_id, quiet_at in self.quiet.load().items():
+            swarm = self._swarm(dist_id)
+            if swarm is not None:
+                swarm.quiet_at = quiet_at
 
     def _known_host(self, host_id: str) -> bool:
         keys = self.cfg.known_hosts_dir
@@ -142,6 +148,7 @@ class TrackerSide:
             if keep_swarm:
                 return dist_id in self.kept.load()
             kept_hash = self.kept.drop(dist_id)
+            self.quiet.set(dist_id, None)
             if kept_hash is not None:
                 self.tracker.unregister(kept_hash)
             return kept_hash is not None
@@ -151,5 +158,43 @@ class TrackerSide:
             self.kept.keep(dist_id, self._hash20(t), targets, t.meta.torrent_name)
         else:
             self.kept.drop(dist_id)
+            self.quiet.set(dist_id, None)
             self.tracker.unregister(self._hash20(t))
         return False
+
+    # -- the swarm's life, as the master sets it (master/quieting.py) ------------
+    def _hash_of(self, dist_id: str) -> bytes | None:
+        t = self.engine.book.get(dist_id)
+        if t is not None and t.record.mode == "seed":
+            return self._hash20(t)
+        kept = self.kept.load().get(dist_id)
+        return bytes.fromhex(str(kept["info_hash20"])) if kept else None
+
+    def _swarm(self, dist_id: str) -> Swarm | None:
+        info_hash = self._hash_of(dist_id)
+        return self.tracker.swarms.get(info_hash) if info_hash is not None else None
+
+    def set_swarm(self, dist_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``quiet_at`` (a time, or null: awake) and, for a swarm the origin no longer seeds,
+        ``targets`` (a push's new targets join it without the origin seeding again)."""
+        swarm = self._swarm(dist_id)
+        if swarm is None:
+            raise NotFound(f"no swarm {dist_id} on this tracker")
+        if "targets" in body and self.engine.book.get(dist_id) is None:
+            kept = self.kept.load()[dist_id]
+            targets = sorted({str(h) for h in body["targets"] or []})
+            swarm.allowed = frozenset(targets)
+            self.kept.keep(dist_id, bytes.fromhex(kept["info_hash20"]), targets, kept.get("torrent_name", ""))
+        if "quiet_at" in body:
+            quiet_at = None if body["quiet_at"] is None else float(body["quiet_at"])
+            swarm.quiet_at = quiet_at
+            self.quiet.set(dist_id, quiet_at)
+        return self.swarm_view(dist_id)
+
+    def swarm_view(self, dist_id: str) -> dict[str, Any]:
+        """The tracker's table for one swarm: who announces now, how many announces so far."""
+        swarm = self._swarm(dist_id)
+        if swarm is None:
+            raise NotFound(f"no swarm {dist_id} on this tracker")
+        return {"dist_id": dist_id, "peers": len(swarm.peers), "announces": swarm.announces,
+                "quiet_at": swarm.quiet_at, "origin_seeds": bool(swarm.origin_port)}

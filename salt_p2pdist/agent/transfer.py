@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.torrent import placement
-from salt_p2pdist.torrent.metainfo import TorrentMeta
+from salt_p2pdist.torrent.metainfo import TorrentMeta, describe
 
 _LT_STATES = lt.torrent_status.states
 _CHECKING = {_LT_STATES.checking_files, _LT_STATES.checking_resume_data}
@@ -92,4 +93,17 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "as_of": time.time(),
         **(t.ledger.totals if t.ledger else {}),
         **({"site": t.ledger.own_site} if t.ledger and t.ledger.own_site else {}),
+    }
+
+
+def quiet_status(record: OrderRecord) -> dict[str, Any]:
+    """The report of a quiet distribution: complete at dest, no torrent (so no rates or peers)."""
+    meta = describe(base64.b64decode(record.torrent))
+    return {
+        "dist_id": record.dist_id, "name": meta.name, "mode": record.mode, "state": lifecycle.QUIET,
+        "pieces": meta.num_pieces, "num_pieces": meta.num_pieces, "bytes_done": meta.total_size,
+        "bytes_total": meta.total_size, "down_rate": 0, "up_rate": 0, "peers": 0,
+        "failed_bytes": record.failed_bytes, "eta_s": 0, "dest": record.dest or record.save_path,
+        "error": "", "banned": list(record.banned), "reused": record.reused, "order_id": record.order_id,
+        "as_of": time.time(), **record.ledger, **({"site": record.site_seen} if record.site_seen else {}),
     }

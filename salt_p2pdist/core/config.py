@@ -11,6 +11,7 @@ from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.core.quiet import DEFAULT_QUIET_AFTER, parse_grace
 from salt_p2pdist.core.wanlinks import wan_from_config
 
 
@@ -78,6 +79,9 @@ class MasterSettings:
     # Where pushes may land on minions; enforced by the runner and, symlinks
     # resolved, by each minion (the roots travel signed in the torrent).
     allowed_dest: list[str] = field(default_factory=lambda: ["/srv/p2pdist"])
+    # How long a swarm stays up once every target holds its distribution (core/quiet.py):
+    # seconds, "15m", "2h", "7d", or "never"; a push's quiet_after= overrides it.
+    quiet_after: str | int | float | None = DEFAULT_QUIET_AFTER
 
     @classmethod
     def from_opts(cls, opts: dict[str, Any]) -> MasterSettings:
@@ -86,10 +90,16 @@ class MasterSettings:
         _check_values({k: v for k, v in section.items() if k != "state_dir"}, cls, "master")
         state_dir = Path(section.pop("state_dir", Path(opts["cachedir"]) / "p2pdist"))
         wan_from_config(section.get("sites"), section.get("hq"), section.get("wan"))
+        parse_grace(section.get("quiet_after", DEFAULT_QUIET_AFTER))  # refused at once if invalid
         if section.get("torrent_dir") is None:
             roots = (opts.get("file_roots") or {}).get("base") or []
             section["torrent_dir"] = str(Path(roots[0]) / "p2pdist") if roots else ""
         return cls(state_dir=state_dir, **section)
+
+    @property
+    def quiet_after_s(self) -> float | None:
+        """The default grace in seconds; None: swarms never go quiet."""
+        return parse_grace(self.quiet_after)
 
     @property
     def ca_dir(self) -> Path:

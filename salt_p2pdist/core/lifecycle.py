@@ -26,12 +26,13 @@ DONE: Final = "done"  # complete at dest, no longer sharing
 FAILED: Final = "failed"
 CANCELLED: Final = "cancelled"
 REMOVED: Final = "removed"  # the host removed its copy (p2pdist.remove, p2pdist.absent)
+QUIET: Final = "quiet"  # complete at dest, its swarm quiet: not announced, not served (quiet.py)
 
 ALL_STATES: Final = (
-    PENDING, QUEUED, CHECKING, DOWNLOADING, FINISHING, SEEDING, DONE, FAILED, CANCELLED, REMOVED,
+    PENDING, QUEUED, CHECKING, DOWNLOADING, FINISHING, SEEDING, DONE, FAILED, CANCELLED, REMOVED, QUIET,
 )
-COMPLETE_STATES: Final = frozenset({SEEDING, DONE})
-TERMINAL_STATES: Final = frozenset({SEEDING, DONE, FAILED, CANCELLED, REMOVED})
+COMPLETE_STATES: Final = frozenset({SEEDING, DONE, QUIET})
+TERMINAL_STATES: Final = frozenset({SEEDING, DONE, FAILED, CANCELLED, REMOVED, QUIET})
 
 _ACTIVE = frozenset({QUEUED, CHECKING, DOWNLOADING, FINISHING})
 
@@ -43,8 +44,10 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     CHECKING: frozenset({DOWNLOADING, FINISHING, SEEDING, DONE, FAILED, CANCELLED}),
     DOWNLOADING: frozenset({CHECKING, FINISHING, FAILED, CANCELLED}),
     FINISHING: frozenset({SEEDING, DONE, FAILED, CANCELLED}),
-    SEEDING: frozenset({DONE, CHECKING, CANCELLED, FAILED, REMOVED}),
-    DONE: frozenset({SEEDING, CHECKING, CANCELLED, REMOVED}),
+    SEEDING: frozenset({DONE, CHECKING, CANCELLED, FAILED, REMOVED, QUIET}),
+    DONE: frozenset({SEEDING, CHECKING, CANCELLED, REMOVED, QUIET}),
+    # Woken: shared again at once, or checked first when its files changed meanwhile.
+    QUIET: frozenset({SEEDING, CHECKING, CANCELLED, REMOVED}),
     FAILED: frozenset({QUEUED, CHECKING, DOWNLOADING, CANCELLED, REMOVED}),
     CANCELLED: frozenset({QUEUED, CHECKING}),
     REMOVED: frozenset({QUEUED, CHECKING, DOWNLOADING, SEEDING, CANCELLED}),
@@ -71,17 +74,22 @@ SEED: Final = "seed"  # the origin's source, shared where it lies
 STAGING: Final = "staging"  # being fetched into the agent's staging directory
 MOVING: Final = "moving"  # verified; being moved from staging into dest (never stored)
 PLACED: Final = "placed"  # complete at dest (moved there, or found there already)
+DORMANT: Final = "quiet"  # complete at dest, torrent closed: its swarm is quiet (resume data kept)
 
-AGENT_PHASES: Final = (SEED, STAGING, MOVING, PLACED)
+AGENT_PHASES: Final = (SEED, STAGING, MOVING, PLACED, DORMANT)
 # A new order starts where its data is: the source, nothing yet, or an
 # identical copy already at dest.
 FIRST_PHASES: Final = frozenset({SEED, STAGING, PLACED})
+STORED_PHASES: Final = FIRST_PHASES | {DORMANT}  # what order.json may hold
 PHASE_MOVES: Final[dict[str, frozenset[str]]] = {
     SEED: frozenset(),
     STAGING: frozenset({MOVING}),
     # Moved; or the move failed: the data stays staged and the error is shown.
     MOVING: frozenset({PLACED, STAGING}),
-    PLACED: frozenset(),
+    # The tracker said the swarm is quiet: the torrent is closed, the files stay.
+    PLACED: frozenset({DORMANT}),
+    # Woken (the master's order, or a new order for it): shared from dest again.
+    DORMANT: frozenset({PLACED}),
 }
 
 
@@ -112,3 +120,31 @@ def reported_state(phase: str, *, failed: bool, checking: bool, complete: bool, 
     if complete:  # a complete download still in staging is about to move
         return FINISHING if phase == STAGING else SEEDING
     return QUEUED if paused else DOWNLOADING
+
+
+# -- a distribution's swarm, as the master decides it (master/quieting.py) ---
+# Every target holding a verified copy starts the grace (``p2pdist:quiet_after``
+# or the push's ``quiet_after``); when it has passed the swarm is quiet: the
+# tracker tells each holder at its next announce, which closes its torrent and
+# announces no more. A new target (push, re-push, p2pdist.present) wakes it.
+SWARM_ACTIVE: Final = "active"  # a target still fetching (or none holds it yet)
+SWARM_COMPLETE: Final = "complete"  # every target holds it; the grace runs (or it never goes quiet)
+SWARM_QUIET: Final = "quiet"  # the grace has passed: no announces, no open torrents
+SWARM_MOVES: Final[dict[str, frozenset[str]]] = {
+    SWARM_ACTIVE: frozenset({SWARM_COMPLETE}),  # the last target completed (master: schedules quiet)
+    SWARM_COMPLETE: frozenset({SWARM_QUIET, SWARM_ACTIVE}),  # the clock; or a new target came
+    SWARM_QUIET: frozenset({SWARM_ACTIVE}),  # woken by a new target (master: wakes the holders)
+}
+
+
+def swarm_phase(*, all_hold: bool, quiet_at: float | None, now: float) -> str:
+    """Where a swarm is: ``quiet_at`` is when the master set it to go quiet (None: not set)."""
+    if not all_hold:
+        return SWARM_ACTIVE
+    return SWARM_QUIET if quiet_at is not None and now >= quiet_at else SWARM_COMPLETE
+
+
+def check_swarm_move(dist_id: str, old: str, new: str) -> None:
+    """Raise IllegalTransition unless ``SWARM_MOVES`` lets a swarm go from ``old`` to ``new``."""
+    if new not in SWARM_MOVES.get(old, frozenset()):
+        raise IllegalTransition(f"{dist_id}: swarm {old!r} cannot become {new!r}")

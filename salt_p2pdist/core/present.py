@@ -13,7 +13,7 @@ from typing import Any
 from salt_p2pdist.core import planview, progress
 
 # Fields that hold a UNIX time in the catalog's rows.
-DATE_KEYS = frozenset({"created", "ordered", "ts"})
+DATE_KEYS = frozenset({"created", "ordered", "ts", "quiet_at"})
 HUMAN_OUTPUTTERS = (None, "", "nested", "txt")
 NO_DISTRIBUTIONS = ("no distributions on this master; start one with: "
                     "salt-run p2pdist.push <path> tgt=<target> dest=<directory>")
@@ -53,7 +53,7 @@ def for_humans(value: Any) -> Any:
 def list_entry(summary: dict[str, Any]) -> dict[str, Any]:
     """One distribution in the list view, from status.distribution_view's summary."""
     keys = ("id", "name", "state", "created", "created_by", "source", "dest", "bytes",
-            "targets", "done", "failed", "pending", "stale")
+            "targets", "done", "failed", "pending", "stale", "quiet_at")
     return dict(for_json({k: summary.get(k) for k in keys}))
 
 
@@ -74,6 +74,10 @@ def detail_lines(view: dict[str, Any]) -> list[str]:
     lines = [f"{d['name']} ({d['id']}): {d['state']}",
              f"  {progress.size(d['bytes'])} from {d['source']} -> {d['dest']}",
              f"  pushed {iso(d['created'])} by {d['created_by']}"]
+    if d.get("quiet_at") is not None:
+        verb = "quiet since" if d["state"] == "quiet" else "goes quiet at"
+        lines.append(f"  {verb} {iso(d['quiet_at'])} ({d.get('announcing', '?')} hosts announcing;"
+                     " a push or p2pdist.present wakes it)")
     if d.get("master_share") is not None:
         lines.append(f"  served by the master: {progress.size(d['served_by_master'] or 0)} "
                      f"({100 * d['master_share']:.0f} % of what the minions received)")

@@ -132,3 +132,23 @@ def policy_changes_from_events(events: Iterable[dict[str, Any]]) -> list[dict[st
         changes.append({"minion": minion, "result": str(data.get("result", "")),
                         "policy": data.get("policy"), "site": str(data.get("site") or "")})
     return changes
+
+
+WAKE_TAG_PREFIX = "p2pdist/wake/"  # + minion id: a p2pdist.present state fetches a distribution
+
+
+def wake_requests_from_events(events: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(minion, dist_id) for each ``p2pdist.present`` that started fetching, by the trusted sender id."""
+    found = []
+    for event in events:
+        tag = str(event.get("tag", ""))
+        envelope = event.get("data")
+        if not tag.startswith(WAKE_TAG_PREFIX) or not isinstance(envelope, dict):
+            continue
+        minion, data = envelope.get("id"), envelope.get("data")
+        if not minion or tag[len(WAKE_TAG_PREFIX):] != minion or not isinstance(data, dict):
+            continue
+        dist_id = str(data.get("dist_id") or "")
+        if dist_id.isalnum():
+            found.append((str(minion), dist_id))
+    return found

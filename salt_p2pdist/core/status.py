@@ -38,12 +38,13 @@ def current_state(row: Mapping[str, Any]) -> str:
     return str(row["state"]) if answers_current_order(row) else lifecycle.PENDING
 
 
-def distribution_state(dist: Mapping[str, Any], counts: Mapping[str, int]) -> str:
+def distribution_state(dist: Mapping[str, Any], counts: Mapping[str, int], now: float | None = None) -> str:
     """A distribution's state from how many targets are in each state (the one rule).
 
     cancelled (by the admin) > pending (no target) > active (a target still
     pending, working or stale) > complete (every target holds a verified
-    copy) > finished-with-errors (some failed) > incomplete (the rest were
+    copy; ``quiet`` once its swarm's grace has passed, see lifecycle.swarm_phase)
+    > finished-with-errors (some failed) > incomplete (the rest were
     removed or cancelled on the host).
     """
     if dist.get("cancelled"):
@@ -54,7 +55,8 @@ def distribution_state(dist: Mapping[str, Any], counts: Mapping[str, int]) -> st
     if states - lifecycle.TERMINAL_STATES:
         return ACTIVE
     if states <= lifecycle.COMPLETE_STATES:
-        return COMPLETE
+        quiet_at = dist.get("quiet_at")
+        return lifecycle.swarm_phase(all_hold=True, quiet_at=quiet_at, now=now if now is not None else 0.0)
     if lifecycle.FAILED in states:
         return WITH_ERRORS
     return INCOMPLETE
@@ -71,10 +73,15 @@ def to_order(requested: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> lis
     return sorted(set(requested) | missing)
 
 
-def host_view(row: dict[str, Any], now: float, stale_after: float = STALE_AFTER_S) -> dict[str, Any]:
+def host_view(row: dict[str, Any], now: float, stale_after: float = STALE_AFTER_S,
+              quiet: bool = False) -> dict[str, Any]:
+    """``quiet``: the distribution's swarm is quiet, so a holder shows so (its agent closes the
+    torrent at its next announce, and sends no reports while nothing is active)."""
     if not answers_current_order(row):  # a report on an earlier order says nothing now
         row = {"minion": row.get("minion")}
     state = current_state(row)
+    if quiet and lifecycle.is_complete(state):
+        state = lifecycle.QUIET
     view = {k: row.get(k) for k in ("state", "pieces", "bytes_done", "down_rate", "up_rate",
                                     "peers", "downloaded", "uploaded", "eta_s", "error", "site",
                                     "from_site", "from_remote", "from_origin")}
@@ -88,9 +95,10 @@ def host_view(row: dict[str, Any], now: float, stale_after: float = STALE_AFTER_
 
 def distribution_view(dist: dict[str, Any], rows: list[dict[str, Any]], now: float,
                       origin: dict[str, Any] | None = None) -> dict[str, Any]:
-    hosts = {r["minion"]: host_view(r, now) for r in rows}
+    counts = Counter(host_view(r, now)["state"] for r in rows)
+    state = distribution_state(dist, counts, now)
+    hosts = {r["minion"]: host_view(r, now, quiet=state == lifecycle.SWARM_QUIET) for r in rows}
     states = [h["state"] for h in hosts.values()]
-    counts = Counter(states)
     done = sum(1 for s in states if lifecycle.is_complete(s))
     total = dist["total_bytes"]
     rate = sum(h["down_rate"] or 0 for h in hosts.values())
@@ -101,7 +109,7 @@ def distribution_view(dist: dict[str, Any], rows: list[dict[str, Any]], now: flo
     summary = {
         "id": dist["id"], "name": dist["name"], "source": dist["source"], "dest": dist["dest"],
         "bytes": total, "created_by": dist["created_by"], "created": dist["created"],
-        "state": distribution_state(dist, counts),
+        "state": state, "quiet_at": dist.get("quiet_at"),
         "targets": len(hosts), "done": done,
         "failed": sum(1 for s in states if s == lifecycle.FAILED),
         "pending": sum(1 for s in states if s == lifecycle.PENDING),
@@ -152,10 +160,10 @@ def site_lines(view: dict[str, Any]) -> list[str]:
     return lines
 
 
-def one_line(dist: dict[str, Any], counts: dict[str, int]) -> str:
+def one_line(dist: dict[str, Any], counts: dict[str, int], now: float | None = None) -> str:
     total = sum(counts.values())
     done = sum(n for s, n in counts.items() if lifecycle.is_complete(s))
     failed = counts.get(lifecycle.FAILED, 0)
-    state = distribution_state(dist, counts)
+    state = distribution_state(dist, counts, now)
     return (f"{dist['name']}  {state}  {done}/{total} done  {failed} failed  "
             f"{dist['total_bytes'] / 2**20:.1f} MiB  -> {dist['dest']}  by {dist['created_by']}")

@@ -25,7 +25,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS dists (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, dest TEXT NOT NULL,
     torrent BLOB NOT NULL, total_bytes INTEGER NOT NULL, num_pieces INTEGER NOT NULL,
-    created REAL NOT NULL, created_by TEXT NOT NULL, cancelled INTEGER NOT NULL DEFAULT 0);
+    created REAL NOT NULL, created_by TEXT NOT NULL, cancelled INTEGER NOT NULL DEFAULT 0,
+    quiet_after REAL, quiet_at REAL);
 CREATE TABLE IF NOT EXISTS targets (
     dist_id TEXT NOT NULL, minion TEXT NOT NULL, ordered REAL NOT NULL, order_id TEXT,
     PRIMARY KEY (dist_id, minion)) WITHOUT ROWID;
@@ -37,7 +38,10 @@ CREATE TABLE IF NOT EXISTS reports (
     PRIMARY KEY (minion, dist_id)) WITHOUT ROWID;
 """
 # Columns added after catalogs were in use: (table, column, type), added when missing.
-ADDED_COLUMNS = (("targets", "order_id", "TEXT"), ("reports", "order_id", "TEXT"))
+# quiet_after: the grace in seconds (-1: never; NULL: the master's default); quiet_at: when the
+# swarm goes (went) quiet, set once every target holds the distribution (master/quieting.py).
+ADDED_COLUMNS = (("targets", "order_id", "TEXT"), ("reports", "order_id", "TEXT"),
+                 ("dists", "quiet_after", "REAL"), ("dists", "quiet_at", "REAL"))
 SCHEMA += """
 CREATE TABLE IF NOT EXISTS site_grains (minion TEXT PRIMARY KEY, site TEXT NOT NULL) WITHOUT ROWID;
 """
@@ -115,7 +119,8 @@ class Catalog:
 
     def add_distribution(self, *, dist_id: str, name: str, source: str, dest: str, torrent: bytes,
                          total_bytes: int, num_pieces: int, user: str, targets: Iterable[str],
-                         allowed: Iterable[str] = (), rule: str = "") -> str:
+                         allowed: Iterable[str] = (), rule: str = "", quiet_after: float | None = None
+                         ) -> str:
         """Record a push and its order to ``targets``; returns the order's id.
 
         Pushing the same content again adds targets and allowed minions; the
@@ -133,9 +138,10 @@ class Catalog:
                 self.db.execute("DELETE FROM reports WHERE dist_id=?", (dist_id,))
             self.db.execute(
                 "INSERT INTO dists (id, name, source, dest, torrent, total_bytes, num_pieces, created,"
-                " created_by) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
-                " source=excluded.source, dest=excluded.dest, torrent=excluded.torrent, cancelled=0",
-                (dist_id, name, source, dest, torrent, total_bytes, num_pieces, now, user))
+                " created_by, quiet_after) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                " source=excluded.source, dest=excluded.dest, torrent=excluded.torrent, cancelled=0,"
+                " quiet_after=excluded.quiet_after, quiet_at=NULL",
+                (dist_id, name, source, dest, torrent, total_bytes, num_pieces, now, user, quiet_after))
             self.db.executemany(
                 "INSERT INTO targets (dist_id, minion, ordered, order_id) VALUES (?,?,?,?)"
                 " ON CONFLICT(dist_id, minion) DO UPDATE SET ordered=excluded.ordered,"
@@ -150,8 +156,8 @@ class Catalog:
 
     def distributions(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute(
-            "SELECT id, name, source, dest, total_bytes, created, created_by, cancelled"
-            " FROM dists ORDER BY created")]
+            "SELECT id, name, source, dest, total_bytes, created, created_by, cancelled, quiet_after,"
+            " quiet_at FROM dists ORDER BY created")]
 
     def targets(self, dist_id: str) -> list[str]:
         return [r[0] for r in self.db.execute(
@@ -213,4 +219,9 @@ class Catalog:
 
     def cancel(self, dist_id: str) -> None:
         with self.db:
-            self.db.execute("UPDATE dists SET cancelled=1 WHERE id=?", (dist_id,))
+            self.db.execute("UPDATE dists SET cancelled=1, quiet_at=NULL WHERE id=?", (dist_id,))
+
+    def set_quiet_at(self, dist_id: str, quiet_at: float | None) -> None:
+        """When the swarm goes quiet (None: awake, the grace starts again at the next completion)."""
+        with self.db:
+            self.db.execute("UPDATE dists SET quiet_at=? WHERE id=?", (quiet_at, dist_id))

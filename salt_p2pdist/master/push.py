@@ -13,12 +13,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.core import admission
 from salt_p2pdist.core import arguments as args_check
 from salt_p2pdist.core import status as status_view
 from salt_p2pdist.core.agentorders import seed_order
-from salt_p2pdist.core.errors import P2PDistError
-from salt_p2pdist.master import orders, origin, publishing, trackerhost, watch
+from salt_p2pdist.core.errors import NotFound, P2PDistError
+from salt_p2pdist.core.quiet import parse_grace
+from salt_p2pdist.master import orders, origin, publishing, quieting, trackerhost, watch
 from salt_p2pdist.master.caller import Caller, failed
 from salt_p2pdist.master.terminal import Painter
 from salt_p2pdist.torrent import creation, metainfo, signature
@@ -31,7 +33,8 @@ ARGS = {"path": args_check.Spec(str, required=True, hint="the file or directory 
                                " (e.g. tgt='web*')"),
         "tgt_type": args_check.TGT_TYPE, "dest": args_check.Spec(object),  # a path, or {os: path}
         "force": args_check.FLAG,
-        "wait": args_check.FLAG, "timeout": args_check.SECONDS, "order_timeout": args_check.SECONDS}
+        "wait": args_check.FLAG, "timeout": args_check.SECONDS, "order_timeout": args_check.SECONDS,
+        "quiet_after": args_check.Spec(object)}  # seconds, "2h", "7d" or "never" (core/quiet.py)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class PushRequest:
     allow_type: str = "glob"
     wait: bool = False
     timeout: int = 3600
+    quiet_after: Any = ""  # the swarm's grace once every target holds it; "" for p2pdist:quiet_after
 
 
 def push(caller: Caller, req: PushRequest, painter: Painter | None = None) -> dict[str, Any]:
@@ -56,6 +60,7 @@ def push(caller: Caller, req: PushRequest, painter: Painter | None = None) -> di
              **({"allow": req.allow, "allow_type": req.allow_type} if req.allow else {}),
              **({"approved_by": caller.approved_by} if caller.approved_by else {})}
     try:
+        grace = parse_grace(req.quiet_after) if req.quiet_after != "" else caller.cfg.quiet_after_s
         source = orders.check_source(req.path)
         dest = orders.check_dest(req.dest, caller.cfg.allowed_dest)
         if not req.tgt:
@@ -73,7 +78,7 @@ def push(caller: Caller, req: PushRequest, painter: Painter | None = None) -> di
         held = caller.hold("push", sorted({*targets, *allowed}), {**held_args, "dest": dest})
         if held is not None:
             return held
-        result = _distribute(caller, req, source, dest, targets, allowed, unrestricted, painter)
+        result = _distribute(caller, req, source, dest, targets, allowed, unrestricted, painter, grace)
     except P2PDistError as exc:
         caller.audit("push", f"refused: {exc}", **audit)
         return failed(f"p2pdist.push refused: {exc}")
@@ -93,8 +98,14 @@ def push(caller: Caller, req: PushRequest, painter: Painter | None = None) -> di
 
 
 def _distribute(caller: Caller, req: PushRequest, source: Path, dest: str, targets: list[str],
-                allowed: list[str], unrestricted: bool, painter: Painter) -> dict[str, Any]:
-    """Make, sign and record the torrent, seed it, and order the targets to fetch it."""
+                allowed: list[str], unrestricted: bool, painter: Painter,
+                grace: float | None) -> dict[str, Any]:
+    """Make, sign and record the torrent, seed it, and order the targets to fetch it.
+
+    A swarm set to go quiet (or quiet) is woken first, so its holders serve the
+    new targets; if the master stopped seeding it and minions hold it, it is
+    not seeded again: the holders serve.
+    """
     cfg = caller.cfg
     seeder = caller.origin()
     seeder.ensure()
@@ -115,21 +126,43 @@ def _distribute(caller: Caller, req: PushRequest, source: Path, dest: str, targe
         targets_only=cfg.targets_only)
     torrent = signature.sign_torrent(unsigned, Path(caller.opts["pki_dir"]) / "master.pem",
                                      cfg.allowed_dest, admitted)
+    quieting.wake(cfg, seeder, caller.minions, catalog, meta.dist_id, user=caller.user, why="push",
+                  ordered=targets)
+    held_by = quieting.holders(earlier)
     order_id = catalog.add_distribution(
         dist_id=meta.dist_id, name=source.name, source=str(source), dest=dest, torrent=torrent,
         total_bytes=meta.total_size, num_pieces=meta.num_pieces, user=caller.user, targets=targets,
-        allowed=allowed, rule=f"{req.allow} ({req.allow_type})")
+        allowed=allowed, rule=f"{req.allow} ({req.allow_type})", quiet_after=quieting.stored_grace(grace))
     torrent_url = origin.publish_torrent(cfg, meta.dist_id, source.name, torrent)
     # The tracker certifies exactly the admitted hosts.
     swarm_hosts = sorted({*catalog.targets(meta.dist_id), *catalog.allowed(meta.dist_id)})
-    seeder.call("POST", "/dists", seed_order(torrent, source=source, targets=swarm_hosts,
-                                             upload_limit=cfg.origin_upload_rate))
+    seeds = not held_by or not _joins_kept_swarm(seeder, meta.dist_id, swarm_hosts)
+    if seeds:
+        seeder.call("POST", "/dists", seed_order(torrent, source=source, targets=swarm_hosts,
+                                                 upload_limit=cfg.origin_upload_rate))
     publishing.send_topology(cfg, seeder, catalog)
     order = orders.fetch_order(meta, torrent, dest=dest, force=req.force, tracker=tracker,
                                sites=cfg.sites, order_id=order_id)
     answers = publishing.publish(caller.minions, targets, order, catalog, req.order_timeout, painter)
     if answers.pop("site_grains") != {}:
         publishing.send_topology(cfg, seeder, catalog)
+    quieting.note_complete(cfg, seeder, catalog, [meta.dist_id])  # every target held it already
     return {"result": not answers["refused"], "id": meta.dist_id, "name": source.name,
+            "origin": "seeding" if seeds else f"not seeding (stopped); {len(held_by)} holders serve",
             "dest": dest, "bytes": meta.total_size, "pieces": meta.num_pieces,
             "targets": targets, "allowed": allowed, "torrent": torrent_url, **answers}
+
+
+def _joins_kept_swarm(seeder: AgentClient, dist_id: str, hosts: list[str]) -> bool:
+    """If the master stopped seeding ``dist_id`` (stop_seeding), admit ``hosts`` to its kept swarm
+    and say True; False if the origin seeds it (or never did): then it is seeded as usual."""
+    try:
+        seeder.call("GET", f"/dists/{dist_id}", timeout=10)
+        return False
+    except NotFound:
+        pass
+    try:
+        seeder.call("POST", f"/swarms/{dist_id}", {"targets": hosts}, timeout=10)
+    except NotFound:
+        return False
+    return True

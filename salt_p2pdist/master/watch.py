@@ -31,6 +31,14 @@ def origin_status(origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
         return None
 
 
+def tracker_status(origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
+    """The tracker's table for the swarm: hosts announcing now, announces so far, quiet time."""
+    try:
+        return dict(origin.call("GET", f"/swarms/{dist_id}", timeout=5))
+    except P2PDistError:
+        return None
+
+
 def view(catalog: Catalog, origin: AgentClient, dist_id: str,
          wan: Wan | None = None) -> dict[str, Any] | None:
     """The status view; with ``wan``, each site's progress beside the planner's bound."""
@@ -40,6 +48,10 @@ def view(catalog: Catalog, origin: AgentClient, dist_id: str,
     now = time.time()
     shown = status_view.distribution_view(dist, catalog.host_rows(dist_id), now,
                                           origin_status(origin, dist_id))
+    swarm = tracker_status(origin, dist_id)
+    if swarm is not None:
+        shown["distribution"].update(announcing=swarm["peers"], announces=swarm["announces"],
+                                     origin_seeds=swarm["origin_seeds"])
     if wan is not None:
         shown["plan"] = planview.progress_against_plan(shown, wan, now)
     return shown

@@ -6,9 +6,10 @@ import logging
 import time
 from typing import Any
 
-from salt_p2pdist.core import admission, destpaths, names
+from salt_p2pdist.core import admission, destpaths, lifecycle, names
 from salt_p2pdist.core.agentorders import fetch_order
 from salt_p2pdist.core.errors import Forbidden, P2PDistError
+from salt_p2pdist.core.reports import WAKE_TAG_PREFIX
 from salt_p2pdist.minion.host import Minion
 from salt_p2pdist.minion.policysync import sync_policy
 from salt_p2pdist.minion.reporting import ensure_reporting
@@ -47,11 +48,21 @@ def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
         sync_policy(minion, agent)
         result = agent.call("POST", "/dists", order)
         ensure_reporting(minion)
+        if not order_id and not lifecycle.is_complete(str(result.get("state"))):
+            wake_swarm(minion, meta.dist_id)  # a p2pdist.present state: quiet holders must serve
     except P2PDistError as exc:
         log.error("p2pdist: refused %s: %s", dist_id, exc)
         return {"result": False, "error": str(exc), "ts": time.time()}
     # The site grain goes back to the master: it overrides the address match.
     return {"result": True, **result, "site": site, "ts": time.time()}
+
+
+def wake_swarm(minion: Minion, dist_id: str) -> None:
+    """Ask the master to wake ``dist_id``'s swarm if it is quiet (only the master reaches the holders)."""
+    try:
+        minion.salt.fire_master({"dist_id": dist_id}, WAKE_TAG_PREFIX + minion.id)
+    except Exception as exc:  # the fetch goes on; a quiet swarm then has only the origin
+        log.error("p2pdist: could not ask the master to wake %s: %s", dist_id, exc)
 
 
 def refused(minion: Minion, dist_id: str, route: str, reason: str) -> None:

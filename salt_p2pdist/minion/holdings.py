@@ -71,6 +71,19 @@ def remove(minion: Minion, dist_id: str, purge: bool) -> dict[str, Any]:
     return {"result": True, **removed}
 
 
+def wake(minion: Minion, dist_id: str) -> dict[str, Any]:
+    """Share a quiet distribution again (the master woke its swarm for a new target)."""
+    if dist_id not in minion.held_on_disk():
+        return {"result": True, "dist_id": dist_id, "comment": "not held on this minion"}
+    agent = minion.agent()
+    agent.ensure()
+    try:
+        woken = agent.call("POST", f"/dists/{dist_id}/wake")
+    except NotFound:
+        return {"result": True, "dist_id": dist_id, "comment": "not held on this minion"}
+    return {"result": True, "dist_id": dist_id, "state": woken.get("state")}
+
+
 def uninstall(minion: Minion, purge: bool) -> dict[str, Any]:
     """Agent stopped, beacon, schedules and state directory gone; delivered copies stay unless ``purge``."""
     def unhook(name: str) -> None:  # the report beacon first: it would ask for a restart

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
+from salt_p2pdist.core.quiet import QUIET_REASON
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import Wan
 from salt_p2pdist.torrent.bencode import bencode
@@ -39,6 +40,13 @@ class Swarm:
     fetchers: WanFetchers
     peers: dict[str, Peer] = field(default_factory=dict)
     torrent_name: str = ""  # what certificates for this swarm are issued for
+    # When the swarm goes quiet (wall-clock time the master set; None: it does not):
+    # from then on a holder's announce is answered QUIET_REASON and it leaves the table.
+    quiet_at: float | None = None
+    announces: int = 0  # announces answered since the tracker started (status shows it)
+
+    def is_quiet(self, now: float) -> bool:
+        return self.quiet_at is not None and now >= self.quiet_at
 
 
 class Tracker:
@@ -49,7 +57,8 @@ class Tracker:
                  known_host: Callable[[str], bool] = lambda _host: False,
                  sites: SiteMap | None = None, fetchers_per_site: int = 1,
                  stall_after: float = 60.0, require_cert: bool = False,
-                 seat_grace: float = 30.0, wan: Wan | None = None, announce_budget: float = 50.0):
+                 seat_grace: float = 30.0, wan: Wan | None = None, announce_budget: float = 50.0,
+                 wall_clock: Callable[[], float] = time.time):
         # known_host admits hosts the master knows (accepted minion keys) that
         # were not push targets: a p2pdist.present state applied from the master.
         self.known_host = known_host
@@ -70,6 +79,7 @@ class Tracker:
         self.intervals = IntervalRule(seed_interval=interval, budget=announce_budget)
         self.peer_ttl = peer_ttl
         self._clock = clock
+        self.wall_clock = wall_clock  # the master's quiet times are wall-clock times
         self._rng = rng or random.Random()
         self.swarms: dict[bytes, Swarm] = {}
         self.wan = WanExposure(hold=2.5 * interval)  # who shares each site's WAN cap
@@ -110,12 +120,16 @@ class Tracker:
             raise TrackerError(f"{a.host_id} is not a target of this distribution")
         if self.require_cert:
             self._check_holder(holder, a.host_id, swarm.torrent_name)
+        swarm.announces += 1
         now = self._clock()
         for host in [h for h, p in swarm.peers.items() if now - p.last_seen >= self.peer_ttl]:
             self._drop(swarm, host)
         if a.event == "stopped":
             self._stopped(swarm, a, now)
             return []
+        if a.left == 0 and swarm.is_quiet(self.wall_clock()):  # a newcomer is still served
+            self._drop(swarm, a.host_id)
+            raise TrackerError(QUIET_REASON)
         me = Peer(a.host_id, a.ip, a.port, a.left, now, self.sites.site_of(a.host_id, a.ip),
                   a.peer_id)
         swarm.peers[a.host_id] = me

@@ -99,3 +99,31 @@ def test_errors_are_set_and_cleared_through_the_book(book: TransferBook, tmp_pat
     book.set_error(t, "")
     assert t.error == ""
 
+
+
+def test_a_placed_copy_goes_quiet_keeps_its_record_and_wakes_placed(book: TransferBook, tmp_path: Path):
+    t = _transfer(tmp_path, lifecycle.PLACED)
+    book.create(t.record)
+    book.put(t)
+    assert book.go_quiet(t, dest_stamp=[["pkg.bin", 40_000, 7]])
+    assert book.get(t.dist_id) is None and book.all() == []  # no torrent, nothing for the loops
+    assert [r.dist_id for r in book.quiet_records()] == [t.dist_id]
+    assert _on_disk(tmp_path, t.dist_id)["phase"] == lifecycle.DORMANT
+    book.forget(t.dist_id)  # a quiet distribution's record is not dropped by mistake
+    assert _on_disk(tmp_path, t.dist_id)["dest_stamp"] == [["pkg.bin", 40_000, 7]]
+    # Read back after a restart: kept quiet, not started.
+    [(loaded, _resume)] = book.load()
+    assert loaded.phase == lifecycle.DORMANT
+    record = book.wake(t.dist_id)
+    assert record is not None and record.phase == lifecycle.PLACED and book.quiet_records() == []
+    assert _on_disk(tmp_path, t.dist_id)["phase"] == lifecycle.PLACED
+    assert book.wake(t.dist_id) is None  # awake already
+
+
+def test_only_a_placed_copy_goes_quiet(book: TransferBook, tmp_path: Path):
+    t = _transfer(tmp_path)  # staging
+    book.create(t.record)
+    book.put(t)
+    with pytest.raises(lifecycle.IllegalTransition):
+        book.go_quiet(t)
+    assert book.get(t.dist_id) is t and book.quiet_records() == []

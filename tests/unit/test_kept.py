@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from salt_p2pdist.agent.kept import KeptSwarms
+from salt_p2pdist.agent.kept import KeptSwarms, QuietTimes
 
 
 def test_keep_load_drop(tmp_path: Path) -> None:
@@ -39,7 +39,8 @@ def test_stop_seeding_twice_keeps_the_swarm_and_cancel_drops_it(tmp_path: Path) 
 
     from salt_p2pdist.agent.trackerside import TrackerSide
 
-    side = SimpleNamespace(kept=KeptSwarms(tmp_path / "kept.json"), tracker=_Tracker())
+    side = SimpleNamespace(kept=KeptSwarms(tmp_path / "kept.json"), tracker=_Tracker(),
+                           quiet=QuietTimes(tmp_path / "quiet.json"))
     side.kept.keep("d1", b"\x01" * 20, ["m1"], "pkg.bin")  # the first stop_seeding kept it
     side.tracker.register(b"\x01" * 20)
     # The origin no longer holds it: asked again to stop seeding, the swarm stays.

@@ -19,7 +19,7 @@ def test_pending_is_master_only_and_never_reentered():
 
 def test_state_sets_are_consistent():
     assert lc.COMPLETE_STATES <= lc.TERMINAL_STATES
-    assert {lc.SEEDING, lc.DONE, lc.FAILED, lc.CANCELLED, lc.REMOVED} == lc.TERMINAL_STATES
+    assert {lc.SEEDING, lc.DONE, lc.FAILED, lc.CANCELLED, lc.REMOVED, lc.QUIET} == lc.TERMINAL_STATES
     for state in lc.ALL_STATES:
         assert not (lc.is_active(state) and state in lc.TERMINAL_STATES), state
     assert [s for s in lc.ALL_STATES if lc.is_active(s)] == [
@@ -76,7 +76,8 @@ def test_every_phase_has_an_entry_and_moves_only_to_phases():
     for old, news in lc.PHASE_MOVES.items():
         assert news <= set(lc.AGENT_PHASES), old
         assert old not in news, old
-    assert set(lc.AGENT_PHASES) - {lc.MOVING} == lc.FIRST_PHASES  # moving is never stored either
+    assert set(lc.AGENT_PHASES) - {lc.MOVING} == lc.STORED_PHASES  # moving is never stored either
+    assert {lc.DORMANT} == lc.STORED_PHASES - lc.FIRST_PHASES  # nothing starts quiet
 
 
 def test_a_download_is_staged_moved_then_placed_and_a_failed_move_stays_staged():

@@ -105,7 +105,7 @@ def test_a_held_push_waits_and_the_requester_cannot_approve_it(tmp_path: Path, s
     [request] = c.desk().pending()
     assert request["args"] == {"path": str(source), "tgt": "web*", "tgt_type": "glob",
                                "dest": str(tmp_path / "dest"), "force": False, "order_timeout": 30,
-                               "allow": "", "allow_type": "glob"}
+                               "allow": "", "allow_type": "glob", "quiet_after": ""}
     ret = approve.approve(c, held["request"], wait=False, timeout=10)
     assert ret["retcode"] == 1 and "cannot approve it" in ret["error"]
     # Listed as held by p2pdist.status, for scripts and for people.

@@ -1,0 +1,84 @@
+"""Quiet distributions: closing a torrent whose swarm went quiet, and waking it again.
+
+The master's tracker answers a holder's announce with ``QUIET_REASON`` once
+the swarm's grace has passed (core/quiet.py). The agent then closes the
+torrent: no announces, no open torrent, no serving. The files stay at dest;
+the record (phase quiet) and the resume data saved just before stay on disk,
+so waking adds the torrent again without hashing the files -- unless they
+changed meanwhile (size or modification time), then libtorrent checks them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.record import OrderRecord
+from salt_p2pdist.agent.transfer import Transfer, status_of
+from salt_p2pdist.agent.waiters import AlertWaiters
+from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core.errors import P2PDistError
+from salt_p2pdist.torrent import placement
+from salt_p2pdist.torrent.metainfo import TorrentMeta
+
+log = logging.getLogger(__name__)
+
+
+def dest_stamp(dest: str, meta: TorrentMeta) -> list[list[Any]]:
+    """[path, size, mtime_ns] of each file at dest; size -1 for a missing one."""
+    stamp: list[list[Any]] = []
+    for rel, _size, _root in placement.dest_files(meta):
+        try:
+            st = (Path(dest) / rel).stat()
+            stamp.append([rel, st.st_size, st.st_mtime_ns])
+        except OSError:
+            stamp.append([rel, -1, 0])
+    return stamp
+
+
+class Quieter:
+    """``start`` adds a record's torrent (the engine's); ``resume_data`` saves a transfer's now."""
+
+    def __init__(self, *, book: TransferBook, waiters: AlertWaiters, session: Any,
+                 ops_lock: threading.RLock, start: Callable[[OrderRecord, bytes | None], Transfer],
+                 resume_data: Callable[[Transfer], bytes]):
+        self.book, self.waiters, self.session, self.ops_lock = book, waiters, session, ops_lock
+        self.start, self.resume_data = start, resume_data
+
+    def quiet(self, transfer: Transfer) -> None:
+        """Worker thread: the tracker said the swarm is quiet; close the torrent, keep the rest."""
+        dist_id = transfer.dist_id
+        with self.ops_lock:
+            if not self.book.is_current(transfer) or transfer.record.phase != lifecycle.PLACED:
+                return  # already quiet, removed, or not complete at dest
+            try:
+                self.resume_data(transfer)  # written to disk by the alert handler
+                fields: dict[str, Any] = {"failed_bytes": status_of(transfer)["failed_bytes"],
+                                          "dest_stamp": dest_stamp(transfer.record.dest, transfer.meta)}
+                if transfer.ledger is not None:
+                    fields["ledger"] = dict(transfer.ledger.totals)
+                if not self.book.go_quiet(transfer, **fields):
+                    return
+                self.waiters.wait(dist_id, "removed", lambda: self.session.remove_torrent(transfer.handle))
+            except (OSError, P2PDistError, RuntimeError) as exc:
+                log.error("%s: closing its quiet torrent failed: %s", dist_id, exc)
+                return
+        log.info("%s: swarm quiet; torrent closed, the files stay at %s", dist_id, transfer.record.dest)
+
+    def wake(self, dist_id: str) -> Transfer | None:
+        """A quiet distribution shared again (None if it is not quiet here)."""
+        with self.ops_lock:
+            record = self.book.wake(dist_id)
+            if record is None:
+                return None
+            transfer = self.start(record, self.book.resume(dist_id))
+            if record.dest_stamp != dest_stamp(record.dest, transfer.meta):
+                log.info("%s: its files at %s changed while quiet; checking them", dist_id, record.dest)
+                transfer.handle.force_recheck()
+            self.book.update(transfer, dest_stamp=[])
+        log.info("%s: woken; shared from %s again", dist_id, record.dest)
+        return transfer
