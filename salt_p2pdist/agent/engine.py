@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import libtorrent as lt
 
-from salt_p2pdist.agent import adding
+from salt_p2pdist.agent import adding, memory
 from salt_p2pdist.agent.alerts import AlertHandler
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.book import TransferBook
@@ -39,7 +39,7 @@ from salt_p2pdist.agent.wanpoll import SharePoller
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import InvalidRequest, NotFound, P2PDistError
 from salt_p2pdist.torrent import placement
-from salt_p2pdist.torrent.metainfo import describe
+from salt_p2pdist.torrent.metainfo import TorrentMeta, describe
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,9 @@ class Engine:
                 return self._readd(known, order)
             record = adding.new_record(order, meta, self.cfg.staging_dir, adding.held_files(self.book.all()))
             self.book.create(record)
-            return status_of(self.start(record, None))
+            started = status_of(self.start(record, None, meta))
+        memory.release()  # the order of a big tree is megabytes, parsed more than once
+        return started
 
     def _readd(self, known: Transfer, order: dict[str, Any]) -> dict[str, Any]:
         if order["mode"] == "fetch" and known.record.dest != order.get("dest"):
@@ -121,9 +123,11 @@ class Engine:
                 self._readder.retry_place(known)
         return status_of(known)
 
-    def start(self, record: OrderRecord, resume: bytes | None) -> Transfer:
+    def start(self, record: OrderRecord, resume: bytes | None, meta: TorrentMeta | None = None) -> Transfer:
         """Add ``record``'s torrent to the session; it becomes the distribution's current transfer."""
-        meta = describe(base64.b64decode(record.torrent))
+        known = self.book.get(record.dist_id)
+        if meta is None:  # re-added (moved into dest, bans lifted): described already
+            meta = known.meta if known is not None else describe(base64.b64decode(record.torrent))
         atp = adding.torrent_params(record, resume, self.cfg.host_id)
         # Files sit at dest under the pushed name, not the torrent's unique name.
         atp.renamed_files = dict(meta.renames)
@@ -192,5 +196,4 @@ class Engine:
 
 
 def _saving_resume_data(transfer: Transfer) -> Callable[[], None]:
-    return lambda: transfer.handle.save_resume_data(lt.torrent_handle.flush_disk_cache
-                                                    | lt.torrent_handle.save_info_dict)
+    return lambda: transfer.handle.save_resume_data(lt.torrent_handle.flush_disk_cache)
