@@ -52,7 +52,9 @@ def alert_loop(session: Any, handle: Callable[[Any], None], book: TransferBook, 
             last_save = time.monotonic()
             policy.tick(datetime.now())  # time windows open and close
             for t in book.all():
-                if t.handle.need_save_resume_data():
+                # Downloads only: a seed's pieces do not change (its counters are saved when
+                # the agent stops), and for a big tree each save costs ~25 MB for a moment.
+                if t.record.phase == lifecycle.STAGING and t.handle.need_save_resume_data():
                     t.handle.save_resume_data(RESUME_FLAGS)
         if time.monotonic() - last_release > RELEASE_EVERY_S:
             last_release = time.monotonic()
