@@ -51,9 +51,9 @@ def _checked(specs: dict[str, Any] | None) -> Callable[[Any], Any]:
 
 
 @_checked(None)
-def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
+def fetch(torrent: str = "", dest: str = "", tracker: str = "", force: bool = False,
           dist_id: str = "", sites: dict[str, Any] | None = None, order_id: str = "",
-          **_: Any) -> dict[str, Any]:
+          torrent_ref: dict[str, Any] | None = None, **_: Any) -> dict[str, Any]:
     """
     Fetch a distribution ordered by the master (normally published by
     ``salt-run p2pdist.push``, not typed by hand).
@@ -64,12 +64,15 @@ def fetch(torrent: str, dest: str, tracker: str = "", force: bool = False,
 
         salt 'web1' p2pdist.fetch torrent=<base64> dest=/opt/dist
 
-    ``tracker`` is ignored (kept for orders from older masters): the tracker
-    named in the signed torrent is the one used. ``order_id`` names the
+    ``tracker`` is the tracker named in the signed torrent, which is the one
+    used for the swarm. A big torrent comes as ``torrent_ref`` instead (info
+    hash, digest, swarm CA): it is fetched from ``tracker``'s host first. ``order_id`` names the
     master's order; this minion's reports carry it back. The answer's ``ts``
     is this minion's time after taking the order (the agent's ``as_of`` in the
     answer is what the master orders answers and reports by).
     """
+    if torrent_ref is not None:
+        return fetching.fetch_by_ref(_minion(), torrent_ref, tracker, dest, force, sites, order_id, dist_id)
     try:
         data = base64.b64decode(torrent)  # the one decoding on its way through
     except binascii.Error as exc:

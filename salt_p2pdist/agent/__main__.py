@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from salt_p2pdist.agent import winsession
+from salt_p2pdist.agent import memory, winsession
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.lock import SingleInstance
 from salt_p2pdist.agent.stopping import own_start_time
@@ -65,6 +65,7 @@ def parse_args(argv: list[str]) -> AgentConfig:
 
 def main(argv: list[str]) -> int:
     cfg = parse_args(argv)
+    memory.limit_arenas()  # before libtorrent's threads and ours
     private_dir(cfg.state_dir)  # orders with certificates and tokens, keys, agent.json
     # UTF-8 always: Windows would write cp1252 and fail on a file name outside it.
     logging.basicConfig(filename=cfg.state_dir / "agent.log", encoding="utf-8", level=logging.INFO,

@@ -62,6 +62,8 @@ def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
 def torrent_params(record: OrderRecord, resume: bytes | None, host_id: str) -> Any:
     """libtorrent's add_torrent_params for ``record``, from resume data if there is some."""
     atp = lt.read_resume_data(resume) if resume else lt.load_torrent_buffer(base64.b64decode(record.torrent))
+    if atp.ti is None:  # resume data saved without the info dict (loops.RESUME_FLAGS)
+        atp.ti = lt.load_torrent_buffer(base64.b64decode(record.torrent)).ti
     atp.save_path = record.save_path
     # Not auto-managed: libtorrent's queue would stop seeding past 5 torrents.
     atp.flags &= ~(lt.torrent_flags.paused | lt.torrent_flags.auto_managed)

@@ -13,6 +13,7 @@ from typing import Any
 
 import libtorrent as lt
 
+from salt_p2pdist.agent import memory
 from salt_p2pdist.agent.bans import peer_ip
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.transfer import Transfer
@@ -63,6 +64,7 @@ class AlertHandler:
             data = bytes(lt.write_resume_data_buf(alert.params))
             self.book.save_resume(dist_id, data)
             self.waiters.notify(dist_id, "resume", data)
+            memory.release()  # the alert's copies of the resume data are megabytes for a big tree
         elif isinstance(alert, lt.save_resume_data_failed_alert):
             self.waiters.notify(_dist_id(alert.handle.info_hashes()), "resume", None)
         elif isinstance(alert, lt.torrent_removed_alert):

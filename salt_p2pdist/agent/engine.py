@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import libtorrent as lt
 
-from salt_p2pdist.agent import adding, seeding
+from salt_p2pdist.agent import adding, memory, seeding
 from salt_p2pdist.agent.alerts import AlertHandler
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.book import TransferBook
@@ -40,7 +40,7 @@ from salt_p2pdist.agent.wanpoll import SharePoller
 from salt_p2pdist.core import destpaths, lifecycle, names
 from salt_p2pdist.core.errors import InvalidRequest, NotFound, P2PDistError
 from salt_p2pdist.torrent import placement
-from salt_p2pdist.torrent.metainfo import describe
+from salt_p2pdist.torrent.metainfo import TorrentMeta, describe
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,9 @@ class Engine:
             record = adding.new_record(order, meta, self.cfg.staging_dir,
                                        [*self.book.all(), *seeding.quiet_copies(self.book.quiet_records())])
             self.book.create(record)
-            return status_of(self.start(record, None))
+            started = status_of(self.start(record, None, meta))
+        memory.release()  # the order of a big tree is megabytes, parsed more than once
+        return started
 
     def _readd(self, known: Transfer, order: dict[str, Any]) -> dict[str, Any]:
         # The same place by the host's own rules: on Windows C:\Dist and c:/dist/ are one folder.
@@ -131,9 +133,11 @@ class Engine:
                 self._readder.retry_place(known)
         return status_of(known)
 
-    def start(self, record: OrderRecord, resume: bytes | None) -> Transfer:
+    def start(self, record: OrderRecord, resume: bytes | None, meta: TorrentMeta | None = None) -> Transfer:
         """Add ``record``'s torrent to the session; it becomes the distribution's current transfer."""
-        meta = describe(base64.b64decode(record.torrent))
+        known = self.book.get(record.dist_id)
+        if meta is None:  # re-added (moved into dest, bans lifted): described already
+            meta = known.meta if known is not None else describe(base64.b64decode(record.torrent))
         atp = adding.torrent_params(record, resume, self.cfg.host_id)
         # Files sit at dest under the pushed name, not the torrent's unique name.
         atp.renamed_files = dict(meta.renames)
@@ -223,5 +227,4 @@ class Engine:
 
 
 def _saving_resume_data(transfer: Transfer) -> Callable[[], None]:
-    return lambda: transfer.handle.save_resume_data(lt.torrent_handle.flush_disk_cache
-                                                    | lt.torrent_handle.save_info_dict)
+    return lambda: transfer.handle.save_resume_data(lt.torrent_handle.flush_disk_cache)

@@ -16,7 +16,7 @@ from typing import Any
 
 import libtorrent as lt
 
-from salt_p2pdist.agent import seeding
+from salt_p2pdist.agent import memory, seeding
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.transfer import Transfer, downloaded, status_of
@@ -26,7 +26,7 @@ from salt_p2pdist.core.errors import P2PDistError
 from salt_p2pdist.torrent import placement
 
 log = logging.getLogger(__name__)
-_SAVE_ALL = lt.torrent_handle.flush_disk_cache | lt.torrent_handle.save_info_dict
+_SAVE_ALL = lt.torrent_handle.flush_disk_cache  # no info dict: the record has the torrent (adding.py)
 
 
 class Readder:
@@ -59,6 +59,7 @@ class Readder:
                                save_path=str(placement.save_path(dest, transfer.meta)), **seen)
                 self.book.save_resume(dist_id, resume)
                 self.start(record, resume)
+                memory.release()  # a big tree's resume data went through libtorrent and Python twice
             except (OSError, P2PDistError, RuntimeError) as exc:
                 log.error("finishing %s failed: %s", dist_id, exc)
                 self._keep_staged(transfer, resume if removed else None,

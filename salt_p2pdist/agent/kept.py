@@ -3,7 +3,9 @@
 `salt-run p2pdist.stop_seeding` removes the origin's copy but the minions
 still need introductions. The tracker's table lives in memory, so these
 swarms are written down and registered again when the origin agent restarts
-(seeded distributions come back from the order store on their own).
+(seeded distributions come back from the order store on their own). Each
+keeps its torrent too: orders for big torrents name them, and a later target
+fetches the torrent from the tracker (master/orders.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,21 @@ class KeptSwarms:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def keep(self, dist_id: str, info_hash20: bytes, targets: list[str], torrent_name: str = "") -> None:
+    def torrent_file(self, dist_id: str) -> Path:
+        return self.path.parent / "kept_torrents" / f"{dist_id}.torrent"
+
+    def torrent(self, dist_id: str) -> bytes | None:
+        """A kept swarm's torrent, None if not kept (or kept by an earlier version)."""
+        try:
+            return self.torrent_file(dist_id).read_bytes()
+        except OSError:
+            return None
+
+    def keep(self, dist_id: str, info_hash20: bytes, targets: list[str], torrent_name: str = "",
+             torrent: bytes = b"") -> None:
+        if torrent:
+            self.torrent_file(dist_id).parent.mkdir(exist_ok=True)
+            write_atomic(self.torrent_file(dist_id), torrent)
         data = self.load()
         data[dist_id] = {"info_hash20": info_hash20.hex(), "targets": sorted(targets),
                          "torrent_name": torrent_name}
@@ -35,6 +51,7 @@ class KeptSwarms:
 
     def drop(self, dist_id: str) -> bytes | None:
         """Forget a kept swarm; its info hash if it was kept."""
+        self.torrent_file(dist_id).unlink(missing_ok=True)
         data = self.load()
         entry = data.pop(dist_id, None)
         if entry is None:

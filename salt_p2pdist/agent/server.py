@@ -173,8 +173,10 @@ class TrackerHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_POST(self) -> None:
-        """``/cert``: a certificate request (see salt_p2pdist.tracker.certdesk)."""
-        if urlsplit(self.path).path != "/cert" or self.server.certs is None:
+        """``/cert``: a certificate request; ``/torrent``: a torrent by info hash (tracker/certdesk.py)."""
+        path = urlsplit(self.path).path
+        desk = self.server.certs if path == "/cert" else self.server.torrents if path == "/torrent" else None
+        if desk is None:
             self.send_error(404)
             return
         try:
@@ -184,8 +186,11 @@ class TrackerHandler(BaseHTTPRequestHandler):
             self._json(400, {"error": str(exc)})
             return
         try:
-            with self.server.lock:
-                code, body = 200, self.server.certs(request)
+            if path == "/cert":
+                with self.server.lock:
+                    code, body = 200, desk(request)
+            else:  # takes the lock itself, only to check: a torrent of megabytes is sent without it
+                code, body = 200, desk(request)
         except (TrackerError, ValueError) as exc:
             code, body = 403, {"error": str(exc)}
         self._json(code, body)
@@ -203,10 +208,12 @@ class TrackerServer(ThreadingHTTPServer):
 
     def __init__(self, interface: str, port: int, tracker: Tracker,
                  certs: Callable[[dict[str, Any]], dict[str, str]] | None = None,
-                 tls: ssl.SSLContext | None = None):
+                 tls: ssl.SSLContext | None = None,
+                 torrents: Callable[[dict[str, Any]], dict[str, str]] | None = None):
         super().__init__((interface, port), TrackerHandler)
         self.tracker = tracker
         self.certs = certs
+        self.torrents = torrents
         self.tls = tls
         self.lock = threading.Lock()
 

@@ -10,6 +10,7 @@ libtorrent can check that they talk to their master.
 
 from __future__ import annotations
 
+import base64
 import logging
 import socket
 import ssl
@@ -29,7 +30,7 @@ from salt_p2pdist.files.atomic import write_atomic
 from salt_p2pdist.files.audit import AuditLog
 from salt_p2pdist.torrent import swarmca
 from salt_p2pdist.tracker.announce import TrackerError
-from salt_p2pdist.tracker.certdesk import UsedRequests, issue_certificate
+from salt_p2pdist.tracker.certdesk import UsedRequests, check_torrent_request, issue_certificate
 from salt_p2pdist.tracker.tracker import Swarm, Tracker
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class TrackerSide:
         assert cfg.tracker_port is not None
         tls = server_tls(cfg, self.ca, cfg.state_dir / "tls.key") if self.ca else None
         self.server = TrackerServer(cfg.tracker_interface, cfg.tracker_port, self.tracker,
-                                    self._certify if self.ca else None, tls)
+                                    self._certify if self.ca else None, tls, self._serve_torrent)
         for t in engine.book.all():  # swarms survive restarts
             self.register(t)
         for kept in self.kept.load().values():
@@ -110,6 +111,18 @@ class TrackerSide:
             raise
         self._audit(who, "issued", dist_id)
         return answer
+
+    def _serve_torrent(self, body: dict[str, Any]) -> dict[str, str]:
+        """A torrent too big for its Salt order, to a host that may join its swarm (certdesk.py)."""
+        with self.server.lock:
+            info_hash20 = check_torrent_request(self.tracker, body, key_of=self._salt_key, now=time.time())
+        for t in self.engine.book.all():
+            if t.record.mode == "seed" and self._hash20(t) == info_hash20:
+                return {"torrent": t.record.torrent}  # already base64
+        kept = self.kept.torrent(info_hash20.hex()[:16])  # the dist id: the info hash's first 16 digits
+        if kept is None:
+            raise TrackerError("the origin no longer holds this distribution's torrent")
+        return {"torrent": base64.b64encode(kept).decode()}
 
     def _audit(self, minion: str, result: str, dist_id: str) -> None:
         if self.cfg.audit_log is None:
@@ -155,7 +168,8 @@ class TrackerSide:
         if keep_swarm:
             targets = list(t.record.targets)
             self.tracker.register(self._hash20(t), frozenset(targets), 0, t.meta.torrent_name)
-            self.kept.keep(dist_id, self._hash20(t), targets, t.meta.torrent_name)
+            self.kept.keep(dist_id, self._hash20(t), targets, t.meta.torrent_name,
+                           base64.b64decode(t.record.torrent))
         else:
             self.kept.drop(dist_id)
             self.quiet.set(dist_id, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +39,9 @@ class Transfer:
     def dist_id(self) -> str:
         return self.meta.dist_id
 
-    @property
+    @functools.cached_property
     def files(self) -> list[placement.FileEntry]:
+        """Made once: for a tree of 20,000 files each list is megabytes while it is made."""
         return placement.dest_files(self.meta)
 
 

@@ -61,8 +61,8 @@ def restrict_to_owner(path: Path, *, directory: bool = False) -> None:
     run(["icacls", str(path), "/inheritance:r", "/grant:r", grant, "/remove:g", *BROAD_GROUPS, "/Q"])
 
 
-def inherit_from_parent(path: Path) -> None:
-    """Give ``path`` the ACL a file created in its folder would get.
+def inherit_from_parent(path: Path, *, tree: bool = False) -> None:
+    """Give ``path`` the ACL a file created in its folder would get (``tree``: and all below it).
 
     A failure is logged, not raised: the file is in place and verified; only
     who may read it differs, which the log then says.
@@ -70,6 +70,6 @@ def inherit_from_parent(path: Path) -> None:
     if not on_windows():
         return
     try:
-        run(["icacls", str(path), "/reset", "/Q"])
+        run(["icacls", str(path), "/reset", *(["/T"] if tree else []), "/Q"])
     except AclError as exc:
         log.error("%s keeps the ACL of p2pdist's staging area (users may not read it): %s", path, exc)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.core import destpaths, names
 from salt_p2pdist.core.errors import Conflict, InvalidRequest, NotFound
-from salt_p2pdist.torrent.metainfo import TorrentMeta
+from salt_p2pdist.torrent.metainfo import TorrentMeta, swarm_ca
+
+# A Salt job goes out whole to every minion the publisher reaches, and the job cache
+# keeps it: a torrent above this size (a tree of ~150 files, a file of ~1 GiB and more:
+# 32 bytes a piece, 512 pieces or more) is named by info hash and digest instead, and
+# the minion fetches it from the master's tracker over TLS (minion/torrentref.py).
+INLINE_TORRENT_MAX = 16 << 10
 
 
 def check_dest(dest: Any, allowed: list[str] | None = None) -> str:
@@ -58,8 +65,19 @@ def classify_answers(targets: list[str], returns: dict[str, Any]
 
 def fetch_order(meta: TorrentMeta, torrent: bytes, *, dest: str, force: bool,
                 tracker: str, sites: dict[str, Any] | None = None, order_id: str = "") -> dict[str, Any]:
-    """What a minion's ``p2pdist.fetch`` receives (over Salt's encrypted channel)."""
-    return {"dist_id": meta.dist_id, "torrent": base64.b64encode(torrent).decode(),
+    """What a minion's ``p2pdist.fetch`` receives (over Salt's encrypted channel).
+
+    The signed torrent itself, or for one above INLINE_TORRENT_MAX a
+    reference: its info hash, the SHA-256 of its bytes (the minion fetches it
+    and checks both, then the master's signature in it, as for an inline one),
+    and the swarm CA to check the tracker's certificate with.
+    """
+    if len(torrent) <= INLINE_TORRENT_MAX:
+        carried: dict[str, Any] = {"torrent": base64.b64encode(torrent).decode()}
+    else:
+        carried = {"torrent_ref": {"info_hash": meta.info_hash, "sha256": hashlib.sha256(torrent).hexdigest(),
+                                   "bytes": len(torrent), "ca": swarm_ca(torrent)}}
+    return {"dist_id": meta.dist_id, **carried,
             "dest": dest, "force": force, "tracker": tracker, "sites": sites or {},
             **({"order_id": order_id} if order_id else {})}
 

@@ -8,11 +8,12 @@ from typing import Any
 
 from salt_p2pdist.core import admission, destpaths, lifecycle, names
 from salt_p2pdist.core.agentorders import fetch_order
-from salt_p2pdist.core.errors import Forbidden, P2PDistError
+from salt_p2pdist.core.errors import Forbidden, InvalidRequest, P2PDistError
 from salt_p2pdist.core.reports import WAKE_TAG_PREFIX
 from salt_p2pdist.minion.host import Minion
 from salt_p2pdist.minion.policysync import sync_policy
 from salt_p2pdist.minion.reporting import ensure_reporting
+from salt_p2pdist.minion.torrentref import fetch_torrent
 from salt_p2pdist.torrent.signature import admitted, check_torrent
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,21 @@ def wake_swarm(minion: Minion, dist_id: str) -> None:
         minion.salt.fire_master({"dist_id": dist_id}, WAKE_TAG_PREFIX + minion.id)
     except Exception as exc:  # the fetch goes on; a quiet swarm then has only the origin
         log.error("p2pdist: could not ask the master to wake %s: %s", dist_id, exc)
+
+
+def fetch_by_ref(minion: Minion, ref: Any, tracker: str, dest: str, force: bool = False,
+                 sites: dict[str, Any] | None = None, order_id: str = "",
+                 dist_id: str = "") -> dict[str, Any]:
+    """:func:`fetch` for an order that names its torrent (``torrent_ref``) instead of carrying it."""
+    try:
+        torrent = fetch_torrent(ref, tracker, minion.id, minion.salt_key())
+        meta, _roots = check_torrent(torrent, minion.master_key())
+        if isinstance(ref, dict) and meta.info_hash != ref.get("info_hash"):
+            raise InvalidRequest(f"the torrent fetched for {dist_id} is another distribution's: refused")
+    except P2PDistError as exc:
+        log.error("p2pdist: refused %s: %s", dist_id, exc)
+        return {"result": False, "error": str(exc), "ts": time.time()}
+    return fetch(minion, torrent, dest, force, sites, order_id, dist_id)
 
 
 def refused(minion: Minion, dist_id: str, route: str, reason: str) -> None:

@@ -100,13 +100,15 @@ class Minion:
         """The master's public key: it signs every torrent this minion may fetch."""
         return Path(self.opts["pki_dir"]) / "minion_master.pub"
 
+    def salt_key(self) -> Path:
+        """This minion's Salt key: it signs requests for certificates and torrents (swarmca.py)."""
+        return Path(self.opts["pki_dir"]) / "minion.pem"
+
     def agent(self) -> AgentClient:
         if self.agent_client is not None:
             return self.agent_client
         cfg = self.settings()
-        # The Salt key signs requests for closed-swarm certificates (swarmca.py).
-        salt_key = Path(self.opts["pki_dir"]) / "minion.pem"
-        return AgentClient(cfg.state_dir, self.id, [*cfg.agent_args(), "--salt-key", str(salt_key)])
+        return AgentClient(cfg.state_dir, self.id, [*cfg.agent_args(), "--salt-key", str(self.salt_key())])
 
     def held_on_disk(self) -> list[str]:
         """Ids of the distributions the agent keeps on disk (it resumes them when it starts)."""

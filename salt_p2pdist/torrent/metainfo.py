@@ -102,6 +102,14 @@ def describe(torrent: bytes, flavor: str = "") -> TorrentMeta:
     )
 
 
+def swarm_ca(torrent: bytes) -> str:
+    """The swarm CA (PEM) a closed-swarm torrent carries; "" for an open one."""
+    import libtorrent as lt
+
+    ti = lt.load_torrent_buffer(torrent).ti
+    return str(ti.ssl_cert()) if ti is not None else ""
+
+
 def _bound_name(info_section: bytes) -> tuple[str, bool] | None:
     """(pushed name, is a directory) of a name-bound torrent; None for other torrents."""
     import libtorrent as lt

@@ -1,9 +1,12 @@
 """Where a distribution's files go at the destination, and moving them there.
 
 Data is downloaded into a staging area and moved into ``dest`` only when every
-piece is verified. Each file appears at ``dest`` by an atomic rename, so a
-half-written file is never visible there. An existing file that is not exactly
-the distributed content is never overwritten unless the push says ``force``.
+piece is verified. A file appears at ``dest`` by an atomic rename, and so does
+a whole tree whose top directory is not at ``dest`` yet (moving.py): a
+half-written file or half-placed tree is never visible there. Merged into a
+directory already at ``dest``, a tree's files move one by one, and go back if
+one cannot. An existing file that is not exactly the distributed content is
+never overwritten unless the push says ``force``.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from pathlib import Path, PurePosixPath  # noqa: TID251 - "/"-separated paths inside the torrent
+from pathlib import Path
 
 from salt_p2pdist.core import delta
 from salt_p2pdist.core.errors import Conflict, InvalidRequest, P2PDistError
 from salt_p2pdist.files import acl, failures
 from salt_p2pdist.files.prefixcopy import copy_prefix
+from salt_p2pdist.torrent import moving
 from salt_p2pdist.torrent.merkle import matches
 from salt_p2pdist.torrent.metainfo import TorrentMeta
 
@@ -32,12 +36,14 @@ def dest_files(meta: TorrentMeta) -> list[FileEntry]:
     (libtorrent makes it a single-file torrent); ``meta.name`` puts it back.
     """
     out = []
-    for path, size, root in meta.files:
+    for entry in meta.files:
+        path, size, root = entry
         rel = f"{meta.name}/{path}" if _nested(meta) else path
-        parts = PurePosixPath(rel).parts
-        if PurePosixPath(rel).is_absolute() or ".." in parts or not parts:
+        # Strings, not PurePosixPath: 20,000 files made megabytes of short-lived objects.
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        if rel.startswith("/") or ".." in parts or not parts:
             raise InvalidRequest(f"refused: torrent path {path!r} escapes the destination")
-        out.append((rel, size, root))
+        out.append(entry if rel is path else (rel, size, root))  # the same tuples: no copy to keep
     return out
 
 
@@ -73,9 +79,15 @@ def check_destination(dest: Path, files: list[FileEntry], *, force: bool,
     Raises Conflict naming the files in the way, before anything is written.
     """
     present, differing = 0, []
+    checked: set[str] = set()  # directories shared by many files are looked at once
     for rel, size, root in files:
         target = dest / rel
-        for parent in list(PurePosixPath(rel).parents)[-2::-1]:  # top-down, below dest
+        parts = rel.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):  # top-down, below dest
+            parent = "/".join(parts[:depth])
+            if parent in checked:
+                continue
+            checked.add(parent)
             if os.path.lexists(dest / parent) and not (dest / parent).is_dir():
                 raise Conflict(f"{dest / parent} is a file where the distribution has a directory; "
                                "remove it")
@@ -100,22 +112,6 @@ class PlacementFailed(P2PDistError):
     """A file could not be put at dest; what was moved there in this attempt went back."""
 
 
-def _move(src: Path, dst: Path) -> None:
-    try:
-        os.replace(src, dst)
-    except OSError as exc:
-        if not failures.cross_device(exc):  # in use, read-only, too long: copying would not help
-            raise
-        # Another file system: copy next to the target, then rename atomically.
-        tmp = dst.with_name(f".{dst.name}.p2pdist-partial")
-        try:
-            shutil.copy2(src, tmp)
-            os.replace(tmp, dst)
-        finally:
-            tmp.unlink(missing_ok=True)  # never leave a half-written copy at dest
-        src.unlink()
-
-
 def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool,
           replaceable: frozenset[str] = frozenset()) -> None:
     """Move verified files from ``staging`` into ``dest`` (checks first, then moves).
@@ -126,6 +122,10 @@ def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool,
     distribution, and staging still holds all of it for another attempt.
     """
     check_destination(dest, files, force=force, replaceable=replaceable)
+    top = _whole_tree(staging, dest, files)
+    if top is not None:
+        _place_tree(staging, dest, top, files)
+        return
     moved: list[tuple[Path, Path]] = []
     made: list[Path] = []  # directories this call created, to remove again on failure
     rel = ""
@@ -136,7 +136,7 @@ def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool,
             dst.parent.mkdir(parents=True, exist_ok=True)
             if os.path.lexists(dst) and matches(dst, size, root):
                 continue  # the same content is already there; staging keeps its copy until the end
-            _move(src, dst)
+            moving.move_file(src, dst)
             moved.append((src, dst))
             acl.inherit_from_parent(dst)  # Windows: not the staging area's locked-down ACL
     except OSError as exc:
@@ -148,6 +148,32 @@ def place(staging: Path, dest: Path, files: list[FileEntry], *, force: bool,
                 directory.rmdir()  # only if empty: never anything that was there before
         raise PlacementFailed(f"cannot place {rel} into {dest}: {failures.reason(exc)}; "
                               "nothing of it was left at dest") from exc
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _whole_tree(staging: Path, dest: Path, files: list[FileEntry]) -> str | None:
+    """The top directory of a tree that can appear at dest by one rename: not there yet."""
+    tops = {rel.split("/", 1)[0] for rel, _, _ in files}
+    if len(tops) != 1:
+        return None
+    top = tops.pop()
+    return top if (staging / top).is_dir() and not os.path.lexists(dest / top) else None
+
+
+def _place_tree(staging: Path, dest: Path, top: str, files: list[FileEntry]) -> None:
+    """Move the whole tree ``top`` into ``dest`` at once; on failure dest is as it was."""
+    made = [d for d in reversed([dest, *dest.parents]) if not d.exists()]
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        inside = [rel.split("/", 1)[1] for rel, _, _ in files]
+        moving.move_tree(staging / top, dest / top, inside)
+    except OSError as exc:
+        for directory in reversed(made):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise PlacementFailed(f"cannot place {top} into {dest}: {failures.reason(exc)}; "
+                              "nothing of it was left at dest") from exc
+    acl.inherit_from_parent(dest / top, tree=True)  # Windows: not the staging area's locked-down ACL
     shutil.rmtree(staging, ignore_errors=True)
 
 

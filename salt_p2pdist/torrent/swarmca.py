@@ -160,6 +160,13 @@ def request_payload(info_hash: str, minion: str, tls_public_pem: bytes, when: in
                        "tls_key": tls_public_pem.decode()}, sort_keys=True).encode()
 
 
+def torrent_request_payload(info_hash: str, minion: str, when: int) -> bytes:
+    """A request for a distribution's torrent (orders too big for Salt name it by info hash);
+    never equal to a certificate request's payload (other keys)."""
+    return json.dumps({"purpose": "torrent", "info_hash": info_hash, "minion": minion, "time": when},
+                      sort_keys=True).encode()
+
+
 def sign(salt_key_path: Path, payload: bytes) -> str:
     key = serialization.load_pem_private_key(salt_key_path.read_bytes(), None)
     if not isinstance(key, rsa.RSAPrivateKey):

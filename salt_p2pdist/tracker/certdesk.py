@@ -8,6 +8,11 @@ against the minion key the master accepted, and it was not presented before
 (a request is good once: a replay, even within its 5 minutes, is refused).
 The answer is a certificate for that swarm's torrent name only, for the
 requester's own TLS key; the host then announces with it (no other secret).
+
+The desk also hands out torrents too big to travel in a Salt order (those
+name the torrent by info hash): to the same hosts, on a request signed the
+same way (:func:`check_torrent_request`); a torrent request can be presented
+again, since it only reads.
 """
 
 from __future__ import annotations
@@ -72,3 +77,26 @@ def issue_certificate(tracker: Tracker, ca: swarmca.SwarmCA, body: dict[str, Any
     except ValueError as exc:
         raise TrackerError(f"unusable TLS key from {minion}: {exc}") from exc
     return {"cert": cert.decode()}
+
+
+def check_torrent_request(tracker: Tracker, body: dict[str, Any], *,
+                          key_of: Callable[[str], bytes | None], now: float) -> bytes:
+    """The 20-byte swarm key of a valid torrent request by a host that may join; TrackerError otherwise."""
+    try:
+        info_hash, minion = str(body["info_hash"]), str(body["minion"])
+        when, signature = int(body["time"]), str(body["signature"])
+        info_hash20 = bytes.fromhex(info_hash)[:20]
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise TrackerError(f"malformed torrent request: {exc}") from exc
+    swarm = tracker.swarms.get(info_hash20)
+    if swarm is None:
+        raise TrackerError("unknown torrent: not distributed by this master")
+    if not tracker.may_join(swarm, minion):
+        raise TrackerError(f"{minion} is not a target of this distribution")
+    if abs(now - when) > swarmca.REQUEST_MAX_AGE_S:
+        raise TrackerError(f"request from {minion} is {int(now - when)} s off: check its clock")
+    salt_key = key_of(minion)
+    payload = swarmca.torrent_request_payload(info_hash, minion, when)
+    if salt_key is None or not swarmca.verify(salt_key, payload, signature):
+        raise TrackerError(f"request for {minion} is not signed with {minion}'s accepted Salt key")
+    return info_hash20

@@ -59,3 +59,21 @@ def test_minion_status_and_json(deployment: Deployment, srv: Path) -> None:
     listing = deployment.salt_run("p2pdist.status")
     assert ret["id"] in listing and listing[ret["id"]]["state"] == "complete", listing
     assert (listing[ret["id"]]["done"], listing[ret["id"]]["targets"]) == (1, 1), listing
+
+
+def test_push_a_tree_whose_torrent_is_too_big_for_an_order(deployment: Deployment, srv: Path) -> None:
+    """The order names the torrent (info hash, digest, CA); minions fetch it from the tracker."""
+    from salt_p2pdist.master.orders import INLINE_TORRENT_MAX
+
+    tree = srv / "many"
+    for i in range(400):
+        write_random(tree / f"d{i // 100}" / f"f{i:03d}.txt", 200 + i, seed=100 + i)
+    ret = deployment.salt_run("p2pdist.push", str(tree), timeout=300,
+                              kwargs={"tgt": "m1,m2", "tgt_type": "list", "dest": "/opt/many", "wait": True})
+    assert ret["result"] is True, ret
+    assert ret["accepted"] == ["m1", "m2"]
+    files = Path(deployment.master_opts["file_roots"]["base"][0])
+    torrent = files / str(ret["torrent"]).removeprefix("salt://")
+    assert torrent.stat().st_size > INLINE_TORRENT_MAX  # so the order named it
+    for minion in ("m1", "m2"):
+        assert tree_digest(deployment.copy_at(minion, "/opt/many", "many")) == tree_digest(tree)

@@ -16,6 +16,15 @@ def test_keep_load_drop(tmp_path: Path) -> None:
     assert again.drop("d1") is None and again.load() == {}
 
 
+def test_a_kept_swarm_keeps_its_torrent_until_dropped(tmp_path: Path) -> None:
+    kept = KeptSwarms(tmp_path / "kept.json")
+    kept.keep("d1", b"\x01" * 20, ["m1"], "pkg.bin", b"d8:announce...e")
+    assert KeptSwarms(tmp_path / "kept.json").torrent("d1") == b"d8:announce...e"
+    assert kept.torrent("d2") is None
+    kept.drop("d1")
+    assert kept.torrent("d1") is None
+
+
 def test_a_torn_file_reads_as_no_kept_swarm(tmp_path: Path) -> None:
     (tmp_path / "kept.json").write_text("{not json")
     assert KeptSwarms(tmp_path / "kept.json").load() == {}

@@ -50,25 +50,45 @@ def failing_replace(monkeypatch: pytest.MonkeyPatch, on: str, exc: OSError) -> l
     return copies
 
 
-@pytest.mark.parametrize(("exc", "says"), [
+FAILURES = [
     (win_error(32), "in use by another program"),
     (win_error(5), "access denied"),
     (win_error(206, errno.ENAMETOOLONG), "too long"),
     (OSError(errno.EROFS, "Read-only file system"), "read-only file system"),
-])
+]
+
+
+@pytest.mark.parametrize(("exc", "says"), FAILURES)
 def test_a_file_that_cannot_be_placed_fails_the_distribution_and_leaves_dest_clean(
         tmp_path: Path, staged: tuple[Path, list[placement.FileEntry]],
         monkeypatch: pytest.MonkeyPatch, exc: OSError, says: str) -> None:
+    """Merged into a directory already at dest: file by file, and back again on failure."""
     staging, files = staged
     dest = tmp_path / "dest"
-    dest.mkdir()
+    (dest / "pkg").mkdir(parents=True)
     copies = failing_replace(monkeypatch, "b.bin", exc)
     with pytest.raises(placement.PlacementFailed, match=says) as failed:
         placement.place(staging, dest, files, force=False)
     assert str(dest / "pkg" / "sub" / "b.bin") in str(failed.value)
     assert copies == []  # "in use" is no other volume: no copy attempted
-    assert list(dest.iterdir()) == []  # a.bin went back, the directories made went too
+    assert list((dest / "pkg").iterdir()) == []  # a.bin went back, the directories made went too
     assert all((staging / rel).is_file() for rel, _, _ in files)  # ready for another attempt
+
+
+@pytest.mark.parametrize(("exc", "says"), FAILURES)
+def test_a_tree_that_cannot_be_placed_fails_the_distribution_and_leaves_dest_clean(
+        tmp_path: Path, staged: tuple[Path, list[placement.FileEntry]],
+        monkeypatch: pytest.MonkeyPatch, exc: OSError, says: str) -> None:
+    """A tree new at dest moves as one directory: refused whole, nothing of it at dest."""
+    staging, files = staged
+    dest = tmp_path / "dest"
+    copies = failing_replace(monkeypatch, "pkg", exc)
+    with pytest.raises(placement.PlacementFailed, match=says) as failed:
+        placement.place(staging, dest, files, force=False)
+    assert str(dest / "pkg") in str(failed.value)
+    assert copies == []
+    assert not dest.exists()  # the dest directories this attempt made went too
+    assert all((staging / rel).is_file() for rel, _, _ in files)
 
 
 def test_only_a_cross_device_rename_falls_back_to_a_copy(tmp_path: Path) -> None:
@@ -122,7 +142,11 @@ def test_on_windows_placed_files_take_the_acl_of_dest(
     staging, files = staged
     dest = tmp_path / "dest"
     placement.place(staging, dest, files, force=False)
-    assert calls == [["icacls", str(dest / rel), "/reset", "/Q"] for rel, _, _ in files]
+    assert calls == [["icacls", str(dest / "pkg"), "/reset", "/T", "/Q"]]  # the tree, at once
+    calls.clear()
+    (tmp_path / "merged" / "pkg").mkdir(parents=True)
+    placement.place(dest, tmp_path / "merged", files, force=False)  # into a directory there: per file
+    assert calls == [["icacls", str(tmp_path / "merged" / rel), "/reset", "/Q"] for rel, _, _ in files]
 
 
 def test_a_failed_move_is_not_retried_until_ordered_again() -> None:

@@ -338,3 +338,34 @@ def test_dest_outside_the_allowed_roots_is_refused_by_the_runner_check() -> None
     for bad in ("/srv/p2pdist-old/x", "/etc", "/"):
         with pytest.raises(InvalidRequest, match="outside the allowed roots"):
             check_dest(bad, ["/srv/p2pdist"])
+
+
+def test_a_new_tree_appears_at_dest_by_one_rename(tmp_path, staged):
+    """The staged directory itself becomes dest's (same inode): no moment shows part of the tree."""
+    staging, files = staged
+    staged_dir = (staging / "pkg").stat()
+    dest = tmp_path / "a" / "dest"  # made on the way
+    place(staging, dest, files, force=False)
+    placed = (dest / "pkg").stat()
+    assert (placed.st_dev, placed.st_ino) == (staged_dir.st_dev, staged_dir.st_ino)
+    assert check_destination(dest, files, force=False) == IDENTICAL
+    assert not staging.exists()
+
+
+def test_a_tree_across_filesystems_appears_complete(tmp_path, write_file):
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs a staging area on another filesystem")
+    staging = shm / f"p2pdist-test-{os.getpid()}-{tmp_path.name}"
+    try:
+        files = []
+        for i, rel in enumerate(["pkg/a", "pkg/sub/b", "pkg/sub/c"]):
+            p = write_file(staging / rel, 3000 + i, seed=i)
+            files.append((rel, 3000 + i, merkle.pieces_root(p)))
+        place(staging, tmp_path / "dest", files, force=False)
+        assert check_destination(tmp_path / "dest", files, force=False) == IDENTICAL
+        assert sorted(x.name for x in (tmp_path / "dest").iterdir()) == ["pkg"]  # no partial copy left
+        assert not staging.exists()
+    finally:
+        import shutil
+        shutil.rmtree(staging, ignore_errors=True)
