@@ -64,3 +64,25 @@ def test_a_symlink_or_a_directory_at_dest_seeds_nothing(tmp_path: Path) -> None:
     (dest / "site" / "a.bin").symlink_to(tmp_path / "target.bin")
     (dest / "site" / "b.bin").mkdir()
     assert seeding.choose(dest, [("site/a.bin", 10, "r"), ("site/b.bin", 10, "r")], []) == []
+
+
+def test_a_quiet_older_version_at_dest_is_replaceable_like_a_seeding_one(tmp_path: Path) -> None:
+    """A version whose swarm went quiet holds no torrent, only its record: it is still the
+    older version at dest, so a new one replaces its files without force and seeds from them."""
+    import base64
+
+    from salt_p2pdist.torrent import creation
+
+    src = tmp_path / "src" / "app"
+    place(src, "a.bin", 20)
+    torrent = creation.create(src, "http://127.0.0.1:9/announce")
+    dest = tmp_path / "dest"
+    place(dest / "app", "a.bin", 20)
+    quiet = OrderRecord(dist_id="5" * 16, mode="fetch", torrent=base64.b64encode(torrent).decode(),
+                        phase=lifecycle.QUIET, save_path="", name="app", dest=str(dest))
+    (copy,) = seeding.quiet_copies([quiet])
+    new = [("app/a.bin", 24, "r-new")]
+    assert copy.files[0][0] == "app/a.bin" and copy.dist_id == quiet.dist_id
+    assert seeding.older_versions(dest, new, [copy]) == [copy]
+    assert seeding.replaceable(dest, new, [copy]) == frozenset({"app/a.bin"})
+    assert [s.rel for s in seeding.choose(dest, new, [copy])] == ["app/a.bin"]
