@@ -73,7 +73,8 @@ class Agent:
             return {"ok": True, "host_id": self.cfg.host_id, "bt_port": self.engine.listen_port,
                     "ssl_port": self.engine.ssl_port}
         if parts == ["torrents"]:  # what the session holds open (quiet distributions hold none)
-            return {"open": len(self.engine.session.get_torrents())}
+            held = sorted(str(h.info_hashes().v2)[:16] for h in self.engine.session.get_torrents())
+            return {"open": len(held), "dist_ids": held}
         if parts == ["shutdown"] and method == "POST" and self.on_shutdown is not None:
             self.on_shutdown()  # the main thread saves resume data and exits; this answer goes first
             return {"stopping": True, "pid": os.getpid()}
