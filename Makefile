@@ -45,7 +45,7 @@ integration: $(STAMP)
 test: $(STAMP) lint-win32 ## lint, unit tests, then real master/minion/libtorrent tests
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q --durations=15 tests  # the slowest tests named: CI time is watched
 
 WINDOWS_CACHE ?= .cache/windows
 test-windows: $(STAMP)    ## the Windows tier: the agent under the real Windows CPython + libtorrent (Wine; root, Debian)
