@@ -52,6 +52,10 @@ class RunRecord:
     # p2pdist: push command start until the first block lands on a branch client's disk
     first_piece_s: float | None = None
     samples: list[Any] = field(default_factory=list)  # [seconds, {site: bytes into it}] each 0.5 s
+    # How p2pdist's Salt side ran in this lab: "salt" (salt-master and a salt-minion
+    # per client) or "agents" (no Salt daemon, lab/agentsdriver.py). Set on every
+    # record of a run, the baselines' too, though only p2pdist's depends on it.
+    mode: str = "salt"
 
 
 def make_record(
@@ -81,7 +85,7 @@ def make_record(
         binding=(params.plan["binding"] or {}).get("term", ""),
         ratio_to_bound=total / params.bound_s if total is not None else None,
         cpu_busy=cpu_busy, valid=cpu_busy is None or cpu_busy <= SATURATED,
-        first_piece_s=first_piece_s, samples=samples or [],
+        first_piece_s=first_piece_s, samples=samples or [], mode=params.mode,
     )
 
 
@@ -115,7 +119,7 @@ def median_record(records: Sequence[RunRecord]) -> RunRecord:
         topology=first.topology, wan=first.wan, bound_s=first.bound_s, binding=first.binding,
         ratio_to_bound=total / first.bound_s if total is not None and first.bound_s else None,
         cpu_busy=_median([r.cpu_busy for r in records]), valid=all(r.valid for r in records),
-        first_piece_s=_median([r.first_piece_s for r in records]),
+        first_piece_s=_median([r.first_piece_s for r in records]), mode=first.mode,
     )
 
 
@@ -123,7 +127,12 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-HEADER = (f"{'scenario':<11} {'run':>6} {'total_s':>8} {'bound':>6} {'ratio':>6} "
+def label(r: RunRecord) -> str:
+    """The scenario as the table names it: p2pdist's mode is part of what was measured."""
+    return f"{r.scenario}/{r.mode}" if r.scenario == "p2pdist" else r.scenario
+
+
+HEADER = (f"{'scenario':<14} {'run':>6} {'total_s':>8} {'bound':>6} {'ratio':>6} "
           f"{'in/F avg':>8} {'in/F max':>8} {'out/F avg':>9} {'HQout/F':>8} "
           f"{'done':>7} {'hash':>6} {'cpu':>5}")
 
@@ -133,7 +142,7 @@ def table_row(r: RunRecord) -> str:
     outs = list(r.branch_out_over_F.values()) or [0.0]
     clients = len(r.client_times)
     cpu = "-" if r.cpu_busy is None else f"{100 * r.cpu_busy:.0f}%"
-    return (f"{r.scenario:<11} {r.run!s:>6} {_fmt(r.total_s):>8} {_fmt(r.bound_s):>6} "
+    return (f"{label(r):<14} {r.run!s:>6} {_fmt(r.total_s):>8} {_fmt(r.bound_s):>6} "
             f"{_fmt(r.ratio_to_bound, 2):>6} {_fmt(statistics.mean(ins), 2):>8} "
             f"{_fmt(max(ins), 2):>8} {_fmt(statistics.mean(outs), 2):>9} "
             f"{_fmt(r.hq_out_over_F, 2):>8} {f'{r.clients_done}/{clients}':>7} "
