@@ -23,14 +23,12 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from lab import agentspec
 from lab.agentmaster import BATCH
-from lab.p2pdistsetup import keep_agent_logs, master_section, watch
+from lab.p2pdistsetup import Watched, keep_agent_logs, master_section, watch
 from lab.topology import Lab
 from salt_p2pdist.testing.agents import stop_agents_under
 
@@ -41,7 +39,6 @@ PUSH_TIMEOUT_S = 300
 class AgentsDriver:
     def __init__(self) -> None:
         self.spec_path = Path()
-        self.first_piece_s: float | None = None
 
     @staticmethod
     def root(lab: Lab) -> Path:
@@ -77,25 +74,12 @@ class AgentsDriver:
         if bad or missing:
             raise RuntimeError(f"agents did not start: {bad or ''} {missing or ''}")
 
-    def run(self, lab: Lab) -> dict[str, float | None]:
-        self.first_piece_s = None
+    def run(self, lab: Lab) -> Watched:
         root = self.root(lab)
-        pushed: dict[str, Any] = {}
-        start = time.monotonic()
-
-        def push() -> None:
-            try:
-                pushed.update(self._master(lab, "push", str(lab.payload), root / "push.json", PUSH_TIMEOUT_S))
-            except Exception as exc:  # the watch below reports it
-                pushed.update(result=False, error=str(exc))
-
-        pusher = threading.Thread(target=push)
-        pusher.start()
         try:
             staging = [agentspec.staging_dir(h) for h in agentspec.Spec.read(self.spec_path).hosts]
-            done, self.first_piece_s = watch(lab, start, staging, pusher, pushed)
-            return done
+            return watch(lab, staging, lambda: dict(self._master(
+                lab, "push", str(lab.payload), root / "push.json", PUSH_TIMEOUT_S)))
         finally:
-            pusher.join()
             stop_agents_under(root)
             keep_agent_logs(root, lab.log_dir)

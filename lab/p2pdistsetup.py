@@ -6,9 +6,12 @@ import contextlib
 import shutil
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab import cpuroles
 from lab.topology import Lab, site_lan
 
 POLL_S = 0.1
@@ -55,25 +58,45 @@ def keep_agent_logs(salt_root: Path, log_dir: Path) -> None:
             shutil.copyfile(log, log_dir / f"p2pdist-agent-{name}.log")
 
 
-def watch(lab: Lab, start: float, staging: list[Path], pusher: threading.Thread,
-          pushed: dict[str, Any]) -> tuple[dict[str, float | None], float | None]:
-    """Each client's seconds to its complete copy, and to the first piece at any client.
+@dataclass
+class Watched:
+    done: dict[str, float | None]  # each client's seconds to its complete copy, None if never
+    first_piece_s: float | None  # to the first piece at any client
+    cpu_s_by_role: dict[str, float]  # CPU seconds per kind of process meanwhile (cpuroles.py)
 
-    ``pusher`` runs the push command and fills ``pushed`` with its answer; it
-    returns once every host answered the order, and transfers start as each
-    accepts, so completion is watched meanwhile. A push that failed stops the run.
+
+def watch(lab: Lab, staging: list[Path], push: Callable[[], dict[str, Any]]) -> Watched:
+    """Start the clock and ``push`` (the push command; returns its answer), and time the clients.
+
+    The push command returns once every host answered the order; transfers
+    start as each accepts, so completion is watched meanwhile. A push that
+    failed stops the run.
     """
-    first_piece: float | None = None
-    done: dict[str, float | None] = dict.fromkeys(c.name for c in lab.clients)
-    deadline = start + lab.params.timeout_s
-    while time.monotonic() < deadline and None in done.values():
-        for c in lab.clients:
-            if done[c.name] is None and lab.dest(c).exists():
-                done[c.name] = time.monotonic() - start
-        if first_piece is None and first_block_on_disk(staging):
-            first_piece = time.monotonic() - start
-        if not pusher.is_alive() and not pushed.get("result"):
-            raise RuntimeError(f"p2pdist.push failed: {pushed}")
-        time.sleep(POLL_S)
-    pusher.join()
-    return done, first_piece
+    before = cpuroles.reading(lab.namespaces)
+    pushed: dict[str, Any] = {}
+
+    def pushing() -> None:
+        try:
+            pushed.update(push())
+        except Exception as exc:  # reported below
+            pushed.update(result=False, error=f"{type(exc).__name__}: {exc}")
+
+    start = time.monotonic()
+    pusher = threading.Thread(target=pushing)
+    pusher.start()
+    try:
+        first_piece: float | None = None
+        done: dict[str, float | None] = dict.fromkeys(c.name for c in lab.clients)
+        deadline = start + lab.params.timeout_s
+        while time.monotonic() < deadline and None in done.values():
+            for c in lab.clients:
+                if done[c.name] is None and lab.dest(c).exists():
+                    done[c.name] = time.monotonic() - start
+            if first_piece is None and first_block_on_disk(staging):
+                first_piece = time.monotonic() - start
+            if not pusher.is_alive() and not pushed.get("result"):
+                raise RuntimeError(f"p2pdist.push failed: {pushed}")
+            time.sleep(POLL_S)
+    finally:
+        pusher.join()
+    return Watched(done, first_piece, cpuroles.spent(before, cpuroles.reading(lab.namespaces)))

@@ -56,13 +56,15 @@ class RunRecord:
     # per client) or "agents" (no Salt daemon, lab/agentsdriver.py). Set on every
     # record of a run, the baselines' too, though only p2pdist's depends on it.
     mode: str = "salt"
+    # p2pdist: CPU seconds per kind of process in the lab during the run (lab/cpuroles.py)
+    cpu_s_by_role: dict[str, float] = field(default_factory=dict)
 
 
 def make_record(
     params: LabParams, *, scenario: str, run: int, times: Mapping[str, float | None],
     delta: Mapping[str, Counters], bad_hash: Sequence[str], error: str, wall_s: float,
     cpu_busy: float | None = None, first_piece_s: float | None = None,
-    samples: list[Any] | None = None,
+    samples: list[Any] | None = None, cpu_s_by_role: dict[str, float] | None = None,
 ) -> RunRecord:
     size = params.size_bytes
     done = [t for t in times.values() if t is not None]
@@ -86,6 +88,7 @@ def make_record(
         ratio_to_bound=total / params.bound_s if total is not None else None,
         cpu_busy=cpu_busy, valid=cpu_busy is None or cpu_busy <= SATURATED,
         first_piece_s=first_piece_s, samples=samples or [], mode=params.mode,
+        cpu_s_by_role=cpu_s_by_role or {},
     )
 
 
@@ -152,7 +155,9 @@ def table_row(r: RunRecord) -> str:
 
 def client_line(r: RunRecord) -> str:
     times = " ".join(f"{k}={_fmt(v)}" for k, v in r.client_times.items())
-    return f"    clients (s): {times}" + (f"\n    error: {r.error}" if r.error else "")
+    cpu = ", ".join(f"{k} {v:.1f}" for k, v in r.cpu_s_by_role.items())
+    return (f"    clients (s): {times}" + (f"\n    CPU s by process: {cpu}" if cpu else "")
+            + (f"\n    error: {r.error}" if r.error else ""))
 
 
 def _rounded(value: object) -> object:

@@ -13,12 +13,10 @@ verified, so its appearance is the moment the client is done.
 
 from __future__ import annotations
 
-import threading
-import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from lab.agentsdriver import AgentsDriver
-from lab.p2pdistsetup import keep_agent_logs, master_section, watch
+from lab.p2pdistsetup import Watched, keep_agent_logs, master_section, watch
 from lab.params import AGENTS
 from lab.scenarios import register
 from lab.topology import Lab
@@ -35,6 +33,7 @@ class P2PDist:
         self.salt: SaltLab | None = None
         self.agents: AgentsDriver | None = None  # the agents mode's driver (lab/agentsdriver.py)
         self.first_piece_s: float | None = None  # read by the harness
+        self.cpu_s_by_role: dict[str, float] = {}  # read by the harness
 
     def prepare(self, lab: Lab) -> None:
         if lab.params.mode == AGENTS:
@@ -52,27 +51,23 @@ class P2PDist:
         self.salt.salt("*", "p2pdist.report", timeout=120)
 
     def run(self, lab: Lab) -> dict[str, float | None]:
-        self.first_piece_s = None  # this run's (the scenario object serves every run)
+        self.first_piece_s, self.cpu_s_by_role = None, {}  # this run's (one object serves every run)
         if lab.params.mode == AGENTS:
             assert self.agents is not None
-            try:
-                return self.agents.run(lab)
-            finally:
-                self.first_piece_s = self.agents.first_piece_s
-        assert self.salt is not None
-        start = time.monotonic()
+            watched = self.agents.run(lab)
+        else:
+            watched = self._run_salt(lab)
+        self.first_piece_s, self.cpu_s_by_role = watched.first_piece_s, watched.cpu_s_by_role
+        return watched.done
+
+    def _run_salt(self, lab: Lab) -> Watched:
         salt = self.salt
-        pushed: dict[str, Any] = {}
-        # The runner returns once every minion answered the order; transfers
-        # start as each one accepts, so completion is watched meanwhile.
-        pusher = threading.Thread(target=lambda: pushed.update(salt.salt_run(
-            "p2pdist.push", str(lab.payload), timeout=300, kwargs={"tgt": "*", "dest": "/"})))
-        pusher.start()
+        assert salt is not None
         try:
             staging = [salt.minion_root(c.name) / "cache" / "p2pdist" / "staging" for c in lab.clients]
-            done, self.first_piece_s = watch(lab, start, staging, pusher, pushed)
-            return done
+            return watch(lab, staging, lambda: dict(salt.salt_run(
+                "p2pdist.push", str(lab.payload), timeout=300, kwargs={"tgt": "*", "dest": "/"})))
         finally:
-            self.salt.stop()
+            salt.stop()
             stop_agents_under(lab.hq_dir / "salt")
             keep_agent_logs(lab.hq_dir / "salt", lab.log_dir)

@@ -140,3 +140,17 @@ def test_the_mode_is_checked_and_carried_into_records() -> None:
     assert record.mode == "agents" and label(record) == "p2pdist/agents"
     assert label(make_record(LabParams(), scenario="http", run=1, times={}, delta={}, bad_hash=[],
                              error="", wall_s=1.0)) == "http"
+
+
+def test_cpu_is_told_apart_by_what_each_process_is() -> None:
+    from lab.cpuroles import OTHER, role_of, spent
+
+    assert role_of("python -m salt_p2pdist.agent --state-dir /x --host-id origin --tracker-port 6970") \
+        == "p2pdist origin agent + tracker"
+    assert role_of("python -m salt_p2pdist.agent --state-dir /x --host-id s1c1") == "p2pdist client agents"
+    assert role_of("/venv/bin/python /venv/bin/salt-minion -c /x MinionProcessManager") == "salt-minions"
+    assert role_of("nginx: worker process") == OTHER
+    before = {1: ("salt-minions", 10.0), 2: ("p2pdist client agents", 3.0)}
+    after = {1: ("salt-minions", 14.5), 2: ("p2pdist client agents", 5.0),
+             3: ("p2pdist client agents", 1.0)}  # started during the run: counts whole
+    assert spent(before, after) == {"salt-minions": 4.5, "p2pdist client agents": 3.0}
