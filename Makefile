@@ -59,9 +59,10 @@ bench: $(BENCH_STAMP)           ## the WAN lab (root): p2pdist vs HTTP vs plain 
 # 8 x 5 holds more salt-minions than 2 cores run unsaturated: by default the agents
 # mode (real agents and tracker, orders delivered without a Salt daemon; lab/agentsdriver.py).
 SCALE_MODE ?= agents
+SCALE_ARGS ?=
+SCALE_OUT ?= bench/results/scale-8x5-64MiB-$(SCALE_MODE)-mode.json
 bench-scale: $(BENCH_STAMP)     ## 8 branches x 5 clients, one run of each way, in SCALE_MODE (root)
-	$(BIN)/python -m lab --branches 8 --runs 1 --mode $(SCALE_MODE) \
-	  --out bench/results/scale-8x5-64MiB-$(SCALE_MODE)-mode.json
+	$(BIN)/python -m lab --branches 8 --runs 1 --mode $(SCALE_MODE) $(SCALE_ARGS) --out $(SCALE_OUT)
 
 bench-modes: $(BENCH_STAMP)     ## the default lab (4x5, 64 MiB), p2pdist once in each mode (root)
 	for m in salt agents; do \
