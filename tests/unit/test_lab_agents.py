@@ -95,7 +95,8 @@ FAKE_MODULE = '''
 import time
 def echo(**kwargs):
     return {"id": __opts__["id"], "pid": __import__("os").getpid(), **kwargs}
-def hang():
+def hang(pid_file):
+    open(pid_file, "w").write(str(__import__("os").getpid()))
     time.sleep(600)
 def boom():
     raise ValueError("broken")
@@ -120,9 +121,10 @@ def test_each_host_runs_the_call_in_a_process_of_its_own(tmp_path: Path, fake_mo
 
 def test_a_host_that_does_not_answer_in_time_is_left_out_and_stopped(tmp_path: Path, fake_module) -> None:
     spec = spec_of(tmp_path, ["a"])
-    assert courier.deliver(spec.hosts, "p2pdist.hang", [], {}, 0.5) == {}
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # no child left behind
+    pid_file = tmp_path / "hang.pid"
+    assert courier.deliver(spec.hosts, "p2pdist.hang", [], {"pid_file": str(pid_file)}, 3) == {}
+    with pytest.raises(ProcessLookupError):  # killed and reaped: no child left behind
+        os.kill(int(pid_file.read_text()), 0)
 
 
 def test_an_exception_comes_back_as_text_like_a_minions(tmp_path: Path, fake_module) -> None:
