@@ -78,6 +78,8 @@ def detail_lines(view: dict[str, Any]) -> list[str]:
         verb = "quiet since" if d["state"] == "quiet" else "goes quiet at"
         lines.append(f"  {verb} {iso(d['quiet_at'])} ({d.get('announcing', '?')} hosts announcing;"
                      " a push or p2pdist.present wakes it)")
+    for site, yields_to in sorted((d.get("held_back") or {}).items()):
+        lines.append(f"  held back on the WAN at {site}: {yields_to} (higher priority) needs the link")
     if d.get("master_share") is not None:
         lines.append(f"  served by the master: {progress.size(d['served_by_master'] or 0)} "
                      f"({100 * d['master_share']:.0f} % of what the minions received)")
