@@ -68,6 +68,16 @@ class HeldSwarms:
                 out[dist_id_of(key)] = yields_to
         return out
 
+    def yielding(self, swarms: Mapping[bytes, Swarm], hosts: set[str]) -> set[str]:
+        """Of ``hosts``, those whose every swarm is a held fetch: they leave the site's WAN cap
+        to the others (a site's ``wan_rate`` is one total, and the higher swarm takes it)."""
+        out = set()
+        for host in hosts:
+            mine = [(dist_id_of(k), s.peers[host]) for k, s in swarms.items() if host in s.peers]
+            if mine and all(not p.complete and d in self.by_site.get(p.site, {}) for d, p in mine):
+                out.add(host)
+        return out
+
     def sites_of(self, dist_id: str) -> dict[str, str]:
         """Site -> what ``dist_id`` yields to there (for status)."""
         return {site: held[dist_id] for site, held in self.by_site.items() if dist_id in held}

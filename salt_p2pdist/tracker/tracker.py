@@ -227,8 +227,9 @@ class Tracker:
             self._on_wan = (now, self.wan.on_wan({k: s.peers for k, s in self.swarms.items()}, now))
         known = [s.peers[host_id].site for s in self.swarms.values() if host_id in s.peers]
         site = known[0] if known else self.sites.site_of(host_id, ip)
+        self.held_sites()  # hosts that only hold back leave the cap to the others
         hosts = self._on_wan[1].get(site, set())
-        self.held_sites()
+        hosts = hosts - self.held.yielding(self.swarms, hosts)
         return WanShare(site, host_id in hosts, len(hosts), self.wan_grants.grant(site, host_id, hosts, now),
                         held=self.held.for_host(self.swarms, host_id))
 

@@ -140,3 +140,17 @@ def test_nothing_here_blocks(tmp_path: Path) -> None:  # the origin loop stops w
     stop = threading.Event()
     stop.set()
     serve_by_priority(make(Clock()), threading.Lock(), TransferBook(OrderStore(tmp_path)), stop)
+
+
+def test_a_host_that_only_holds_back_leaves_the_sites_wan_cap_to_the_urgent_fetcher(clock: Clock) -> None:
+    t = make(clock)
+    t.swarms[SWARM_A].priority, t.swarms[SWARM_B].priority = "background", "urgent"
+    for swarm, first in ((SWARM_A, "n1"), (SWARM_B, "n2")):  # different fetchers in NYC
+        for h in ("p1", "p2", "p3"):
+            ann(t, h, 0, swarm)
+        ann(t, first, SIZE, swarm)
+    clock.now += 2
+    assert t.fetchers(SWARM_A)["nyc"] == ["n1"] and t.fetchers(SWARM_B)["nyc"] == ["n2"]
+    n1, n2 = t.wan_share("n1", HOSTS["n1"]), t.wan_share("n2", HOSTS["n2"])
+    assert n1.held == {BG: FIX} and not n1.on_wan  # a trickle: it holds back anyway
+    assert n2.on_wan and n2.hosts == 1 and n2.fraction == 1.0  # the whole cap for the urgent one
