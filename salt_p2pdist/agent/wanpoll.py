@@ -33,14 +33,16 @@ log = logging.getLogger(__name__)
 POLL_S = 5.0
 
 
-def share_url(transfer: Transfer, host_id: str) -> str:
+def share_url(transfer: Transfer, host_id: str, capped: bool = True) -> str:
+    """``capped=False``: this host has no WAN cap and asks only what it holds back (takes no part)."""
     parts = urlsplit(transfer.record.tracker)
-    return f"{parts.scheme}://{parts.netloc}/wan?{urlencode({'minion': host_id})}"
+    query = {"minion": host_id, **({} if capped else {"capped": "0"})}
+    return f"{parts.scheme}://{parts.netloc}/wan?{urlencode(query)}"
 
 
-def ask(transfer: Transfer, host_id: str, ctx: ssl.SSLContext | None) -> WanShare:
+def ask(transfer: Transfer, host_id: str, ctx: ssl.SSLContext | None, capped: bool = True) -> WanShare:
     """One question to the tracker. Raises OSError or ValueError."""
-    body = mastertls.call(share_url(transfer, host_id), ctx, timeout=5)
+    body = mastertls.call(share_url(transfer, host_id, capped), ctx, timeout=5)
     held = body.get("held") or {}  # a tracker before priorities does not say
     return WanShare(str(body["site"]), bool(body["on_wan"]), int(body["hosts"]), float(body["fraction"]),
                     held={str(k): str(v) for k, v in held.items()} if isinstance(held, dict) else {})
@@ -80,7 +82,7 @@ class SharePoller:
             return
         self.last = time.monotonic()
         try:
-            share = ask(with_peers[0], self.host_id, self.context(with_peers[0]))
+            share = ask(with_peers[0], self.host_id, self.context(with_peers[0]), capped=wants_share)
             if wants_share:
                 self.policy.set_wan_share(replace(share, held={}))
             self.holds.set(share.held)

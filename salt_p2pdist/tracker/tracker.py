@@ -212,12 +212,10 @@ class Tracker:
         swarm = self.swarms.get(info_hash20)
         return {s: list(h) for s, h in swarm.fetchers.by_site.items() if h} if swarm else {}
 
-    def wan_share(self, host_id: str, ip: str, holder: Holder | None = None) -> WanShare:
-        """How many hosts of ``host_id``'s site trade across the WAN now (for its WAN cap).
-
-        In closed swarms only a certified host may ask, with its certificate
-        for one of its swarms.
-        """
+    def wan_share(self, host_id: str, ip: str, holder: Holder | None = None, capped: bool = True) -> WanShare:
+        """How many hosts of ``host_id``'s site trade across the WAN now (for its WAN cap), and what it
+        holds back for priority. Only a ``capped`` host takes a part of the cap. In closed swarms
+        only a certified host may ask, with its certificate for one of its swarms."""
         if self.require_cert and not (holder and holder.host_id == host_id and any(
                 s.torrent_name == holder.torrent_name and self.may_join(s, host_id)
                 for s in self.swarms.values())):
@@ -229,9 +227,9 @@ class Tracker:
         site = known[0] if known else self.sites.site_of(host_id, ip)
         self.held_sites()  # hosts that only hold back leave the cap to the others
         hosts = self._on_wan[1].get(site, set())
-        hosts = hosts - self.held.yielding(self.swarms, hosts)
-        return WanShare(site, host_id in hosts, len(hosts), self.wan_grants.grant(site, host_id, hosts, now),
-                        held=self.held.for_host(self.swarms, host_id))
+        hosts, held = hosts - self.held.yielding(self.swarms, hosts), self.held.for_host(self.swarms, host_id)
+        part = self.wan_grants.grant(site, host_id, hosts, now) if capped else 0.0
+        return WanShare(site, host_id in hosts, len(hosts), part, held=held)
 
     def respond(self, query: str, source_ip: str, origin_ip: str, holder: Holder | None = None) -> bytes:
         """Bencoded answer to one HTTP announce (a failure reason on refusal)."""

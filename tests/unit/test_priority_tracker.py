@@ -154,3 +154,9 @@ def test_a_host_that_only_holds_back_leaves_the_sites_wan_cap_to_the_urgent_fetc
     n1, n2 = t.wan_share("n1", HOSTS["n1"]), t.wan_share("n2", HOSTS["n2"])
     assert n1.held == {BG: FIX} and not n1.on_wan  # a trickle: it holds back anyway
     assert n2.on_wan and n2.hosts == 1 and n2.fraction == 1.0  # the whole cap for the urgent one
+
+
+def test_a_host_without_a_cap_asks_what_it_holds_back_without_taking_a_part(both: Tracker) -> None:
+    share = both.wan_share("n1", HOSTS["n1"], capped=False)
+    assert share.held == {BG: FIX} and share.fraction == 0.0
+    assert "nyc" not in both.wan_grants.held or "n1" not in both.wan_grants.held["nyc"]
