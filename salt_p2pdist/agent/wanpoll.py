@@ -1,8 +1,10 @@
 """Asking the master's tracker for this host's part of its site's WAN cap.
 
 A host asks while one of its transfers has peers and either its policy has a
-site ``wan_rate`` or one of them is downloading (the answer also names the
-torrents it holds back for priority, holding.py): every ``POLL_S`` seconds, and
+site ``wan_rate`` or one of them downloads with a peer outside its site (a WAN
+fetcher: the answer also names the torrents it holds back for priority,
+holding.py; hosts fed over the LAN never ask, so the tracker hears from about
+one host per site and swarm, not from every downloading host): every ``POLL_S`` seconds, and
 at once when a transfer gets its first peers (the announce that gave a fetcher remote peers also made
 it one of the site's hosts on the WAN). Until the first answer, and while the
 tracker cannot be reached, the host keeps what it had (at first, the whole cap:
@@ -69,7 +71,8 @@ class SharePoller:
     def step(self) -> None:
         statuses = [(t, t.handle.status()) for t in self.book.all() if t.record.tracker]
         with_peers = [t for t, st in statuses if st.num_peers > 0]
-        downloading = any(st.num_peers > 0 and not st.is_seeding for _t, st in statuses)
+        downloading = any(st.num_peers > 0 and not st.is_seeding and t.ledger is not None
+                          and t.ledger.wan_peers for t, st in statuses)
         wants_share = self.policy.wants_wan_share()
         if not wants_share and not downloading:
             self.holds.set({})  # nothing downloads: nothing to hold back

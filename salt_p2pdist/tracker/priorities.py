@@ -58,7 +58,9 @@ class HeldSwarms:
 
     def for_host(self, swarms: Mapping[bytes, Swarm], host_id: str) -> dict[str, str]:
         """The held swarms in which ``host_id`` is an incomplete WAN fetcher: what it holds back."""
-        out = {}
+        out: dict[str, str] = {}
+        if not self.by_site:  # most of the time nothing is held: no walk over the swarms
+            return out
         for key, swarm in swarms.items():
             me = swarm.peers.get(host_id)
             if me is None or me.complete:
@@ -71,7 +73,9 @@ class HeldSwarms:
     def yielding(self, swarms: Mapping[bytes, Swarm], hosts: set[str]) -> set[str]:
         """Of ``hosts``, those whose every swarm is a held fetch: they leave the site's WAN cap
         to the others (a site's ``wan_rate`` is one total, and the higher swarm takes it)."""
-        out = set()
+        out: set[str] = set()
+        if not self.by_site:
+            return out
         for host in hosts:
             mine = [(dist_id_of(k), s.peers[host]) for k, s in swarms.items() if host in s.peers]
             if mine and all(not p.complete and d in self.by_site.get(p.site, {}) for d, p in mine):
