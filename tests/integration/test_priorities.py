@@ -84,3 +84,26 @@ def test_an_urgent_push_completes_first_while_the_background_one_is_held_back(
         assert sha256(deployment.copy_at(m, "/opt/fix", fix.name)) == sha256(fix)
         assert sha256(deployment.copy_at(m, "/opt/weekly", weekly.name)) == sha256(weekly)
     assert origin(deployment).call("GET", f"/swarms/{background}")["held_back"] == {}
+
+
+def test_the_priority_runner_reaches_the_tracker_and_the_agents_and_is_audited(
+        deployment: Deployment, srv: Path) -> None:
+    payload = write_random(srv / "patch.bin", 1 << 20, seed=63)
+    ret = deployment.salt_run("p2pdist.push", str(payload), timeout=300, kwargs={
+        "tgt": "m1,m3", "tgt_type": "list", "dest": "/opt/patch", "wait": True})
+    assert ret["result"] is True and ret["priority"] == "normal", ret
+    dist_id = ret["id"]
+    bad = deployment.salt_run("p2pdist.priority", dist_id, "soonish")
+    assert bad["result"] is False and "urgent, normal, background" in bad["error"], bad
+    changed = deployment.salt_run("p2pdist.priority", dist_id, "background")
+    assert changed["result"] is True and (changed["was"], changed["priority"]) == ("normal", "background")
+    assert changed["tracker"] == "told" and changed["minions_told"] == 2, changed
+    assert origin(deployment).call("GET", f"/swarms/{dist_id}")["priority"] == "background"
+    assert origin(deployment).call("GET", f"/dists/{dist_id}")["priority"] == "background"
+    wait_for("the targets' records", lambda: all(
+        on(deployment, m, dist_id).get("priority") == "background" for m in ("m1", "m3")),
+        timeout=60, every=0.5)
+    listed = deployment.salt_run("p2pdist.status")
+    assert listed[dist_id]["priority"] == "background", listed[dist_id]
+    audit = (deployment.root / "master" / "cache" / "p2pdist" / "audit.log").read_text()
+    assert '"action": "priority"' in audit and '"was": "normal"' in audit
