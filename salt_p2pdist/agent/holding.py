@@ -51,7 +51,9 @@ class Holds:
     def apply(self) -> None:
         """Limits as the last word says, also on handles added since (a re-added torrent)."""
         for t in self.book.all():
-            yields_to = self.held.get(t.dist_id, "") if t.record.mode == "fetch" else ""
+            if t.record.mode != "fetch":  # a seed (the origin's): origin_limits holds it
+                continue
+            yields_to = self.held.get(t.dist_id, "")
             want = priority.TRICKLE if yields_to else UNLIMITED
             if t.held_by != yields_to:
                 self.book.set_held(t, yields_to)

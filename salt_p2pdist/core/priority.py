@@ -65,13 +65,14 @@ class SwarmAtSite:
 def held_at_site(swarms: Iterable[SwarmAtSite]) -> dict[str, str]:
     """Swarm -> the higher swarm it yields to, for each swarm held back at one site.
 
-    A swarm yields to the most urgent swarm that needs the link and ranks
-    above it (several at that level: the first by key, for a stable answer).
+    A swarm that needs the link yields to the most urgent swarm that needs it
+    and ranks above it (several at that level: the first by key, for a stable
+    answer). One that does not need the link has nothing to hold back.
     """
     swarms = list(swarms)
     needing = sorted((s for s in swarms if s.needs_wan), key=lambda s: (-rank(s.level), s.swarm))
     held: dict[str, str] = {}
-    for s in swarms:
+    for s in needing:
         above = [n for n in needing if rank(n.level) > rank(s.level)]
         if above:
             held[s.swarm] = above[0].swarm

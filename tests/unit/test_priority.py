@@ -44,6 +44,11 @@ def test_nothing_yields_to_a_swarm_that_no_longer_needs_the_link() -> None:
     assert held_at_site(rows) == {"bg": "patch"}  # background uses what normal leaves
 
 
+def test_a_swarm_that_does_not_need_the_link_is_not_shown_held() -> None:
+    rows = [SwarmAtSite("done", "background", False), SwarmAtSite("fix", "urgent", True)]
+    assert held_at_site(rows) == {}
+
+
 def test_swarms_of_one_level_share_rather_than_hold_each_other_back() -> None:
     assert held_at_site([SwarmAtSite("a", "normal", True), SwarmAtSite("b", "normal", True)]) == {}
 

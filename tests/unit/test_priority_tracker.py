@@ -131,6 +131,8 @@ def test_the_origin_uploads_a_held_seed_at_a_trickle_then_at_its_own_limit(tmp_p
     seed.handle.up = 5_000_000
     origin_limits(book, {BG: FIX})
     assert seed.handle.up == priority.TRICKLE and seed.held_by == FIX
+    Holds(book).set({})  # the origin's own WAN-share poller leaves its seeds alone
+    assert seed.held_by == FIX
     origin_limits(book, {})
     assert seed.handle.up == 5_000_000 and not seed.held_by
 
