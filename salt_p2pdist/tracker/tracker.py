@@ -147,6 +147,7 @@ class Tracker:
             swarm.fetchers.excuse(before, site_members, now)  # held back by priority, not stalled
         after = swarm.fetchers.elect(me.site, site_members, now, announcer=a.host_id)
         if after != before:  # who fetches across a site's WAN link, in the origin's log
+            self.held.at = -1.0  # who needs which link changed: a host asking now learns it
             log.info("%s: site %s's WAN fetchers %s -> %s", a.info_hash20.hex()[:16], me.site or "-",
                      before, after)
         seated = a.host_id in after

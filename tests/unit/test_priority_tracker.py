@@ -162,3 +162,16 @@ def test_a_host_without_a_cap_asks_what_it_holds_back_without_taking_a_part(both
     share = both.wan_share("n1", HOSTS["n1"], capped=False)
     assert share.held == {BG: FIX} and share.fraction == 0.0
     assert "nyc" not in both.wan_grants.held or "n1" not in both.wan_grants.held["nyc"]
+
+
+def test_a_new_fetcher_of_a_higher_swarm_holds_the_others_back_at_once(clock: Clock) -> None:
+    t = make(clock)
+    t.swarms[SWARM_A].priority, t.swarms[SWARM_B].priority = "background", "urgent"
+    for h in ("p1", "p2", "p3"):
+        ann(t, h, 0, SWARM_A)
+        ann(t, h, 0, SWARM_B)
+    ann(t, "n1", SIZE, SWARM_A)
+    clock.now += 2
+    assert t.wan_share("n1", HOSTS["n1"]).held == {}
+    ann(t, "n1", SIZE, SWARM_B)  # the urgent one arrives: n1 asks as soon as it has its peers
+    assert t.wan_share("n1", HOSTS["n1"]).held == {BG: FIX}  # not a second later
