@@ -219,10 +219,12 @@ class Engine:
         """Pause, save resume data for every transfer, then stop."""
         self.session.pause()
         for t in self.book.all():
+            # A handle removed meanwhile (a finished download being re-added as a
+            # seed) raises RuntimeError; the stop must go on and leave its marker.
             try:
                 self.waiters.wait(t.dist_id, "resume", _saving_resume_data(t), timeout=10)
-            except P2PDistError as exc:
-                log.warning("%s", exc)
+            except (P2PDistError, RuntimeError) as exc:
+                log.warning("%s: resume data not saved: %s", t.dist_id, exc)
         self.stopped.set()
         self._alerts.join(timeout=5)
         self._clean_stop_marker.touch()  # the resume data just saved can be trusted
