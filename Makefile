@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt s
 # Bench-only dependencies (charts), never installed by make test.
 BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-topologies bench-status bench-policy bench-wan-total bench-report-cost bench-tracker bench-large clean
+.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-topologies bench-status bench-policy bench-wan-total bench-report-cost bench-tracker bench-large bench-startup clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
@@ -83,6 +83,9 @@ bench-tracker: $(STAMP)         ## announces/s the tracker sustains, alone and o
 
 bench-large: $(BENCH_STAMP)     ## a 4 GiB file and a 20,000-file tree, origin -> 2 agents: RSS, order size (no root)
 	$(BIN)/python -m lab.large_bench --out bench/results/large.json
+
+bench-startup: $(BENCH_STAMP)   ## seconds from salt-run p2pdist.push to the first block, by stage (no root)
+	$(BIN)/python -m lab.startup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

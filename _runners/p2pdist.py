@@ -20,7 +20,7 @@ try:
     from salt_p2pdist.master import cancel as cancelling
     from salt_p2pdist.master import plan as planning
     from salt_p2pdist.master import push as pushing
-    from salt_p2pdist.master import sharepolicy
+    from salt_p2pdist.master import reprioritize, sharepolicy
     from salt_p2pdist.master import watch as progress
     from salt_p2pdist.master.caller import Caller, failed
     from salt_p2pdist.master.minions import SaltMinions
@@ -63,7 +63,8 @@ def _run(function: str, specs: Mapping[str, Any], given: dict[str, Any],
 
 def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", force: bool = False,
          wait: bool = False, timeout: int = 3600, order_timeout: int = 30, allow: str = "",
-         allow_type: str = "glob", quiet_after: Any = "", *args: Any, **kwargs: Any) -> Any:
+         allow_type: str = "glob", quiet_after: Any = "", priority: str = "", *args: Any,
+         **kwargs: Any) -> Any:
     """
     Distribute a file or directory from the master to the targeted minions.
 
@@ -93,6 +94,10 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
         seconds, ``15m``, ``2h``, ``7d``, or ``never`` (default: the master's
         ``p2pdist:quiet_after``, 1d). Then the minions stop announcing and
         serving it (the files stay); a later push or ``p2pdist.present`` wakes it.
+    priority
+        ``urgent``, ``normal`` (default) or ``background``: on each WAN link a
+        higher level goes first, the LAN is not held back. A re-push without it
+        keeps the level; ``p2pdist.priority`` changes it.
     order_timeout
         Seconds to wait for the minions' answers to the order (default 30). An
         offline minion is waited for that long; it gets the order when it returns.
@@ -108,10 +113,27 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
         salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='G@role:web' tgt_type=compound dest=/opt/dist
         salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='web1' allow='web*' dest=/opt/dist
         salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='web*' dest=/opt/dist quiet_after=2h
+        salt-run p2pdist.push /srv/dist/fix-4711.msi tgt='*' dest=/opt/dist priority=urgent
     """
     request = pushing.PushRequest(path, tgt, tgt_type, dest, force, order_timeout, allow, allow_type,
-                                  wait, timeout, quiet_after)
+                                  wait, timeout, quiet_after, priority)
     return _run("p2pdist.push", pushing.ARGS, locals(), lambda c: pushing.push(c, request))
+
+
+def priority(id: str = "", level: str = "", *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """
+    Change a distribution's priority (``urgent``, ``normal``, ``background``);
+    audited, allowed to whoever may push its source to its targets.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run p2pdist.priority 3f9a0c1d2e4b5a69 urgent
+        salt-run p2pdist.priority 3f9a0c1d2e4b5a69 level=background
+    """
+    return _run("p2pdist.priority", reprioritize.ARGS, locals(),
+                lambda c: reprioritize.change(c, str(id), level))
 
 
 def status(id: str = "", watch: bool = False, timeout: int = 3600, *args: Any,  # noqa: A002

@@ -19,7 +19,7 @@ from salt_p2pdist.agent import freespace, seeding
 from salt_p2pdist.agent.certify import announce_url
 from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.record import OrderRecord
-from salt_p2pdist.core import lifecycle, names
+from salt_p2pdist.core import lifecycle, names, priority
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.torrent import placement
 from salt_p2pdist.torrent.metainfo import TorrentMeta
@@ -34,7 +34,8 @@ def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
                          tracker=order.get("tracker") or meta.tracker, force=bool(order.get("force")),
                          targets=order.get("targets") or [], upload_limit=int(order.get("upload_limit") or 0),
                          sites=order.get("sites") or {}, site=order.get("site") or "",
-                         order_id=str(order.get("order_id") or ""))
+                         order_id=str(order.get("order_id") or ""),
+                         priority=priority.level_of(order.get("priority")))
     if order["mode"] == "seed":
         record.save_path = str(placement.save_path(Path(order["source"]).parent, meta))
         return record

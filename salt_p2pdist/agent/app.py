@@ -14,7 +14,7 @@ from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.server import ApiServer
 from salt_p2pdist.agent.trackerside import TrackerSide
-from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core import lifecycle, priority
 from salt_p2pdist.core.errors import NotFound
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import Wan, wan_from_config
@@ -104,6 +104,8 @@ class Agent:
             return status
         if len(parts) == 3 and parts[0] == "dists" and parts[2] == "wake" and method == "POST":
             return self.engine.wake(parts[1])
+        if len(parts) == 3 and parts[0] == "dists" and parts[2] == "priority" and method == "POST":
+            return self._set_priority(parts[1], body)
         if len(parts) == 2 and parts[0] == "dists":
             if method == "GET":
                 return self.engine.status(parts[1])
@@ -118,6 +120,14 @@ class Agent:
         if self.side is not None and self.side.stop_serving(dist_id, t, keep_swarm=keep_swarm):
             return {"dist_id": dist_id, "state": lifecycle.CANCELLED, "removed_data": False}
         return self.engine.remove(dist_id, remove_data=remove_data)
+
+    def _set_priority(self, dist_id: str, body: dict[str, Any]) -> Any:
+        """The master changed ``dist_id``'s level (salt-run p2pdist.priority): kept in its record."""
+        level = priority.parse(body.get("priority"))
+        record = self.engine.book.set_priority(dist_id, level)
+        if record is None:
+            raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
+        return {"dist_id": dist_id, "priority": record.level()}
 
     def close(self) -> None:
         for server in self._servers:

@@ -122,6 +122,17 @@ class TransferBook:
         with self._lock:
             return self._quiet.pop(dist_id, None)
 
+    def set_priority(self, dist_id: str, level: str) -> OrderRecord | None:
+        """The master changed a distribution's level (active or quiet); None if not held here."""
+        with self._lock:
+            transfer = self._transfers.get(dist_id)
+            record = transfer.record if transfer is not None else self._quiet.get(dist_id)
+            if record is None:
+                return None
+            record.priority = level
+            self._store.save(dist_id, record.to_json())
+            return record
+
     def resume(self, dist_id: str) -> bytes | None:
         return self._store.resume(dist_id)
 

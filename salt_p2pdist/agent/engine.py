@@ -126,6 +126,8 @@ class Engine:
             changes["targets"] = order["targets"] or []
         if order.get("order_id"):  # the master's latest order; reports name it (status rule)
             changes["order_id"] = str(order["order_id"])
+        if order.get("priority"):  # a re-push may change the level
+            changes["priority"] = str(order["priority"])
         if changes:
             self.book.update(known, **changes)
         if known.error:  # a failed transfer is ordered again: retry it

@@ -12,6 +12,7 @@ import binascii
 from pathlib import PurePath
 from typing import Any
 
+from salt_p2pdist.core import priority
 from salt_p2pdist.core.errors import InvalidRequest
 
 
@@ -45,6 +46,7 @@ def check_order(order: Any) -> dict[str, Any]:
               "upload_limit": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63,
               "sites": lambda v: isinstance(v, dict),
               "site": lambda v: isinstance(v, str),
+              "priority": lambda v: v in priority.LEVELS,
               "tracker": lambda v: isinstance(v, str)}
     for key, ok in checks.items():
         if order.get(key) is not None and not ok(order[key]):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core import priority as priority_rule
 
 
 @dataclass
@@ -42,6 +43,13 @@ class OrderRecord:
     # Quiet distributions: [path, size, mtime_ns] of each file at dest when it went quiet,
     # so waking checks the files only when they changed (quieting.py).
     dest_stamp: list[list[Any]] = field(default_factory=list)
+    # urgent, normal or background (core/priority.py): as the master last ordered or told it.
+    # Read it through level(); what holds a torrent back is the tracker's word (agent/priorities.py).
+    priority: str = priority_rule.DEFAULT
+
+    def level(self) -> str:
+        """This distribution's priority level; an unknown stored value reads as normal."""
+        return priority_rule.level_of(self.priority)
 
     @classmethod
     def from_json(cls, raw: Any) -> OrderRecord:

@@ -23,6 +23,7 @@ from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.kept import KeptSwarms, QuietTimes
 from salt_p2pdist.agent.server import TrackerServer
 from salt_p2pdist.agent.transfer import Transfer
+from salt_p2pdist.core import priority
 from salt_p2pdist.core.errors import NotFound
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import Wan
@@ -145,7 +146,7 @@ class TrackerSide:
             self.engine.certs.apply(t)
         port = self.engine.ssl_port if t.meta.ssl else self.engine.listen_port
         self.tracker.register(self._hash20(t), frozenset(t.record.targets), port,
-                              t.meta.torrent_name)
+                              t.meta.torrent_name, t.record.level())
 
     @staticmethod
     def _hash20(t: Transfer) -> bytes:
@@ -189,11 +190,15 @@ class TrackerSide:
         return self.tracker.swarms.get(info_hash) if info_hash is not None else None
 
     def set_swarm(self, dist_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """``quiet_at`` (a time, or null: awake) and, for a swarm the origin no longer seeds,
+        """``quiet_at`` (a time, or null: awake), ``priority`` (the level, also kept in the origin's
+        record) and, for a swarm the origin no longer seeds,
         ``targets`` (a push's new targets join it without the origin seeding again)."""
         swarm = self._swarm(dist_id)
         if swarm is None:
             raise NotFound(f"no swarm {dist_id} on this tracker")
+        if "priority" in body:
+            swarm.priority = priority.parse(body["priority"])
+            self.engine.book.set_priority(dist_id, swarm.priority)  # survives a restart if seeded
         if "targets" in body and self.engine.book.get(dist_id) is None:
             kept = self.kept.load()[dist_id]
             targets = sorted({str(h) for h in body["targets"] or []})
@@ -211,4 +216,5 @@ class TrackerSide:
         if swarm is None:
             raise NotFound(f"no swarm {dist_id} on this tracker")
         return {"dist_id": dist_id, "peers": len(swarm.peers), "announces": swarm.announces,
-                "quiet_at": swarm.quiet_at, "origin_seeds": bool(swarm.origin_port)}
+                "quiet_at": swarm.quiet_at, "origin_seeds": bool(swarm.origin_port),
+                "priority": swarm.priority}

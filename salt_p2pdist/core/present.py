@@ -52,13 +52,13 @@ def for_humans(value: Any) -> Any:
 
 def list_entry(summary: dict[str, Any]) -> dict[str, Any]:
     """One distribution in the list view, from status.distribution_view's summary."""
-    keys = ("id", "name", "state", "created", "created_by", "source", "dest", "bytes",
+    keys = ("id", "name", "state", "priority", "created", "created_by", "source", "dest", "bytes",
             "targets", "done", "failed", "pending", "stale", "quiet_at")
     return dict(for_json({k: summary.get(k) for k in keys}))
 
 
 def list_line(e: dict[str, Any]) -> str:
-    return (f"{e['name']}  {e['state']}  {e['done']}/{e['targets']} done"
+    return (f"{e['name']}  {e['state']}  {e.get('priority') or 'normal'}  {e['done']}/{e['targets']} done"
             + (f", {e['failed']} failed" if e["failed"] else "")
             + f"  {progress.size(e['bytes'])} -> {e['dest']}  {e['created']} by {e['created_by']}")
 
@@ -73,7 +73,7 @@ def detail_lines(view: dict[str, Any]) -> list[str]:
     d = view["distribution"]
     lines = [f"{d['name']} ({d['id']}): {d['state']}",
              f"  {progress.size(d['bytes'])} from {d['source']} -> {d['dest']}",
-             f"  pushed {iso(d['created'])} by {d['created_by']}"]
+             f"  pushed {iso(d['created'])} by {d['created_by']}, priority {d.get('priority') or 'normal'}"]
     if d.get("quiet_at") is not None:
         verb = "quiet since" if d["state"] == "quiet" else "goes quiet at"
         lines.append(f"  {verb} {iso(d['quiet_at'])} ({d.get('announcing', '?')} hosts announcing;"

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core import lifecycle, priority
 
 STALE_AFTER_S = 60.0  # a host silent this long while active shows as stale
 # A distribution's states (besides "pending" and "cancelled").
@@ -110,6 +110,7 @@ def distribution_view(dist: dict[str, Any], rows: list[dict[str, Any]], now: flo
         "id": dist["id"], "name": dist["name"], "source": dist["source"], "dest": dist["dest"],
         "bytes": total, "created_by": dist["created_by"], "created": dist["created"],
         "state": state, "quiet_at": dist.get("quiet_at"),
+        "priority": priority.level_of(dist.get("priority")),
         "targets": len(hosts), "done": done,
         "failed": sum(1 for s in states if s == lifecycle.FAILED),
         "pending": sum(1 for s in states if s == lifecycle.PENDING),

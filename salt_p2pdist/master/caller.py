@@ -68,6 +68,22 @@ class Caller:
                             f"{tgt!r} reaches other minions")
         return allowed is None
 
+    def authorize_change(self, source: Path, targets: list[str]) -> None:
+        """p2pdist:admins: may this user change a distribution of ``source`` to ``targets``?
+
+        Whoever could push it to those minions may change it (its priority); Forbidden otherwise.
+        """
+        admins = Admins.from_config(self.cfg.admins)
+        if admins.grants is None:
+            return
+        allowed = admins.targets_for(self.user, host_groups(self.user), source)
+        if allowed is None:
+            return
+        if not allowed or not targets_within(set(targets), [set(self._compound(e)) for e in allowed]):
+            raise Forbidden(f"{self.user} may not change the distribution of {source}: p2pdist:admins "
+                            f"lets {self.user} push it " + (f"only to {', '.join(allowed)}" if allowed
+                                                             else "nowhere"))
+
     def _compound(self, expr: str) -> list[str]:
         return self.minions.resolve(expr, "compound")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.core import status
+from salt_p2pdist.core.priority import DEFAULT as DEFAULT_PRIORITY
 
 # reports are keyed minion first: a minion's report rewrites its rows for every
 # distribution, and with them side by side that is a page or two, not a page per
@@ -26,7 +27,7 @@ CREATE TABLE IF NOT EXISTS dists (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, dest TEXT NOT NULL,
     torrent BLOB NOT NULL, total_bytes INTEGER NOT NULL, num_pieces INTEGER NOT NULL,
     created REAL NOT NULL, created_by TEXT NOT NULL, cancelled INTEGER NOT NULL DEFAULT 0,
-    quiet_after REAL, quiet_at REAL);
+    quiet_after REAL, quiet_at REAL, priority TEXT);
 CREATE TABLE IF NOT EXISTS targets (
     dist_id TEXT NOT NULL, minion TEXT NOT NULL, ordered REAL NOT NULL, order_id TEXT,
     PRIMARY KEY (dist_id, minion)) WITHOUT ROWID;
@@ -41,7 +42,9 @@ CREATE TABLE IF NOT EXISTS reports (
 # quiet_after: the grace in seconds (-1: never; NULL: the master's default); quiet_at: when the
 # swarm goes (went) quiet, set once every target holds the distribution (master/quieting.py).
 ADDED_COLUMNS = (("targets", "order_id", "TEXT"), ("reports", "order_id", "TEXT"),
-                 ("dists", "quiet_after", "REAL"), ("dists", "quiet_at", "REAL"))
+                 ("dists", "quiet_after", "REAL"), ("dists", "quiet_at", "REAL"),
+                 ("dists", "priority", "TEXT"))
+# priority: urgent, normal or background (core/priority.py); NULL (pushed before priorities): normal.
 SCHEMA += """
 CREATE TABLE IF NOT EXISTS site_grains (minion TEXT PRIMARY KEY, site TEXT NOT NULL) WITHOUT ROWID;
 """
@@ -119,8 +122,8 @@ class Catalog:
 
     def add_distribution(self, *, dist_id: str, name: str, source: str, dest: str, torrent: bytes,
                          total_bytes: int, num_pieces: int, user: str, targets: Iterable[str],
-                         allowed: Iterable[str] = (), rule: str = "", quiet_after: float | None = None
-                         ) -> str:
+                         allowed: Iterable[str] = (), rule: str = "", quiet_after: float | None = None,
+                         priority: str = "") -> str:
         """Record a push and its order to ``targets``; returns the order's id.
 
         Pushing the same content again adds targets and allowed minions; the
@@ -128,6 +131,7 @@ class Catalog:
         longer count (see ``status.current_state``). After a cancel, the
         distribution starts afresh: the earlier targets and their reports are
         dropped. The torrent is replaced: each push signs the admitted minions into it.
+        ``priority`` "" keeps a re-pushed distribution's level (a new one is normal).
         """
         now = time.time()
         order_id = secrets.token_hex(8)
@@ -138,10 +142,13 @@ class Catalog:
                 self.db.execute("DELETE FROM reports WHERE dist_id=?", (dist_id,))
             self.db.execute(
                 "INSERT INTO dists (id, name, source, dest, torrent, total_bytes, num_pieces, created,"
-                " created_by, quiet_after) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                " created_by, quiet_after, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(id) DO UPDATE SET"
                 " source=excluded.source, dest=excluded.dest, torrent=excluded.torrent, cancelled=0,"
-                " quiet_after=excluded.quiet_after, quiet_at=NULL",
-                (dist_id, name, source, dest, torrent, total_bytes, num_pieces, now, user, quiet_after))
+                " quiet_after=excluded.quiet_after, quiet_at=NULL,"
+                " priority=CASE WHEN ? = '' THEN dists.priority ELSE excluded.priority END",
+                (dist_id, name, source, dest, torrent, total_bytes, num_pieces, now, user, quiet_after,
+                 priority or DEFAULT_PRIORITY, priority))
             self.db.executemany(
                 "INSERT INTO targets (dist_id, minion, ordered, order_id) VALUES (?,?,?,?)"
                 " ON CONFLICT(dist_id, minion) DO UPDATE SET ordered=excluded.ordered,"
@@ -157,7 +164,7 @@ class Catalog:
     def distributions(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute(
             "SELECT id, name, source, dest, total_bytes, created, created_by, cancelled, quiet_after,"
-            " quiet_at FROM dists ORDER BY created")]
+            " quiet_at, priority FROM dists ORDER BY created")]
 
     def targets(self, dist_id: str) -> list[str]:
         return [r[0] for r in self.db.execute(
@@ -225,3 +232,8 @@ class Catalog:
         """When the swarm goes quiet (None: awake, the grace starts again at the next completion)."""
         with self.db:
             self.db.execute("UPDATE dists SET quiet_at=? WHERE id=?", (quiet_at, dist_id))
+
+    def set_priority(self, dist_id: str, priority: str) -> None:
+        """A distribution's level (core/priority.py), as the admin changed it."""
+        with self.db:
+            self.db.execute("UPDATE dists SET priority=? WHERE id=?", (priority, dist_id))

@@ -9,6 +9,7 @@ the order published to the targets, whose answers are recorded at once.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.core import admission
 from salt_p2pdist.core import arguments as args_check
+from salt_p2pdist.core import priority as priorities
 from salt_p2pdist.core import status as status_view
 from salt_p2pdist.core.agentorders import seed_order
 from salt_p2pdist.core.errors import NotFound, P2PDistError
@@ -34,7 +36,8 @@ ARGS = {"path": args_check.Spec(str, required=True, hint="the file or directory 
         "tgt_type": args_check.TGT_TYPE, "dest": args_check.Spec(object),  # a path, or {os: path}
         "force": args_check.FLAG,
         "wait": args_check.FLAG, "timeout": args_check.SECONDS, "order_timeout": args_check.SECONDS,
-        "quiet_after": args_check.Spec(object)}  # seconds, "2h", "7d" or "never" (core/quiet.py)
+        "quiet_after": args_check.Spec(object),  # seconds, "2h", "7d" or "never" (core/quiet.py)
+        "priority": args_check.Spec(str)}  # urgent, normal or background (core/priority.py)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class PushRequest:
     wait: bool = False
     timeout: int = 3600
     quiet_after: Any = ""  # the swarm's grace once every target holds it; "" for p2pdist:quiet_after
+    priority: str = ""  # urgent, normal or background; "" keeps a re-push's level (new: normal)
 
 
 def push(caller: Caller, req: PushRequest, painter: Painter | None = None) -> dict[str, Any]:
@@ -61,6 +65,8 @@ def push(caller: Caller, req: PushRequest, painter: Painter | None = None) -> di
              **({"approved_by": caller.approved_by} if caller.approved_by else {})}
     try:
         grace = parse_grace(req.quiet_after) if req.quiet_after != "" else caller.cfg.quiet_after_s
+        if req.priority != "":
+            audit["priority"] = priorities.parse(req.priority)
         source = orders.check_source(req.path)
         dest = orders.check_dest(req.dest, caller.cfg.allowed_dest)
         if not req.tgt:
@@ -112,8 +118,12 @@ def _distribute(caller: Caller, req: PushRequest, source: Path, dest: str, targe
     tracker = trackerhost.tracker_url(cfg, caller.opts)
     # A closed swarm: the torrent carries the master's swarm CA, and the
     # master's signature so minions refuse torrents from anyone else.
+    started = time.monotonic()
     unsigned = creation.create_in_subprocess(source, tracker, SwarmCA(cfg.ca_dir).dir / "ca.pem")
     meta = metainfo.describe(unsigned)
+    # Hashing is most of a push's start-up for big content: the log says how much.
+    log.info("p2pdist: %s: torrent made in %.2f s (%d pieces)", meta.dist_id,
+             time.monotonic() - started, meta.num_pieces)
     catalog = caller.catalog()
     existing = catalog.distribution(meta.dist_id)
     orders.check_same_dest(existing, dest)  # before anything is recorded
@@ -132,24 +142,28 @@ def _distribute(caller: Caller, req: PushRequest, source: Path, dest: str, targe
     order_id = catalog.add_distribution(
         dist_id=meta.dist_id, name=source.name, source=str(source), dest=dest, torrent=torrent,
         total_bytes=meta.total_size, num_pieces=meta.num_pieces, user=caller.user, targets=targets,
-        allowed=allowed, rule=f"{req.allow} ({req.allow_type})", quiet_after=quieting.stored_grace(grace))
+        allowed=allowed, rule=f"{req.allow} ({req.allow_type})", quiet_after=quieting.stored_grace(grace),
+        priority=priorities.parse(req.priority) if req.priority != "" else "")
+    level = priorities.level_of((catalog.distribution(meta.dist_id) or {}).get("priority"))
     torrent_url = origin.publish_torrent(cfg, meta.dist_id, source.name, torrent)
     # The tracker certifies exactly the admitted hosts.
     swarm_hosts = sorted({*catalog.targets(meta.dist_id), *catalog.allowed(meta.dist_id)})
     seeds = not held_by or not _joins_kept_swarm(seeder, meta.dist_id, swarm_hosts)
     if seeds:
         seeder.call("POST", "/dists", seed_order(torrent, source=source, targets=swarm_hosts,
-                                                 upload_limit=cfg.origin_upload_rate))
+                                                 upload_limit=cfg.origin_upload_rate, priority=level))
+    else:
+        seeder.call("POST", f"/swarms/{meta.dist_id}", {"priority": level}, timeout=10)
     publishing.send_topology(cfg, seeder, catalog)
     order = orders.fetch_order(meta, torrent, dest=dest, force=req.force, tracker=tracker,
-                               sites=cfg.sites, order_id=order_id)
+                               sites=cfg.sites, order_id=order_id, priority=level)
     answers = publishing.publish(caller.minions, targets, order, catalog, req.order_timeout, painter)
     if answers.pop("site_grains") != {}:
         publishing.send_topology(cfg, seeder, catalog)
     quieting.note_complete(cfg, seeder, catalog, [meta.dist_id])  # every target held it already
     return {"result": not answers["refused"], "id": meta.dist_id, "name": source.name,
             "origin": "seeding" if seeds else f"not seeding (stopped); {len(held_by)} holders serve",
-            "dest": dest, "bytes": meta.total_size, "pieces": meta.num_pieces,
+            "dest": dest, "priority": level, "bytes": meta.total_size, "pieces": meta.num_pieces,
             "targets": targets, "allowed": allowed, "torrent": torrent_url, **answers}
 
 

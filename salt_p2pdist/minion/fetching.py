@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 
 def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
-          sites: dict[str, Any] | None = None, order_id: str = "", dist_id: str = "") -> dict[str, Any]:
+          sites: dict[str, Any] | None = None, order_id: str = "", dist_id: str = "", *,
+          priority: str = "") -> dict[str, Any]:
     """Have the agent fetch ``torrent`` into ``dest``, or say why not (``result`` False, ``error``).
 
     ``dist_id`` is the order's own word on what it is, for the log only. The
@@ -43,7 +44,7 @@ def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
         order = fetch_order(torrent, dest=cfg.resolve_dest(destpaths.for_host(dest, flavor)),
                             allowed_dest=[cfg.resolve_dest(r) for r in destpaths.roots_for(roots, flavor)],
                             tracker=meta.tracker, force=force, sites=sites or {}, site=site,
-                            order_id=order_id)
+                            order_id=order_id, priority=priority)
         agent = minion.agent()
         agent.ensure()
         sync_policy(minion, agent)
@@ -68,7 +69,7 @@ def wake_swarm(minion: Minion, dist_id: str) -> None:
 
 def fetch_by_ref(minion: Minion, ref: Any, tracker: str, dest: str, force: bool = False,
                  sites: dict[str, Any] | None = None, order_id: str = "",
-                 dist_id: str = "") -> dict[str, Any]:
+                 dist_id: str = "", *, priority: str = "") -> dict[str, Any]:
     """:func:`fetch` for an order that names its torrent (``torrent_ref``) instead of carrying it."""
     try:
         torrent = fetch_torrent(ref, tracker, minion.id, minion.salt_key())
@@ -78,7 +79,7 @@ def fetch_by_ref(minion: Minion, ref: Any, tracker: str, dest: str, force: bool 
     except P2PDistError as exc:
         log.error("p2pdist: refused %s: %s", dist_id, exc)
         return {"result": False, "error": str(exc), "ts": time.time()}
-    return fetch(minion, torrent, dest, force, sites, order_id, dist_id)
+    return fetch(minion, torrent, dest, force, sites, order_id, dist_id, priority=priority)
 
 
 def refused(minion: Minion, dist_id: str, route: str, reason: str) -> None:

@@ -84,6 +84,19 @@ def wake(minion: Minion, dist_id: str) -> dict[str, Any]:
     return {"result": True, "dist_id": dist_id, "state": woken.get("state")}
 
 
+def prioritize(minion: Minion, dist_id: str, level: str) -> dict[str, Any]:
+    """Keep the master's new priority for ``dist_id`` in the agent's record (if held here)."""
+    if dist_id not in minion.held_on_disk():
+        return {"result": True, "dist_id": dist_id, "comment": "not held on this minion"}
+    agent = minion.agent()
+    agent.ensure()
+    try:
+        answer = agent.call("POST", f"/dists/{dist_id}/priority", {"priority": level})
+    except NotFound:
+        return {"result": True, "dist_id": dist_id, "comment": "not held on this minion"}
+    return {"result": True, "dist_id": dist_id, "priority": answer.get("priority")}
+
+
 def uninstall(minion: Minion, purge: bool) -> dict[str, Any]:
     """Agent stopped, beacon, schedules and state directory gone; delivered copies stay unless ``purge``."""
     def unhook(name: str) -> None:  # the report beacon first: it would ask for a restart

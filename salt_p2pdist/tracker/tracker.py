@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
+from salt_p2pdist.core.priority import DEFAULT as DEFAULT_PRIORITY
 from salt_p2pdist.core.quiet import QUIET_REASON
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import Wan
@@ -44,6 +45,7 @@ class Swarm:
     # from then on a holder's announce is answered QUIET_REASON and it leaves the table.
     quiet_at: float | None = None
     announces: int = 0  # announces answered since the tracker started (status shows it)
+    priority: str = DEFAULT_PRIORITY  # urgent, normal or background (core/priority.py)
 
     def is_quiet(self, now: float) -> bool:
         return self.quiet_at is not None and now >= self.quiet_at
@@ -87,17 +89,20 @@ class Tracker:
         self._on_wan: tuple[float, dict[str, set[str]]] = (-1.0, {})
 
     def register(self, info_hash20: bytes, allowed: frozenset[str], origin_port: int,
-                 torrent_name: str = "") -> None:
+                 torrent_name: str = "", priority: str = "") -> None:
+        """A swarm the origin seeds (or keeps); ``priority`` "" keeps a known swarm's level."""
         swarm = self.swarms.get(info_hash20)
         if swarm is None:
             # A site-mate of a complete fetcher is fed over the LAN: a few of
             # its (short) announce intervals without progress mean that does not work.
             starve_after = min(self.stall_after, 4.0 * FLOOR_S)
             self.swarms[info_hash20] = Swarm(allowed, origin_port, WanFetchers(
-                self.fetchers_per_site, self.stall_after, starve_after), torrent_name=torrent_name)
+                self.fetchers_per_site, self.stall_after, starve_after), torrent_name=torrent_name,
+                priority=priority or DEFAULT_PRIORITY)
         else:
             swarm.allowed, swarm.origin_port = allowed, origin_port
             swarm.torrent_name = torrent_name or swarm.torrent_name
+            swarm.priority = priority or swarm.priority
 
     def may_join(self, swarm: Swarm, host_id: str) -> bool:
         return host_id in swarm.allowed or self.known_host(host_id)

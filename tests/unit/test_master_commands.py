@@ -63,7 +63,7 @@ def test_a_push_signs_records_seeds_and_publishes_one_order(tmp_path: Path, sour
     # (the answer carried a new site grain).
     seed = next(body for method, path, body in seeder.calls if path == "/dists")
     assert seed == {"mode": "seed", "torrent": order["torrent"], "source": str(source),
-                    "targets": ["web1", "web2"], "upload_limit": 0}
+                    "targets": ["web1", "web2"], "upload_limit": 0, "priority": "normal"}
     assert [p for _m, p, _b in seeder.calls].count("/topology") == 2
     rows = {r["minion"]: r for r in c.catalog().host_rows(ret["id"])}
     assert rows["web1"]["state"] == "downloading"
@@ -105,7 +105,8 @@ def test_a_held_push_waits_and_the_requester_cannot_approve_it(tmp_path: Path, s
     [request] = c.desk().pending()
     assert request["args"] == {"path": str(source), "tgt": "web*", "tgt_type": "glob",
                                "dest": str(tmp_path / "dest"), "force": False, "order_timeout": 30,
-                               "allow": "", "allow_type": "glob", "quiet_after": ""}
+                               "allow": "", "allow_type": "glob", "quiet_after": "",
+                               "priority": ""}
     ret = approve.approve(c, held["request"], wait=False, timeout=10)
     assert ret["retcode"] == 1 and "cannot approve it" in ret["error"]
     # Listed as held by p2pdist.status, for scripts and for people.
