@@ -21,16 +21,16 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
 from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core.priority import BACKGROUND
 from salt_p2pdist.core.yielding import SAMPLE_S, DelayController, share
 
 log = logging.getLogger(__name__)
-BACKGROUND = "background"
 # A download counts as over the WAN while its bytes from the origin or other sites
 # grew within this long (the peer sampler adds them up once a second).
 WAN_RECENT_S = 5.0
@@ -40,9 +40,9 @@ PROBE_TIMEOUT_S = 2.0
 Probe = Callable[[str, int], float | None]
 
 
-def priority_of(record: Any) -> str:
+def priority_of(record: OrderRecord) -> str:
     """A distribution's priority (urgent, normal or background) as its order record holds it."""
-    return str(getattr(record, "priority", "") or "normal")
+    return record.level()
 
 
 def connect_rtt(host: str, port: int) -> float | None:
@@ -66,7 +66,7 @@ class Yielder:
         self.book, self.probe, self.clock = book, probe, clock
         self.controller = DelayController()
         self._wan_seen: dict[str, tuple[int, float]] = {}  # dist_id -> (WAN bytes, when they grew)
-        self._limited: dict[str, Transfer] = {}  # downloads this limits now
+        self._limited: dict[str, tuple[Transfer, int]] = {}  # downloads this limits now, and to what
 
     def over_wan(self, transfer: Transfer, now: float) -> bool:
         count = wan_bytes(transfer)
@@ -87,7 +87,7 @@ class Yielder:
         now = self.clock()
         downloads = self.yielding(now)
         for gone in set(self._limited) - {t.dist_id for t in downloads}:
-            self._lift(self._limited.pop(gone))
+            self._lift(*self._limited.pop(gone))
         if not downloads:
             self.controller.reset()
             return False
@@ -97,21 +97,32 @@ class Yielder:
         before = self.controller.limit_bps
         limit = share(self.controller.step(now, rtt, rate), len(downloads))
         for t in downloads:
-            if limit > 0:
-                t.handle.set_download_limit(limit)
-                self._limited[t.dist_id] = t
-            elif self._limited.pop(t.dist_id, None) is not None:
-                self._lift(t)  # only what this limited: a limit set elsewhere is not ours to lift
+            self._apply(t, limit)
         if (before is None) != (self.controller.limit_bps is None):
             log.info("background downloads over the WAN: %s", "yielding to other traffic"
                      if limit > 0 else "not limited")
         return True
 
+    def _apply(self, transfer: Transfer, limit: int) -> None:
+        """Set ``limit`` (-1: none) on a download, unless a limit set elsewhere holds it (a
+        distribution held back for a higher priority one): that one stays, and is not ours to lift."""
+        current = int(transfer.handle.download_limit())
+        mine = self._limited.get(transfer.dist_id)
+        if current > 0 and (mine is None or mine[1] != current):
+            self._limited.pop(transfer.dist_id, None)
+            return
+        if limit > 0:
+            transfer.handle.set_download_limit(limit)
+            self._limited[transfer.dist_id] = (transfer, limit)
+        elif mine is not None:
+            self._lift(*self._limited.pop(transfer.dist_id))
+
     @staticmethod
-    def _lift(transfer: Transfer) -> None:
+    def _lift(transfer: Transfer, limit: int) -> None:
         # Its torrent may have left the session (moved into dest, removed).
         with contextlib.suppress(RuntimeError):
-            transfer.handle.set_download_limit(-1)
+            if int(transfer.handle.download_limit()) == limit:  # still ours, not set elsewhere since
+                transfer.handle.set_download_limit(-1)
 
 
 def yield_loop(yielder: Yielder, stop: threading.Event) -> None:

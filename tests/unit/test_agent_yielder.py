@@ -53,7 +53,7 @@ def _fetching(engine: Engine, tmp_path: Path, name: str, priority: str) -> str:
     dist_id = str(engine.add({**order, "mode": "fetch"})["dist_id"])
     transfer = engine.book.get(dist_id)
     assert transfer is not None
-    setattr(transfer.record, "priority", priority)  # noqa: B010 (the order's field, once pushed so)
+    engine.book.update(transfer, priority=priority)  # as pushed with priority=
     return dist_id
 
 
@@ -121,3 +121,25 @@ def test_once_the_download_leaves_the_wan_its_limit_is_lifted(engine: Engine, tm
     for _ in range(40):  # no more WAN bytes (the rest comes from site-mates)
         yielder.step()
     assert _limit(engine, background) <= 0
+
+
+def test_a_limit_set_elsewhere_is_left_alone(engine: Engine, tmp_path: Path) -> None:
+    """A download held back for a higher priority distribution keeps that limit."""
+    background = _fetching(engine, tmp_path, "image.bin", "background")
+    transfer = engine.book.get(background)
+    assert transfer is not None
+    link = Link()
+    yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
+    for rtt in [BASE] * 5 + [BASE + 0.040] * 20:
+        link.rtt = rtt
+        _from_the_wan(engine, background, 1_000)
+        yielder.step()
+    transfer.handle.set_download_limit(1024)  # held back meanwhile
+    for rtt in [BASE + 0.040] * 5 + [BASE] * 30:
+        link.rtt = rtt
+        _from_the_wan(engine, background, 1_000)
+        yielder.step()
+    assert _limit(engine, background) == 1024
+    for _ in range(40):  # no more WAN bytes: nothing of ours to lift
+        yielder.step()
+    assert _limit(engine, background) == 1024
