@@ -19,7 +19,7 @@ from typing import Any
 
 from lab.build import make_payload
 from lab.sampling import SATURATED, Sampler
-from lab.scenario_p2pdist import P2PDist
+from lab.scenario_p2pdist import P2PDist, keep_agent_logs
 from lab.topology import Client, Lab
 
 BUSINESS = Path(__file__).with_name("business.py")
@@ -63,6 +63,7 @@ class Rollouts:
     def stop(self) -> None:
         if self.p2p.salt is not None:
             self.p2p.salt.stop()
+        keep_agent_logs(self.lab.hq_dir / "salt", self.lab.log_dir)
 
     # -- building blocks ----------------------------------------------------
     def payload(self, name: str, mib: float, *, folder: str = "") -> Path:

@@ -55,6 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--urgent-background-mib", type=float, default=256.0)
     p.add_argument("--phases", default="business,delta,urgent", help="which groups to run")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--logs", type=Path, help="keep the daemons' logs in this dir")
     return p.parse_args(argv)
 
 
@@ -62,15 +63,6 @@ def business_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) 
     lab = r.lab
     site, client = lab.sites[0], lab.sites[0].clients[0]
     cap = site.down_mbit * 1e6 / 8  # bytes/s of frames, as tbf and the counters count them
-    size = int(args.background_mib * 1024 * 1024)
-
-    def flow_midway(key: str) -> Any:
-        def during(phase: Phase, _start: float, _sampler: Any) -> None:
-            base = r.site_bytes(site.name)
-            while r.site_bytes(site.name) - base < 0.2 * size:  # mid-distribution
-                time.sleep(0.2)
-            phase.extra[key] = r.business(client, args.business_s)
-        return during
 
     idle = r.run_phase("business_idle", None, during=flow_midway_idle(r, client, args))
     phases = [idle]
@@ -80,7 +72,7 @@ def business_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) 
             phases.append(Phase(name, error="no priority in this build (issue 16 part 1 not merged)"))
             continue
         phases.append(r.run_phase(name, r.payload(f"{name}.bin", args.background_mib),
-                                  priority=priority, during=flow_midway("business")))
+                                  priority=priority, during=flow_midway(r, args, "business")))
     alone = (r.run_phase("background_alone", r.payload("background_alone.bin", args.background_mib),
                          priority="background") if priorities_built()
              else Phase("background_alone", error="no priority in this build (issue 16 part 1 not merged)"))
@@ -98,6 +90,30 @@ def business_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) 
         "background_link_use": _valid(min(uses) if uses else None, alone),
     })
     return phases
+
+
+def yield_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) -> list[Phase]:
+    """Only the business flow alone and beside a background distribution (to tune by)."""
+    idle = r.run_phase("business_idle", None, during=flow_midway_idle(r, r.lab.sites[0].clients[0], args))
+    beside = r.run_phase("background_with_business", r.payload("yield.bin", args.background_mib),
+                         priority="background", during=flow_midway(r, args, "business"))
+    idle_bps = idle.extra["business"]["bytes_per_s"] if "business" in idle.extra else None
+    if idle_bps and "business" in beside.extra:
+        out["business_flow_share"] = _valid(beside.extra["business"]["bytes_per_s"] / idle_bps, idle, beside)
+    return [idle, beside]
+
+
+def flow_midway(r: Rollouts, args: argparse.Namespace, key: str) -> Any:
+    """During a phase: once the first site has 20 % of the payload, the business flow."""
+    site, client = r.lab.sites[0], r.lab.sites[0].clients[0]
+    size = int(args.background_mib * 1024 * 1024)
+
+    def during(phase: Phase, _start: float, _sampler: Any) -> None:
+        base = r.site_bytes(site.name)
+        while r.site_bytes(site.name) - base < 0.2 * size:  # mid-distribution
+            time.sleep(0.2)
+        phase.extra[key] = r.business(client, args.business_s)
+    return during
 
 
 def flow_midway_idle(r: Rollouts, client: Any, args: argparse.Namespace) -> Any:
@@ -156,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     params = LabParams(branches=args.branches, clients_per_branch=args.clients,
                        branch_mbit=args.branch_mbit, hq_mbit=args.hq_mbit, size_mib=1)
-    groups = {"business": business_phases, "delta": delta_phases, "urgent": urgent_phases}
+    groups = {"business": business_phases, "yield": yield_phases, "delta": delta_phases,
+              "urgent": urgent_phases}
     out: dict[str, Any] = {"lab": {"branches": args.branches, "clients_per_branch": args.clients,
                                    "branch_mbit": args.branch_mbit, "hq_mbit": args.hq_mbit},
                            "sizes_mib": {"background": args.background_mib, "delta": args.delta_mib,
@@ -164,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                                          "urgent_background": args.urgent_background_mib},
                            "business_s": args.business_s, "targets": TARGETS}
     phases: list[Phase] = []
-    with open_lab(params) as lab:
+    with open_lab(params, logs_to=args.logs) as lab:
         r = Rollouts(lab)
         r.start()
         try:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 WAN_RECENT_S = 5.0
 IDLE_CHECK_S = 1.0
 PROBE_TIMEOUT_S = 2.0
+TELL_EVERY_S = 10.0  # the log says how it yields this often while it does
 
 Probe = Callable[[str, int], float | None]
 
@@ -66,6 +67,7 @@ class Yielder:
         self.book, self.probe, self.clock = book, probe, clock
         self.controller = DelayController()
         self._wan_seen: dict[str, tuple[int, float]] = {}  # dist_id -> (WAN bytes, when they grew)
+        self._told = 0.0
         self._limited: dict[str, tuple[Transfer, int]] = {}  # downloads this limits now, and to what
 
     def over_wan(self, transfer: Transfer, now: float) -> bool:
@@ -98,9 +100,12 @@ class Yielder:
         limit = share(self.controller.step(now, rtt, rate), len(downloads))
         for t in downloads:
             self._apply(t, limit)
-        if (before is None) != (self.controller.limit_bps is None):
-            log.info("background downloads over the WAN: %s", "yielding to other traffic"
-                     if limit > 0 else "not limited")
+        if (before is None) != (self.controller.limit_bps is None) or now - self._told >= TELL_EVERY_S:
+            self._told = now
+            delay = self.controller.queue_delay_s()
+            log.info("background downloads over the WAN: %s (queue %s ms, in %.0f kB/s)",
+                     f"limited to {limit / 1000:.0f} kB/s" if limit > 0 else "not limited",
+                     "?" if delay is None else f"{delay * 1000:.0f}", rate / 1000)
         return True
 
     def _apply(self, transfer: Transfer, limit: int) -> None:

@@ -39,11 +39,13 @@ CURRENT_SAMPLES = 3
 # base history): a route that changed forgets its old base within ten minutes.
 BASE_BUCKET_S = 60.0
 BASE_BUCKETS = 10
-# A full excess (queue delay twice the target or more) cuts this fraction off what came in,
-# at every sample it lasts; smaller excesses cut less. Alone on the link, one or two cuts
-# drain the queue and the link stays busy; beside a loss-based flow, whose queue stays
-# up, the cuts repeat and the limit reaches the floor within seconds.
+# A full excess (queue delay twice the target or more) cuts this fraction off what came in;
+# smaller excesses cut less, and each further sample in a row above the target cuts more
+# (up to MAX_CUT). Alone on the link, one or two cuts drain the queue and the link stays
+# busy; beside a loss-based flow, whose queue stays up, the cuts grow and the limit
+# reaches the floor within a few seconds.
 DECREASE = 0.2
+MAX_CUT = 0.5
 # Additive increase per sample with the queue empty, as a fraction of the current limit
 # (at least GROWTH_MIN_BPS): an idle link is taken back in a few seconds.
 GROWTH = 0.08
@@ -60,6 +62,7 @@ class DelayController:
     target_s: float = TARGET_S
     floor_bps: int = FLOOR_BPS
     limit_bps: float | None = None  # None: not limited (the link has not been seen queueing yet)
+    _above: int = 0  # samples in a row above the target
     _current: deque[float] = field(default_factory=lambda: deque(maxlen=CURRENT_SAMPLES))
     _base: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=BASE_BUCKETS))
 
@@ -95,9 +98,12 @@ class DelayController:
         if off_target < 0:
             # What came in is what the link gave us; cutting below it drains the queue.
             basis = rate_bps if self.limit_bps is None else min(self.limit_bps, max(rate_bps, self.floor_bps))
-            cut = 1.0 - DECREASE * min(1.0, -off_target)
+            self._above += 1
+            cut = 1.0 - min(MAX_CUT, DECREASE * min(1.0, -off_target) * self._above)
             self.limit_bps = max(float(self.floor_bps), basis * cut)
-        elif self.limit_bps is not None:
+            return self.limit_bps
+        self._above = 0
+        if self.limit_bps is not None:
             grown = self.limit_bps + off_target * max(GROWTH_MIN_BPS, GROWTH * self.limit_bps)
             ceiling = HEADROOM * rate_bps + GROWTH_MIN_BPS
             self.limit_bps = max(self.limit_bps, min(grown, ceiling))
@@ -105,7 +111,7 @@ class DelayController:
 
     def reset(self) -> None:
         """No background download over the WAN any more: the next one starts unlimited."""
-        self.limit_bps = None
+        self.limit_bps, self._above = None, 0
         self._current.clear()
 
 

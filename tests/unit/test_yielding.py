@@ -81,3 +81,23 @@ def test_reset_forgets_the_limit() -> None:
     feed(c, t, [BASE + 0.040] * 5, LINK)
     c.reset()
     assert c.limit_bps is None
+
+
+def test_a_queue_a_little_above_the_target_that_stays_up_still_reaches_the_floor_soon() -> None:
+    """A loss-based flow's queue after its losses sits only a little above the target:
+    the cuts grow while it stays there (5 s of samples)."""
+    c = DelayController()
+    t = feed(c, 0.0, [BASE] * 5, LINK)
+    feed(c, t, [BASE + 1.4 * TARGET_S] * int(5 / SAMPLE_S), LINK)
+    assert c.limit_bps == FLOOR_BPS
+
+
+def test_one_cut_alone_drains_a_queue_without_giving_up_the_link() -> None:
+    """Alone on the link, the download's own queue: one cut, then the link is taken again."""
+    c = DelayController()
+    t = feed(c, 0.0, [BASE] * 5, LINK)
+    t = feed(c, t, [BASE + 2 * TARGET_S] * 3, LINK)  # the filter needs 3 samples to see it
+    first = c.limit_bps
+    assert first is not None and first >= 0.75 * LINK
+    feed(c, t, [BASE] * 5, first)
+    assert c.limit_bps is not None and c.limit_bps > first
