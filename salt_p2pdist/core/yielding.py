@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 TARGET_S = 0.020
 # 256 kbit/s: a trickle on a 20 Mbit/s link, enough to finish a small file in minutes.
 FLOOR_BPS = 32 * 1024
-# One round trip every SAMPLE_S; the queueing delay read is the smallest of the last
-# CURRENT_SAMPLES, so that one delayed answer (a busy server) is not taken for a queue.
+# One round trip every SAMPLE_S; the queueing delay read is the median of the last
+# CURRENT_SAMPLES: one delayed answer (a busy server) is not taken for a queue, and one
+# short dip (a loss-based flow's queue drains for a moment after a loss) not for an idle link.
 SAMPLE_S = 0.2
 CURRENT_SAMPLES = 3
 # The base is the minimum of the last BASE_BUCKETS minima of BASE_BUCKET_S each (LEDBAT's
@@ -46,10 +47,12 @@ BASE_BUCKETS = 10
 # reaches the floor within a few seconds.
 DECREASE = 0.2
 MAX_CUT = 0.5
-# Additive increase per sample with the queue empty, as a fraction of the current limit
-# (at least GROWTH_MIN_BPS): an idle link is taken back in a few seconds.
+# Additive increase per sample with the queue empty: GROWTH_MIN_BPS within CALM_S of the
+# last cut (a loss-based flow's queue drains for a moment after its losses: the link is not
+# idle yet), then a fraction of the current limit: an idle link is taken back in seconds.
 GROWTH = 0.08
 GROWTH_MIN_BPS = 64 * 1024
+CALM_S = 5.0
 # The limit grows no further than this much above what comes in: a limit that nothing
 # reaches (the sender or the other end is slower) would otherwise grow without bound.
 HEADROOM = 1.25
@@ -62,7 +65,8 @@ class DelayController:
     target_s: float = TARGET_S
     floor_bps: int = FLOOR_BPS
     limit_bps: float | None = None  # None: not limited (the link has not been seen queueing yet)
-    _above: int = 0  # samples in a row above the target
+    _above: int = 0  # samples in a row above the target (halved by each one below)
+    _last_cut: float = float("-inf")
     _current: deque[float] = field(default_factory=lambda: deque(maxlen=CURRENT_SAMPLES))
     _base: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=BASE_BUCKETS))
 
@@ -73,7 +77,8 @@ class DelayController:
         base = self.base_s()
         if base is None or not self._current:
             return None
-        return max(0.0, min(self._current) - base)
+        recent = sorted(self._current)
+        return max(0.0, recent[len(recent) // 2] - base)
 
     def _remember(self, now: float, rtt_s: float) -> None:
         bucket = int(now // BASE_BUCKET_S)
@@ -101,10 +106,13 @@ class DelayController:
             self._above += 1
             cut = 1.0 - min(MAX_CUT, DECREASE * min(1.0, -off_target) * self._above)
             self.limit_bps = max(float(self.floor_bps), basis * cut)
+            self._last_cut = now
             return self.limit_bps
-        self._above = 0
+        self._above //= 2  # a dip between samples above the target does not start the cuts over
         if self.limit_bps is not None:
-            grown = self.limit_bps + off_target * max(GROWTH_MIN_BPS, GROWTH * self.limit_bps)
+            calm = now - self._last_cut >= CALM_S
+            step = max(GROWTH_MIN_BPS, GROWTH * self.limit_bps) if calm else GROWTH_MIN_BPS
+            grown = self.limit_bps + off_target * step
             ceiling = HEADROOM * rate_bps + GROWTH_MIN_BPS
             self.limit_bps = max(self.limit_bps, min(grown, ceiling))
         return self.limit_bps

@@ -96,8 +96,16 @@ def test_one_cut_alone_drains_a_queue_without_giving_up_the_link() -> None:
     """Alone on the link, the download's own queue: one cut, then the link is taken again."""
     c = DelayController()
     t = feed(c, 0.0, [BASE] * 5, LINK)
-    t = feed(c, t, [BASE + 2 * TARGET_S] * 3, LINK)  # the filter needs 3 samples to see it
+    t = feed(c, t, [BASE + 2 * TARGET_S] * 2, LINK)  # the filter needs 2 samples to see it
     first = c.limit_bps
     assert first is not None and first >= 0.75 * LINK
     feed(c, t, [BASE] * 5, first)
     assert c.limit_bps is not None and c.limit_bps > first
+
+
+def test_short_dips_of_a_busy_queue_do_not_give_the_link_back() -> None:
+    """A loss-based flow's queue drains for a moment after each loss: not an idle link."""
+    c = DelayController()
+    t = feed(c, 0.0, [BASE] * 5, LINK)
+    feed(c, t, [BASE + 0.035, BASE + 0.035, BASE + 0.035, BASE] * 25, LINK)
+    assert c.limit_bps is not None and c.limit_bps <= 2 * FLOOR_BPS
