@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import shutil
 import sys
@@ -40,6 +41,11 @@ TARGETS = {"business_flow_share": ">= 0.80", "background_link_use": ">= 0.90",
 def priorities_built() -> bool:
     """Whether this build carries a distribution's priority from the push to the agent."""
     return "priority" in {f.name for f in dataclasses.fields(OrderRecord)}
+
+
+def holdback_built() -> bool:
+    """Whether this build holds lower priorities back on a WAN link (issue 16 part 1's scheduler)."""
+    return importlib.util.find_spec("salt_p2pdist.agent.priorities") is not None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -159,6 +165,7 @@ def urgent_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) ->
             time.sleep(0.2)
     running = r.run_phase("background_for_urgent", None, during=background_running)
     beside = r.run_phase("urgent_with_background", urgent, priority="urgent")
+    out["holdback_in_build"] = holdback_built()
     out["urgent_alone_s"] = _valid(alone.seconds, alone)
     out["urgent_with_background_s"] = _valid(beside.seconds, beside, running)
     return [alone, running, beside]
