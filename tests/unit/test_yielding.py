@@ -93,13 +93,13 @@ def test_a_queue_a_little_above_the_target_that_stays_up_still_reaches_the_floor
 
 
 def test_one_cut_alone_drains_a_queue_without_giving_up_the_link() -> None:
-    """Alone on the link, the download's own queue: one cut, then the link is taken again."""
+    """Alone on the link, the download's own queue: cut a little, and taken again soon."""
     c = DelayController()
     t = feed(c, 0.0, [BASE] * 5, LINK)
     t = feed(c, t, [BASE + 2 * TARGET_S] * 2, LINK)  # the filter needs 2 samples to see it
     first = c.limit_bps
     assert first is not None and first >= 0.75 * LINK
-    feed(c, t, [BASE] * 5, first)
+    feed(c, t, [BASE] * int(5 / SAMPLE_S), first)  # the queue drained: 5 s later
     assert c.limit_bps is not None and c.limit_bps > first
 
 
