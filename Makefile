@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt s
 # Bench-only dependencies (charts), never installed by make test.
 BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-topologies bench-status bench-policy bench-wan-total bench-report-cost bench-tracker bench-large bench-startup bench-rollouts clean
+.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-modes bench-topologies bench-status bench-policy bench-wan-total bench-report-cost bench-tracker bench-large bench-startup bench-rollouts clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
@@ -45,7 +45,7 @@ integration: $(STAMP)
 test: $(STAMP) lint-win32 ## lint, unit tests, then real master/minion/libtorrent tests
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q --durations=15 tests  # the slowest tests named: CI time is watched
 
 WINDOWS_CACHE ?= .cache/windows
 test-windows: $(STAMP)    ## the Windows tier: the agent under the real Windows CPython + libtorrent (Wine; root, Debian)
@@ -56,8 +56,19 @@ BENCH_ARGS ?= --runs 3
 bench: $(BENCH_STAMP)           ## the WAN lab (root): p2pdist vs HTTP vs plain BitTorrent, 4x5, 3 runs
 	$(BIN)/python -m lab $(BENCH_ARGS) --out bench/results/latest.json
 
-bench-scale: $(BENCH_STAMP)     ## the same with 8 branches x 5 clients, one run
-	$(BIN)/python -m lab --branches 8 --runs 1 --out bench/results/scale-8x5.json
+# 8 x 5 holds more salt-minions than 2 cores run unsaturated: by default the agents
+# mode (real agents and tracker, orders delivered without a Salt daemon; lab/agentsdriver.py).
+SCALE_MODE ?= agents
+SCALE_ARGS ?=
+SCALE_OUT ?= bench/results/scale-8x5-64MiB-$(SCALE_MODE)-mode.json
+bench-scale: $(BENCH_STAMP)     ## 8 branches x 5 clients, one run of each way, in SCALE_MODE (root)
+	$(BIN)/python -m lab --branches 8 --runs 1 --mode $(SCALE_MODE) $(SCALE_ARGS) --out $(SCALE_OUT)
+
+bench-modes: $(BENCH_STAMP)     ## the default lab (4x5, 64 MiB), p2pdist once in each mode (root)
+	for m in salt agents; do \
+	  $(BIN)/python -m lab --scenarios p2pdist --runs 1 --mode $$m \
+	    --out bench/results/default-4x5-64MiB-$$m-mode.json || exit 1; \
+	done
 
 TOPOLOGIES ?= uneven asymmetric hub
 bench-topologies: $(BENCH_STAMP) ## each bench/topologies/*.yaml once (root): JSON + chart per topology

@@ -16,7 +16,7 @@ from pathlib import Path
 from lab import scenarios as registry
 from lab.harness import run_scenario
 from lab.netns import LabError
-from lab.params import DEFAULT_PREFIX, LabParams
+from lab.params import DEFAULT_PREFIX, MODES, SALT, LabParams
 from lab.report import (
     HEADER,
     RunRecord,
@@ -49,6 +49,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--chart", type=Path,
                    help="draw bytes into each site over time per way, bound drawn in (PNG;"
                         " needs matplotlib: requirements-bench.txt)")
+    p.add_argument("--mode", choices=MODES, default=SALT,
+                   help="how p2pdist's Salt side runs: 'salt', a real salt-master and one salt-minion"
+                        " per client (default); 'agents', the same orders to the same agents and"
+                        " tracker with no Salt daemon, for labs larger than the machine holds"
+                        " (lab/agentsdriver.py says what it leaves out)")
     p.add_argument("--runs", type=int, default=1, help="runs of each scenario (default 1)")
     p.add_argument("--scenarios", default="",
                    help="comma-separated, in order (default: all available: "
@@ -72,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     params = LabParams(
         branches=args.branches, clients_per_branch=args.clients_per_branch,
         branch_mbit=args.branch_mbit, hq_mbit=args.hq_mbit, size_mib=args.size_mib,
-        prefix=args.prefix, shape=shape,
+        prefix=args.prefix, shape=shape, mode=args.mode,
     )
     problems = params.validate() + ([] if args.runs >= 1 else ["--runs must be >= 1"])
     if problems:
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{params.layout.name} ({params.layout.wan}): bound {params.bound_s:.1f} s for "
           f"{params.size_mib:g} MiB, bound by {binding.get('term')} ({binding.get('what')}); "
           f"T_lb = max(F/slowest branch, F/HQ) = {params.t_lb_s:.1f} s; "
-          f"scenarios: {', '.join(names)}", flush=True)
+          f"scenarios: {', '.join(names)}; p2pdist in the {params.mode} mode", flush=True)
     records: list[RunRecord] = []
     try:
         with open_lab(params, logs_to=args.logs) as lab:

@@ -77,6 +77,7 @@ def run_scenario(lab: Lab, scenario: Scenario, run_no: int) -> RunRecord:
         delta=delta, bad_hash=bad, error=error,
         wall_s=time.monotonic() - started, cpu_busy=sampler.cpu_busy,
         first_piece_s=getattr(scenario, "first_piece_s", None),
+        cpu_s_by_role=getattr(scenario, "cpu_s_by_role", None),
         samples=[[t, by_site] for t, by_site in sampler.samples],
     )
     clean(lab)

@@ -21,6 +21,12 @@ DEFAULT_PREFIX = "p2pl-"
 MAX_SITES = 100
 MAX_CLIENTS_PER_SITE = 200
 MIB = 1024 * 1024
+# How the p2pdist scenario runs Salt's side: real salt-master and salt-minions
+# (the default), or the agents mode: the same orders to the same agents, no
+# Salt daemon (lab/agentsdriver.py), for labs larger than the machine holds.
+SALT = "salt"
+AGENTS = "agents"
+MODES = (SALT, AGENTS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +38,7 @@ class LabParams:
     size_mib: float = 64.0
     prefix: str = DEFAULT_PREFIX
     shape: LabShape | None = None  # from --topology; None: the flags' uniform case
+    mode: str = SALT  # SALT or AGENTS (MODES)
 
     @property
     def layout(self) -> LabShape:
@@ -69,6 +76,8 @@ class LabParams:
 
     def _common(self) -> list[str]:
         problems = []
+        if self.mode not in MODES:
+            problems.append(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if not 0 < self.size_mib <= 16 * 1024:
             problems.append(f"size MiB must be >0 and <=16384, got {self.size_mib}")
         if not self.prefix or len(self.prefix) > 8 or not self.prefix.endswith("-"):

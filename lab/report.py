@@ -52,13 +52,19 @@ class RunRecord:
     # p2pdist: push command start until the first block lands on a branch client's disk
     first_piece_s: float | None = None
     samples: list[Any] = field(default_factory=list)  # [seconds, {site: bytes into it}] each 0.5 s
+    # How p2pdist's Salt side ran in this lab: "salt" (salt-master and a salt-minion
+    # per client) or "agents" (no Salt daemon, lab/agentsdriver.py). Set on every
+    # record of a run, the baselines' too, though only p2pdist's depends on it.
+    mode: str = "salt"
+    # p2pdist: CPU seconds per kind of process in the lab during the run (lab/cpuroles.py)
+    cpu_s_by_role: dict[str, float] = field(default_factory=dict)
 
 
 def make_record(
     params: LabParams, *, scenario: str, run: int, times: Mapping[str, float | None],
     delta: Mapping[str, Counters], bad_hash: Sequence[str], error: str, wall_s: float,
     cpu_busy: float | None = None, first_piece_s: float | None = None,
-    samples: list[Any] | None = None,
+    samples: list[Any] | None = None, cpu_s_by_role: dict[str, float] | None = None,
 ) -> RunRecord:
     size = params.size_bytes
     done = [t for t in times.values() if t is not None]
@@ -81,7 +87,8 @@ def make_record(
         binding=(params.plan["binding"] or {}).get("term", ""),
         ratio_to_bound=total / params.bound_s if total is not None else None,
         cpu_busy=cpu_busy, valid=cpu_busy is None or cpu_busy <= SATURATED,
-        first_piece_s=first_piece_s, samples=samples or [],
+        first_piece_s=first_piece_s, samples=samples or [], mode=params.mode,
+        cpu_s_by_role=cpu_s_by_role or {},
     )
 
 
@@ -115,7 +122,7 @@ def median_record(records: Sequence[RunRecord]) -> RunRecord:
         topology=first.topology, wan=first.wan, bound_s=first.bound_s, binding=first.binding,
         ratio_to_bound=total / first.bound_s if total is not None and first.bound_s else None,
         cpu_busy=_median([r.cpu_busy for r in records]), valid=all(r.valid for r in records),
-        first_piece_s=_median([r.first_piece_s for r in records]),
+        first_piece_s=_median([r.first_piece_s for r in records]), mode=first.mode,
     )
 
 
@@ -123,7 +130,12 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-HEADER = (f"{'scenario':<11} {'run':>6} {'total_s':>8} {'bound':>6} {'ratio':>6} "
+def label(r: RunRecord) -> str:
+    """The scenario as the table names it: p2pdist's mode is part of what was measured."""
+    return f"{r.scenario}/{r.mode}" if r.scenario == "p2pdist" else r.scenario
+
+
+HEADER = (f"{'scenario':<14} {'run':>6} {'total_s':>8} {'bound':>6} {'ratio':>6} "
           f"{'in/F avg':>8} {'in/F max':>8} {'out/F avg':>9} {'HQout/F':>8} "
           f"{'done':>7} {'hash':>6} {'cpu':>5}")
 
@@ -133,7 +145,7 @@ def table_row(r: RunRecord) -> str:
     outs = list(r.branch_out_over_F.values()) or [0.0]
     clients = len(r.client_times)
     cpu = "-" if r.cpu_busy is None else f"{100 * r.cpu_busy:.0f}%"
-    return (f"{r.scenario:<11} {r.run!s:>6} {_fmt(r.total_s):>8} {_fmt(r.bound_s):>6} "
+    return (f"{label(r):<14} {r.run!s:>6} {_fmt(r.total_s):>8} {_fmt(r.bound_s):>6} "
             f"{_fmt(r.ratio_to_bound, 2):>6} {_fmt(statistics.mean(ins), 2):>8} "
             f"{_fmt(max(ins), 2):>8} {_fmt(statistics.mean(outs), 2):>9} "
             f"{_fmt(r.hq_out_over_F, 2):>8} {f'{r.clients_done}/{clients}':>7} "
@@ -143,7 +155,9 @@ def table_row(r: RunRecord) -> str:
 
 def client_line(r: RunRecord) -> str:
     times = " ".join(f"{k}={_fmt(v)}" for k, v in r.client_times.items())
-    return f"    clients (s): {times}" + (f"\n    error: {r.error}" if r.error else "")
+    cpu = ", ".join(f"{k} {v:.1f}" for k, v in r.cpu_s_by_role.items())
+    return (f"    clients (s): {times}" + (f"\n    CPU s by process: {cpu}" if cpu else "")
+            + (f"\n    error: {r.error}" if r.error else ""))
 
 
 def _rounded(value: object) -> object:

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from lab.build import make_payload
+from lab.p2pdistsetup import keep_agent_logs
 from lab.sampling import SATURATED, Sampler
-from lab.scenario_p2pdist import P2PDist, keep_agent_logs
+from lab.scenario_p2pdist import P2PDist
 from lab.topology import Client, Lab
 
 BUSINESS = Path(__file__).with_name("business.py")

@@ -159,6 +159,11 @@ class TransferBook:
             transfer.error = error
             transfer.place_failed = place_failed
 
+    def set_held(self, transfer: Transfer, yields_to: str) -> None:
+        """Held back on the WAN by priority (yielding to ``yields_to``), or "" no longer."""
+        with self._lock:
+            transfer.held_by = yields_to
+
     def save_resume(self, dist_id: str, data: bytes) -> None:
         with self._lock:
             if dist_id in self._transfers:

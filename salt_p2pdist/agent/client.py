@@ -41,6 +41,7 @@ class AgentClient:
         self.state_dir = state_dir
         self.host_id = host_id
         self.agent_args = agent_args or []
+        self._spawned = False  # by start(), for the next ensure() only
 
     def _endpoint(self) -> dict[str, Any] | None:
         try:
@@ -80,15 +81,22 @@ class AgentClient:
         except AgentUnavailable:
             return False
 
+    def start(self) -> None:
+        """Start the agent unless it already runs, without waiting for it: ``ensure`` waits.
+
+        Lets a caller overlap the agent's start with its own work (the push hashes meanwhile).
+        """
+        if not self.alive():
+            self._spawn()
+            self._spawned = True
+
     def ensure(self) -> dict[str, Any]:
         """Start the agent unless it already runs; return its endpoint."""
+        spawned, self._spawned = self._spawned, False
         if self.alive():
             return self._endpoint() or {}
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "salt_p2pdist.agent", "--state-dir", str(self.state_dir),
-               "--host-id", self.host_id, *self.agent_args]
-        with (self.state_dir / "agent.out").open("ab") as out:
-            spawning.spawn_detached(cmd, out)
+        if not spawned:
+            self._spawn()
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.alive():
@@ -96,6 +104,13 @@ class AgentClient:
             time.sleep(0.1)
         raise AgentUnavailable(f"p2pdist agent for {self.host_id} did not start; "
                                f"see {self.state_dir / 'agent.log'} and agent.out")
+
+    def _spawn(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "salt_p2pdist.agent", "--state-dir", str(self.state_dir),
+               "--host-id", self.host_id, *self.agent_args]
+        with (self.state_dir / "agent.out").open("ab") as out:
+            spawning.spawn_detached(cmd, out)
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
         """Ask the agent to save its state and exit; True once it has (or none was running)."""

@@ -24,6 +24,7 @@ class PeerLedger:
     origin_ip: str = ""
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
     own_site: str = ""  # as the master's site map places this host (learned from connections)
+    wan_peers: bool = False  # at the last sample, connected to a peer outside its site (or the origin)
     _last: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def bucket(self, peer_ip: str, local_ip: str) -> str:
@@ -34,15 +35,16 @@ class PeerLedger:
 
     def sample(self, peers: Iterable[Any]) -> None:
         """Feed ``lt.peer_info`` objects (or anything with the same fields)."""
-        seen = {}
+        seen, wan = {}, False
         for p in peers:
             key = (str(p.ip[0]), int(p.ip[1]))
             total = int(p.total_download)
             delta = total - self._last.get(key, 0)
+            local = p.local_endpoint  # a method in the 2.1 bindings
+            bucket = self.bucket(key[0], str((local() if callable(local) else local)[0]))
+            wan = wan or bucket != "from_site"
             if delta > 0:
-                local = p.local_endpoint  # a method in the 2.1 bindings
-                local_ip = str((local() if callable(local) else local)[0])
-                self.totals[self.bucket(key[0], local_ip)] += delta
+                self.totals[bucket] += delta
             seen[key] = total
         # A closed connection's count is final; a new one to the same peer starts at 0.
-        self._last = seen
+        self._last, self.wan_peers = seen, wan

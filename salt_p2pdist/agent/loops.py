@@ -81,4 +81,6 @@ def sample_peers(book: TransferBook, stop: threading.Event) -> None:
                         and not t.handle.status().is_seeding:
                     t.ledger.sample(t.handle.get_peer_info())
             except Exception:
-                log.exception("sampling peers of %s failed", t.dist_id)
+                # A handle removed meanwhile (a finished download re-added as a seed) is no error.
+                if t.handle.is_valid():
+                    log.exception("sampling peers of %s failed", t.dist_id)

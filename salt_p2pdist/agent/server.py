@@ -158,7 +158,7 @@ class TrackerHandler(BaseHTTPRequestHandler):
         try:
             with self.server.lock:
                 share = self.server.tracker.wan_share(q.get("minion", ""), self.client_address[0],
-                                                      self._holder())
+                                                      self._holder(), capped=q.get("capped") != "0")
             code, body = 200, share.to_dict()
         except (TrackerError, ValueError) as exc:
             code, body = 403, {"error": str(exc)}

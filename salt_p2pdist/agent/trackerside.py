@@ -14,10 +14,12 @@ import base64
 import logging
 import socket
 import ssl
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from salt_p2pdist.agent import holding
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.kept import KeptSwarms, QuietTimes
@@ -32,6 +34,7 @@ from salt_p2pdist.files.audit import AuditLog
 from salt_p2pdist.torrent import swarmca
 from salt_p2pdist.tracker.announce import TrackerError
 from salt_p2pdist.tracker.certdesk import UsedRequests, check_torrent_request, issue_certificate
+from salt_p2pdist.tracker.routes import ORIGIN_SITE
 from salt_p2pdist.tracker.tracker import Swarm, Tracker
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,8 @@ class TrackerSide:
             swarm = self._swarm(dist_id)
             if swarm is not None:
                 swarm.quiet_at = quiet_at
+        threading.Thread(target=holding.serve_by_priority, name="priorities", daemon=True,
+                         args=(self.tracker, self.server.lock, engine.book, engine.stopped)).start()
 
     def _known_host(self, host_id: str) -> bool:
         keys = self.cfg.known_hosts_dir
@@ -217,4 +222,14 @@ class TrackerSide:
             raise NotFound(f"no swarm {dist_id} on this tracker")
         return {"dist_id": dist_id, "peers": len(swarm.peers), "announces": swarm.announces,
                 "quiet_at": swarm.quiet_at, "origin_seeds": bool(swarm.origin_port),
-                "priority": swarm.priority}
+                "priority": swarm.priority, "held_back": self._held_view(dist_id)}
+
+    def _held_view(self, dist_id: str) -> dict[str, str]:
+        """Where ``dist_id`` yields the WAN now: site (or "origin") -> the higher one it yields to."""
+        with self.server.lock:
+            self.tracker.held_sites()
+            held = self.tracker.held.sites_of(dist_id)
+        t = self.engine.book.get(dist_id)
+        if t is not None and t.held_by:
+            held[ORIGIN_SITE] = t.held_by
+        return held

@@ -34,6 +34,8 @@ class Transfer:
     place_failed: bool = False
     # The all-time download count this handle started from (its resume data's).
     downloaded_at_add: int = 0
+    # Held back on the WAN by priority: the higher distribution it yields to (holding.py).
+    held_by: str = ""
 
     @property
     def dist_id(self) -> str:
@@ -90,6 +92,8 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "seeded": t.record.seeded,  # bytes staging started from (reused + older versions)
         "replaced": dict(t.record.replaced),  # older versions this one replaced at dest
         "order_id": t.record.order_id,  # the master's order this answers
+        "priority": t.record.level(),
+        **({"held_back_by": t.held_by} if t.held_by else {}),  # yields the WAN link to that one
         # When this was read (the agent's clock, under the engine lock): the
         # master keeps the newest of a host's reports and answers by it.
         "as_of": time.time(),

@@ -1,8 +1,11 @@
 """Asking the master's tracker for this host's part of its site's WAN cap.
 
-Only a host whose policy has a site ``wan_rate`` asks, and only while one of
-its transfers has peers: every ``POLL_S`` seconds, and at once when a transfer
-gets its first peers (the announce that gave a fetcher remote peers also made
+A host asks while one of its transfers has peers and either its policy has a
+site ``wan_rate`` or one of them downloads with a peer outside its site (a WAN
+fetcher: the answer also names the torrents it holds back for priority,
+holding.py; hosts fed over the LAN never ask, so the tracker hears from about
+one host per site and swarm, not from every downloading host): every ``POLL_S`` seconds, and
+at once when a transfer gets its first peers (the announce that gave a fetcher remote peers also made
 it one of the site's hosts on the WAN). Until the first answer, and while the
 tracker cannot be reached, the host keeps what it had (at first, the whole cap:
 the per-host limit, so a master that is down does not stop a site). The
@@ -16,12 +19,14 @@ import logging
 import ssl
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from salt_p2pdist.agent import mastertls
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.enforcer import PolicyEnforcer
+from salt_p2pdist.agent.holding import Holds
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.files.atomic import write_atomic
 from salt_p2pdist.tracker.wanshare import WanShare
@@ -30,20 +35,25 @@ log = logging.getLogger(__name__)
 POLL_S = 5.0
 
 
-def share_url(transfer: Transfer, host_id: str) -> str:
+def share_url(transfer: Transfer, host_id: str, capped: bool = True) -> str:
+    """``capped=False``: this host has no WAN cap and asks only what it holds back (takes no part)."""
     parts = urlsplit(transfer.record.tracker)
-    return f"{parts.scheme}://{parts.netloc}/wan?{urlencode({'minion': host_id})}"
+    query = {"minion": host_id, **({} if capped else {"capped": "0"})}
+    return f"{parts.scheme}://{parts.netloc}/wan?{urlencode(query)}"
 
 
-def ask(transfer: Transfer, host_id: str, ctx: ssl.SSLContext | None) -> WanShare:
+def ask(transfer: Transfer, host_id: str, ctx: ssl.SSLContext | None, capped: bool = True) -> WanShare:
     """One question to the tracker. Raises OSError or ValueError."""
-    body = mastertls.call(share_url(transfer, host_id), ctx, timeout=5)
-    return WanShare(str(body["site"]), bool(body["on_wan"]), int(body["hosts"]), float(body["fraction"]))
+    body = mastertls.call(share_url(transfer, host_id, capped), ctx, timeout=5)
+    held = body.get("held") or {}  # a tracker before priorities does not say
+    return WanShare(str(body["site"]), bool(body["on_wan"]), int(body["hosts"]), float(body["fraction"]),
+                    held={str(k): str(v) for k, v in held.items()} if isinstance(held, dict) else {})
 
 
 class SharePoller:
     def __init__(self, book: TransferBook, policy: PolicyEnforcer, host_id: str, state_dir: Path):
         self.book, self.policy, self.host_id, self.state_dir = book, policy, host_id, state_dir
+        self.holds = Holds(book)
         self.last, self.connected, self.failing = 0.0, frozenset[str](), False
         self._tls: tuple[str, ssl.SSLContext | None] = ("", None)  # dist_id whose certificate it shows
 
@@ -59,9 +69,15 @@ class SharePoller:
         return self._tls[1]
 
     def step(self) -> None:
-        if not self.policy.wants_wan_share():
+        statuses = [(t, t.handle.status()) for t in self.book.all() if t.record.tracker]
+        with_peers = [t for t, st in statuses if st.num_peers > 0]
+        downloading = any(st.num_peers > 0 and not st.is_seeding and t.ledger is not None
+                          and t.ledger.wan_peers for t, st in statuses)
+        wants_share = self.policy.wants_wan_share()
+        if not wants_share and not downloading:
+            self.holds.set({})  # nothing downloads: nothing to hold back
             return
-        with_peers = [t for t in self.book.all() if t.record.tracker and t.handle.status().num_peers > 0]
+        self.holds.apply()  # a torrent re-added since the last answer gets its limit again
         now_connected = frozenset(t.dist_id for t in with_peers)
         due = time.monotonic() - self.last >= POLL_S or not now_connected <= self.connected
         self.connected = now_connected
@@ -69,9 +85,13 @@ class SharePoller:
             return
         self.last = time.monotonic()
         try:
-            self.policy.set_wan_share(ask(with_peers[0], self.host_id, self.context(with_peers[0])))
+            share = ask(with_peers[0], self.host_id, self.context(with_peers[0]), capped=wants_share)
+            if wants_share:
+                self.policy.set_wan_share(replace(share, held={}))
+            self.holds.set(share.held)
             self.failing = False
         except (OSError, ValueError, KeyError) as exc:
+            self.holds.set({})  # no word from the master: nothing is held back (all flows, as before)
             if not self.failing:  # once per outage, not every POLL_S
                 log.warning("no WAN share from the master's tracker, keeping the last one: %s", exc)
             self.failing = True

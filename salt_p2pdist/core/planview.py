@@ -93,6 +93,23 @@ def progress_against_plan(view: Mapping[str, Any], wan: Wan, now: float) -> dict
             "sites": against_plan(p, held, elapsed)}
 
 
+def alone_remaining_s(view: Mapping[str, Any], wan: Wan, now: float) -> float | None:
+    """What a distribution still needs of the WAN with the links to itself (None: unknown rates).
+
+    The planner's bound for it as pushed, scaled by the share of its bytes not
+    yet at its targets (the priority model, core/priority.expected_finish, adds the others).
+    """
+    bound = progress_against_plan(view, wan, now)["bound_s"]
+    if bound is None:
+        return None
+    total = int(view["distribution"]["bytes"])
+    hosts = list(view["minions"].values())
+    have = sum(total if lifecycle.is_complete(h["state"]) else min(total, int(h.get("bytes_done") or 0))
+               for h in hosts)
+    want = total * len(hosts)
+    return float(bound) * (1 - have / want) if want else 0.0
+
+
 def status_lines(planned: Mapping[str, Any] | None, settled: bool = False) -> list[str]:
     """``p2pdist.status <id>`` for people: per site, the plan's share by now and the actual one.
 

@@ -53,14 +53,16 @@ def for_humans(value: Any) -> Any:
 def list_entry(summary: dict[str, Any]) -> dict[str, Any]:
     """One distribution in the list view, from status.distribution_view's summary."""
     keys = ("id", "name", "state", "priority", "created", "created_by", "source", "dest", "bytes",
-            "targets", "done", "failed", "pending", "stale", "quiet_at")
+            "targets", "done", "failed", "pending", "stale", "quiet_at", "expected_finish_s")
     return dict(for_json({k: summary.get(k) for k in keys}))
 
 
 def list_line(e: dict[str, Any]) -> str:
     return (f"{e['name']}  {e['state']}  {e.get('priority') or 'normal'}  {e['done']}/{e['targets']} done"
             + (f", {e['failed']} failed" if e["failed"] else "")
-            + f"  {progress.size(e['bytes'])} -> {e['dest']}  {e['created']} by {e['created_by']}")
+            + f"  {progress.size(e['bytes'])} -> {e['dest']}  {e['created']} by {e['created_by']}"
+            + (f"  expected in {progress.duration(e['expected_finish_s'])}"
+               if e.get("expected_finish_s") is not None else ""))
 
 
 def list_for_humans(entries: list[dict[str, Any]]) -> dict[str, str] | str:
@@ -78,6 +80,12 @@ def detail_lines(view: dict[str, Any]) -> list[str]:
         verb = "quiet since" if d["state"] == "quiet" else "goes quiet at"
         lines.append(f"  {verb} {iso(d['quiet_at'])} ({d.get('announcing', '?')} hosts announcing;"
                      " a push or p2pdist.present wakes it)")
+    if d.get("expected_finish_s") is not None:
+        after = f" after {', '.join(d['ahead'])} (higher priority)" if d.get("ahead") else ""
+        lines.append(f"  expected to finish in {progress.duration(d['expected_finish_s'])}{after}"
+                     f" (alone: {progress.duration(d['alone_s'] or 0)})")
+    for site, yields_to in sorted((d.get("held_back") or {}).items()):
+        lines.append(f"  held back on the WAN at {site}: {yields_to} (higher priority) needs the link")
     if d.get("master_share") is not None:
         lines.append(f"  served by the master: {progress.size(d['served_by_master'] or 0)} "
                      f"({100 * d['master_share']:.0f} % of what the minions received)")

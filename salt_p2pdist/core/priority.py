@@ -65,13 +65,14 @@ class SwarmAtSite:
 def held_at_site(swarms: Iterable[SwarmAtSite]) -> dict[str, str]:
     """Swarm -> the higher swarm it yields to, for each swarm held back at one site.
 
-    A swarm yields to the most urgent swarm that needs the link and ranks
-    above it (several at that level: the first by key, for a stable answer).
+    A swarm that needs the link yields to the most urgent swarm that needs it
+    and ranks above it (several at that level: the first by key, for a stable
+    answer). One that does not need the link has nothing to hold back.
     """
     swarms = list(swarms)
     needing = sorted((s for s in swarms if s.needs_wan), key=lambda s: (-rank(s.level), s.swarm))
     held: dict[str, str] = {}
-    for s in swarms:
+    for s in needing:
         above = [n for n in needing if rank(n.level) > rank(s.level)]
         if above:
             held[s.swarm] = above[0].swarm
@@ -98,3 +99,29 @@ def held_at_origin(levels: Mapping[str, str], incomplete: Iterable[str]) -> dict
     """
     need = set(incomplete)
     return held_at_site(SwarmAtSite(key, level, key in need) for key, level in levels.items())
+
+
+def expected_finish(alone: Mapping[str, tuple[str, float | None]]) -> dict[str, float | None]:
+    """Seconds until each distribution finishes given the others: dist id -> (level, alone_s).
+
+    ``alone_s`` is what it still needs of the shared WAN with the link to itself
+    (None: unknown). The model, simple on purpose: all of them cross one
+    bottleneck; a higher level takes it whole until it is done (so its
+    remaining time comes first); one level shares it evenly (processor
+    sharing: a distribution finishes once it and every shorter one of its
+    level got their time, and the longer ones as much as it). It ignores that
+    a held-back distribution still moves at a trickle and over the LAN, and
+    that distributions to different sites do not compete for a branch link:
+    an upper estimate where targets differ. Unknown ahead of it: unknown.
+    """
+    out: dict[str, float | None] = {}
+    for dist_id, (level, own) in alone.items():
+        ahead = [a for lv, a in alone.values() if rank(lv) > rank(level)]
+        peers = [a for lv, a in alone.values() if rank(lv) == rank(level)]
+        if own is None or None in ahead or None in peers:
+            out[dist_id] = None
+            continue
+        known = [a for a in peers if a is not None]
+        shared = sum(min(a, own) for a in known)  # each peer runs beside it until it or the peer ends
+        out[dist_id] = sum(a for a in ahead if a is not None) + shared
+    return out

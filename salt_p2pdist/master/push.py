@@ -113,14 +113,16 @@ def _distribute(caller: Caller, req: PushRequest, source: Path, dest: str, targe
     not seeded again: the holders serve.
     """
     cfg = caller.cfg
-    seeder = caller.origin()
-    seeder.ensure()
-    tracker = trackerhost.tracker_url(cfg, caller.opts)
     # A closed swarm: the torrent carries the master's swarm CA, and the
     # master's signature so minions refuse torrents from anyone else.
+    ca_file = SwarmCA(cfg.ca_dir).dir / "ca.pem"  # made here if new, before the origin reads it
+    seeder = caller.origin()
+    seeder.start()  # a first push starts the origin while the content is hashed
+    tracker = trackerhost.tracker_url(cfg, caller.opts)
     started = time.monotonic()
-    unsigned = creation.create_in_subprocess(source, tracker, SwarmCA(cfg.ca_dir).dir / "ca.pem")
+    unsigned = creation.create_in_subprocess(source, tracker, ca_file)
     meta = metainfo.describe(unsigned)
+    seeder.ensure()
     # Hashing is most of a push's start-up for big content: the log says how much.
     log.info("p2pdist: %s: torrent made in %.2f s (%d pieces)", meta.dist_id,
              time.monotonic() - started, meta.num_pieces)

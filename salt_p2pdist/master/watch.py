@@ -11,7 +11,7 @@ from typing import Any
 
 from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.core import arguments as args_check
-from salt_p2pdist.core import planview, present, progress
+from salt_p2pdist.core import planview, present, priority, progress
 from salt_p2pdist.core import status as status_view
 from salt_p2pdist.core.errors import P2PDistError
 from salt_p2pdist.core.wanlinks import Wan, wan_from_config
@@ -39,6 +39,23 @@ def tracker_status(origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
         return None
 
 
+def expected_finishes(catalog: Catalog, wan: Wan, now: float) -> dict[str, dict[str, Any]]:
+    """For each distribution under way: its remaining time alone, and its expected finish
+    given the others by priority (core/priority.expected_finish says what it assumes)."""
+    alone: dict[str, tuple[str, float | None]] = {}
+    for dist in catalog.distributions():
+        if dist["cancelled"]:
+            continue
+        shown = status_view.distribution_view(dist, catalog.host_rows(dist["id"]), now)
+        if shown["distribution"]["state"] in ("active", "pending"):
+            alone[dist["id"]] = (priority.level_of(dist.get("priority")),
+                                 planview.alone_remaining_s(shown, wan, now))
+    finish = priority.expected_finish(alone)
+    return {d: {"alone_s": alone[d][1], "expected_finish_s": finish[d],
+                "ahead": sorted(o for o, (lv, _a) in alone.items()
+                                if priority.rank(lv) > priority.rank(alone[d][0]))} for d in alone}
+
+
 def view(catalog: Catalog, origin: AgentClient, dist_id: str,
          wan: Wan | None = None) -> dict[str, Any] | None:
     """The status view; with ``wan``, each site's progress beside the planner's bound."""
@@ -51,9 +68,11 @@ def view(catalog: Catalog, origin: AgentClient, dist_id: str,
     swarm = tracker_status(origin, dist_id)
     if swarm is not None:
         shown["distribution"].update(announcing=swarm["peers"], announces=swarm["announces"],
-                                     origin_seeds=swarm["origin_seeds"])
+                                     origin_seeds=swarm["origin_seeds"],
+                                     held_back=swarm.get("held_back") or {})
     if wan is not None:
         shown["plan"] = planview.progress_against_plan(shown, wan, now)
+        shown["distribution"].update(expected_finishes(catalog, wan, now).get(dist_id, {}))
     return shown
 
 
@@ -94,8 +113,11 @@ def status(caller: Caller, dist_id: str, live: bool, timeout: int) -> Any:
                           "salt-run p2pdist.status")
         return present.for_json(found) if structured else "\n".join(present.detail_lines(found))
     now = time.time()
-    entries = [present.list_entry(status_view.distribution_view(
-        dist, catalog.host_rows(dist["id"]), now)["distribution"]) for dist in catalog.distributions()]
+    wan = wan_from_config(caller.cfg.sites, caller.cfg.hq, caller.cfg.wan)
+    finishes = expected_finishes(catalog, wan, now)
+    entries = [present.list_entry({**status_view.distribution_view(
+        dist, catalog.host_rows(dist["id"]), now)["distribution"], **finishes.get(dist["id"], {})})
+        for dist in catalog.distributions()]
     # Held by the two-person rule: nothing was sent yet.
     held = {req["id"]: {**req, "state": "awaiting approval"}
             for req in caller.desk().pending(ApprovalRule.from_config(caller.cfg.approval).ttl)}

@@ -63,6 +63,12 @@ class WanFetchers:
         if host_id in self.all():
             self.held[host_id] = until
 
+    def excuse(self, hosts: list[str], members: Mapping[str, Peer], now: float) -> None:
+        """Fetchers of a swarm held back by priority make no progress on purpose: not stalled."""
+        for host in hosts:
+            if host in members:
+                self.progress[host] = (members[host].left, now)
+
     def idle_for(self, peer: Peer, now: float) -> float:
         _left, since = self.progress.get(peer.host_id, (peer.left, now))
         return now - since

@@ -25,6 +25,7 @@ from salt_p2pdist.tracker.announce import Announce, Holder, TrackerError, compac
 from salt_p2pdist.tracker.fetchers import WanFetchers
 from salt_p2pdist.tracker.handout import ORIGIN_SITE, Peer, select_peers
 from salt_p2pdist.tracker.intervals import FLOOR_S, IntervalRule
+from salt_p2pdist.tracker.priorities import HeldSwarms, dist_id_of
 from salt_p2pdist.tracker.routes import WanRoutes
 from salt_p2pdist.tracker.wanshare import WanExposure, WanGrants, WanShare
 
@@ -87,6 +88,7 @@ class Tracker:
         self.wan = WanExposure(hold=2.5 * interval)  # who shares each site's WAN cap
         self.wan_grants = WanGrants()
         self._on_wan: tuple[float, dict[str, set[str]]] = (-1.0, {})
+        self.held = HeldSwarms()  # which swarms yield on which WAN link (priorities.py)
 
     def register(self, info_hash20: bytes, allowed: frozenset[str], origin_port: int,
                  torrent_name: str = "", priority: str = "") -> None:
@@ -141,8 +143,11 @@ class Tracker:
         swarm.fetchers.observe(me, now)
         site_members = {h: p for h, p in swarm.peers.items() if p.site == me.site}
         before = list(swarm.fetchers.by_site.get(me.site, []))
+        if dist_id_of(a.info_hash20) in self.held_sites().get(me.site, {}):
+            swarm.fetchers.excuse(before, site_members, now)  # held back by priority, not stalled
         after = swarm.fetchers.elect(me.site, site_members, now, announcer=a.host_id)
         if after != before:  # who fetches across a site's WAN link, in the origin's log
+            self.held.at = -1.0  # who needs which link changed: a host asking now learns it
             log.info("%s: site %s's WAN fetchers %s -> %s", a.info_hash20.hex()[:16], me.site or "-",
                      before, after)
         seated = a.host_id in after
@@ -199,17 +204,19 @@ class Tracker:
         swarm.peers.pop(host_id, None)
         swarm.fetchers.forget(host_id)
 
+    def held_sites(self) -> dict[str, dict[str, str]]:
+        """Site -> (dist id -> the higher one it yields to there), at most a second old."""
+        return self.held.now(self.swarms, self._clock(), self.wall_clock())
+
     def fetchers(self, info_hash20: bytes) -> dict[str, list[str]]:
         """Each site's current WAN fetchers in one swarm (for status)."""
         swarm = self.swarms.get(info_hash20)
         return {s: list(h) for s, h in swarm.fetchers.by_site.items() if h} if swarm else {}
 
-    def wan_share(self, host_id: str, ip: str, holder: Holder | None = None) -> WanShare:
-        """How many hosts of ``host_id``'s site trade across the WAN now (for its WAN cap).
-
-        In closed swarms only a certified host may ask, with its certificate
-        for one of its swarms.
-        """
+    def wan_share(self, host_id: str, ip: str, holder: Holder | None = None, capped: bool = True) -> WanShare:
+        """How many hosts of ``host_id``'s site trade across the WAN now (for its WAN cap), and what it
+        holds back for priority. Only a ``capped`` host takes a part of the cap. In closed swarms
+        only a certified host may ask, with its certificate for one of its swarms."""
         if self.require_cert and not (holder and holder.host_id == host_id and any(
                 s.torrent_name == holder.torrent_name and self.may_join(s, host_id)
                 for s in self.swarms.values())):
@@ -219,8 +226,11 @@ class Tracker:
             self._on_wan = (now, self.wan.on_wan({k: s.peers for k, s in self.swarms.items()}, now))
         known = [s.peers[host_id].site for s in self.swarms.values() if host_id in s.peers]
         site = known[0] if known else self.sites.site_of(host_id, ip)
+        self.held_sites()  # hosts that only hold back leave the cap to the others
         hosts = self._on_wan[1].get(site, set())
-        return WanShare(site, host_id in hosts, len(hosts), self.wan_grants.grant(site, host_id, hosts, now))
+        hosts, held = hosts - self.held.yielding(self.swarms, hosts), self.held.for_host(self.swarms, host_id)
+        part = self.wan_grants.grant(site, host_id, hosts, now) if capped else 0.0
+        return WanShare(site, host_id in hosts, len(hosts), part, held=held)
 
     def respond(self, query: str, source_ip: str, origin_ip: str, holder: Holder | None = None) -> bytes:
         """Bencoded answer to one HTTP announce (a failure reason on refusal)."""

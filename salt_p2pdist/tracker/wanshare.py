@@ -39,6 +39,8 @@ class WanShare:
     on_wan: bool
     hosts: int  # hosts of the site on the WAN now, this one included if on_wan
     fraction: float = 0.0  # of the site's cap, granted to this host
+    # Torrents this host holds back on the WAN: dist id -> the higher one it yields to (priorities.py)
+    held: dict[str, str] = field(default_factory=dict)
 
     def part(self, wan_rate: int) -> int:
         """This host's bytes/s each way with peers outside its site (0: no cap)."""
@@ -50,7 +52,7 @@ class WanShare:
 
     def to_dict(self) -> dict[str, object]:
         return {"site": self.site, "on_wan": self.on_wan, "hosts": self.hosts,
-                "fraction": round(self.fraction, 6)}
+                "fraction": round(self.fraction, 6), "held": dict(self.held)}
 
 
 @dataclass

@@ -59,6 +59,9 @@ class FakeAgent:
     def alive(self, timeout: float = 3) -> bool:
         return self.running
 
+    def start(self) -> None:  # started at once here: ensure() then finds it running
+        self.ensure()
+
     def ensure(self) -> dict[str, Any]:
         if not self.running:
             self.started += 1

@@ -41,3 +41,15 @@ def test_own_site_comes_from_the_grain_when_set():
                                             {"m1": "lyon"}), "m1")
     ledger.sample([FakePeer(("10.2.0.9", 1), 70, local=("192.168.1.2", 1))])
     assert ledger.totals["from_site"] == 70
+
+
+def test_it_knows_whether_a_peer_outside_the_site_is_connected_now():
+    ledger = PeerLedger(SITES, "m1", origin_ip="10.0.0.1")
+    ledger.sample([FakePeer(("10.1.0.7", 1), 0)])
+    assert not ledger.wan_peers  # fed over the LAN: it never asks the tracker what to hold back
+    ledger.sample([FakePeer(("10.1.0.7", 1), 0), FakePeer(("10.2.0.7", 1), 0)])
+    assert ledger.wan_peers
+    ledger.sample([FakePeer(("10.0.0.1", 1), 0)])
+    assert ledger.wan_peers  # the origin is across the WAN too
+    ledger.sample([])
+    assert not ledger.wan_peers

@@ -44,6 +44,11 @@ def test_nothing_yields_to_a_swarm_that_no_longer_needs_the_link() -> None:
     assert held_at_site(rows) == {"bg": "patch"}  # background uses what normal leaves
 
 
+def test_a_swarm_that_does_not_need_the_link_is_not_shown_held() -> None:
+    rows = [SwarmAtSite("done", "background", False), SwarmAtSite("fix", "urgent", True)]
+    assert held_at_site(rows) == {}
+
+
 def test_swarms_of_one_level_share_rather_than_hold_each_other_back() -> None:
     assert held_at_site([SwarmAtSite("a", "normal", True), SwarmAtSite("b", "normal", True)]) == {}
 
@@ -60,3 +65,16 @@ def test_the_origin_serves_a_higher_swarm_first_while_any_host_of_it_is_incomple
     assert held_at_origin(levels, ["bg", "fix", "patch"]) == {"bg": "fix", "patch": "fix"}
     assert held_at_origin(levels, ["bg", "patch"]) == {"bg": "patch"}
     assert held_at_origin(levels, ["bg"]) == {}
+
+
+def test_expected_finish_puts_higher_levels_first_and_shares_within_a_level() -> None:
+    alone = {"fix": ("urgent", 10.0), "p20": ("normal", 20.0), "p50": ("normal", 50.0),
+             "img": ("background", 100.0)}
+    assert priority.expected_finish(alone) == {"fix": 10.0, "p20": 10.0 + 20 + 20, "p50": 10.0 + 20 + 50,
+                                               "img": 10.0 + 70 + 100}
+
+
+def test_expected_finish_is_unknown_behind_an_unknown() -> None:
+    alone = {"fix": ("urgent", None), "img": ("background", 100.0), "other": ("background", 5.0)}
+    assert priority.expected_finish(alone) == {"fix": None, "img": None, "other": None}
+    assert priority.expected_finish({"img": ("background", 100.0)}) == {"img": 100.0}

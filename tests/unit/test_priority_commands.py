@@ -137,3 +137,24 @@ def test_a_catalog_made_before_priorities_gains_the_column_and_reads_normal(tmp_
     assert present.list_entry({"priority": "normal"})["priority"] == "normal"
     catalog.set_priority("a", "urgent")
     assert catalog.distribution("a")["priority"] == "urgent"
+
+
+def test_status_shows_each_distributions_expected_finish_given_the_others(tmp_path: Path) -> None:
+    from salt_p2pdist.core.wanlinks import wan_from_config
+    catalog = Catalog(tmp_path / "catalog.db")
+    size = 100_000_000  # 100 MB to one paris host over a 10 Mbit/s downlink: 80 s alone
+    for dist_id, level in (("bg", "background"), ("fix", "urgent")):
+        order = catalog.add_distribution(dist_id=dist_id, name=dist_id, source=f"/srv/{dist_id}",
+                                         dest="/opt", torrent=b"t", total_bytes=size, num_pieces=10,
+                                         user="alice", targets=["p1"], priority=level)
+        catalog.record_reports([(dist_id, "p1", 1.0, {"state": "downloading", "bytes_done": 0,
+                                                      "site": "paris", "order_id": order})])
+    wan = wan_from_config({"paris": {"networks": ["10.20.0.0/16"], "down": 10, "up": 10}},
+                          {"up": 1000, "down": 1000}, "hub")
+    finishes = watch.expected_finishes(catalog, wan, now=2.0)
+    assert finishes["fix"]["alone_s"] == pytest.approx(80.0)
+    assert finishes["fix"]["expected_finish_s"] == pytest.approx(80.0) and finishes["fix"]["ahead"] == []
+    assert finishes["bg"]["expected_finish_s"] == pytest.approx(160.0) and finishes["bg"]["ahead"] == ["fix"]
+    shown = watch.view(catalog, FakeAgent(), "bg", wan)
+    assert shown is not None
+    assert any("expected to finish in 2 min 40 s after fix" in line for line in present.detail_lines(shown))
