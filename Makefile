@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt s
 # Bench-only dependencies (charts), never installed by make test.
 BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-modes bench-topologies bench-status bench-policy bench-wan-total bench-report-cost bench-tracker bench-large bench-startup clean
+.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-modes bench-topologies bench-status bench-policy bench-wan-total bench-report-cost bench-tracker bench-large bench-startup bench-rollouts clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
@@ -76,6 +76,10 @@ bench-topologies: $(BENCH_STAMP) ## each bench/topologies/*.yaml once (root): JS
 	  $(BIN)/python -m lab --topology bench/topologies/$$t.yaml --size-mib 32 --runs 1 \
 	    --out bench/results/topology-$$t.json --chart bench/results/topology-$$t.png || exit 1; \
 	done
+
+ROLLOUTS_ARGS ?=
+bench-rollouts: $(BENCH_STAMP)  ## roll-outs in the WAN lab (root): business flow beside background, delta, urgent
+	$(BIN)/python -m lab.rollouts_bench $(ROLLOUTS_ARGS) --out bench/results/rollouts.json
 
 bench-status: $(BENCH_STAMP)    ## status path at 10,000 simulated minions
 	$(BIN)/python -m lab.status_bench

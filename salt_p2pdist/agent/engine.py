@@ -37,6 +37,7 @@ from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer, quiet_status, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.agent.wanpoll import SharePoller
+from salt_p2pdist.agent.yielder import Yielder, yield_loop
 from salt_p2pdist.core import destpaths, lifecycle, names
 from salt_p2pdist.core.errors import InvalidRequest, NotFound, P2PDistError
 from salt_p2pdist.torrent import placement
@@ -86,6 +87,9 @@ class Engine:
                                on_quiet=lambda t: self._worker(self._quieter.quiet, t))
         poller = SharePoller(self.book, self.policy, cfg.host_id, cfg.state_dir)
         self._alerts = start_loops(self.session, handler, self.book, self.policy, poller, self.stopped)
+        self.yielder = Yielder(self.book)  # background downloads give the WAN link way
+        threading.Thread(target=yield_loop, name="yield", daemon=True,
+                         args=(self.yielder, self.stopped)).start()
 
     @property
     def listen_port(self) -> int:

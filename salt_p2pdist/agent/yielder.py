@@ -1,0 +1,139 @@
+"""Background distributions yield the WAN link to the office's own traffic.
+
+On a host that fetches a background distribution over the WAN (its site's WAN
+fetcher: the bytes come from the origin or other sites), the agent times a
+TCP connect to the master's tracker every few hundred milliseconds. The
+connect's round trip crosses the branch link, and grows when the link's queue
+fills: the delay controller (core/yielding.py) turns it into a download limit
+for the background downloads. Normal and urgent distributions, and hosts that
+fetch from their own site's LAN, are never limited here.
+
+A TCP connect is measured with the standard socket API on every platform
+(Windows too); the tracker's kernel answers it, so a busy master does not
+read as a queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.record import OrderRecord
+from salt_p2pdist.agent.transfer import Transfer
+from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core.priority import BACKGROUND
+from salt_p2pdist.core.yielding import SAMPLE_S, DelayController, share
+
+log = logging.getLogger(__name__)
+# A download counts as over the WAN while its bytes from the origin or other sites
+# grew within this long (the peer sampler adds them up once a second).
+WAN_RECENT_S = 5.0
+IDLE_CHECK_S = 1.0
+PROBE_TIMEOUT_S = 2.0
+TELL_EVERY_S = 10.0  # the log says how it yields this often while it does
+
+Probe = Callable[[str, int], float | None]
+
+
+def priority_of(record: OrderRecord) -> str:
+    """A distribution's priority (urgent, normal or background) as its order record holds it."""
+    return record.level()
+
+
+def connect_rtt(host: str, port: int) -> float | None:
+    """Seconds a TCP connect to ``host:port`` takes; None if it fails."""
+    start = time.perf_counter()
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S):
+            return time.perf_counter() - start
+    except OSError:
+        return None
+
+
+def wan_bytes(transfer: Transfer) -> int:
+    totals = transfer.ledger.totals if transfer.ledger is not None else {}
+    return int(totals.get("from_remote", 0)) + int(totals.get("from_origin", 0))
+
+
+class Yielder:
+    def __init__(self, book: TransferBook, probe: Probe = connect_rtt,
+                 clock: Callable[[], float] = time.monotonic):
+        self.book, self.probe, self.clock = book, probe, clock
+        self.controller = DelayController()
+        self._wan_seen: dict[str, tuple[int, float]] = {}  # dist_id -> (WAN bytes, when they grew)
+        self._told = 0.0
+        self._limited: dict[str, tuple[Transfer, int]] = {}  # downloads this limits now, and to what
+
+    def over_wan(self, transfer: Transfer, now: float) -> bool:
+        count = wan_bytes(transfer)
+        last_count, last_grew = self._wan_seen.get(transfer.dist_id, (0, -WAN_RECENT_S))
+        if count > last_count:
+            last_grew = now
+        self._wan_seen[transfer.dist_id] = (count, last_grew)
+        return now - last_grew < WAN_RECENT_S
+
+    def yielding(self, now: float) -> list[Transfer]:
+        """The background downloads this host makes over the WAN now."""
+        return [t for t in self.book.all()
+                if priority_of(t.record) == BACKGROUND and t.record.mode == "fetch"
+                and t.record.phase == lifecycle.STAGING and t.record.tracker and self.over_wan(t, now)]
+
+    def step(self) -> bool:
+        """One measurement and one limit; True while some download yields."""
+        now = self.clock()
+        downloads = self.yielding(now)
+        for gone in set(self._limited) - {t.dist_id for t in downloads}:
+            self._lift(*self._limited.pop(gone))
+        if not downloads:
+            self.controller.reset()
+            return False
+        url = urlsplit(downloads[0].record.tracker)
+        rtt = self.probe(url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
+        rate = sum(float(t.handle.status().download_rate) for t in downloads)
+        before = self.controller.limit_bps
+        limit = share(self.controller.step(now, rtt, rate), len(downloads))
+        for t in downloads:
+            self._apply(t, limit)
+        if (before is None) != (self.controller.limit_bps is None) or now - self._told >= TELL_EVERY_S:
+            self._told = now
+            delay = self.controller.queue_delay_s()
+            log.info("background downloads over the WAN: %s (queue %s ms, in %.0f kB/s)",
+                     f"limited to {limit / 1000:.0f} kB/s" if limit > 0 else "not limited",
+                     "?" if delay is None else f"{delay * 1000:.0f}", rate / 1000)
+        return True
+
+    def _apply(self, transfer: Transfer, limit: int) -> None:
+        """Set ``limit`` (-1: none) on a download, unless a limit set elsewhere holds it (a
+        distribution held back for a higher priority one): that one stays, and is not ours to lift."""
+        current = int(transfer.handle.download_limit())
+        mine = self._limited.get(transfer.dist_id)
+        if current > 0 and (mine is None or mine[1] != current):
+            self._limited.pop(transfer.dist_id, None)
+            return
+        if limit > 0:
+            transfer.handle.set_download_limit(limit)
+            self._limited[transfer.dist_id] = (transfer, limit)
+        elif mine is not None:
+            self._lift(*self._limited.pop(transfer.dist_id))
+
+    @staticmethod
+    def _lift(transfer: Transfer, limit: int) -> None:
+        # Its torrent may have left the session (moved into dest, removed).
+        with contextlib.suppress(RuntimeError):
+            if int(transfer.handle.download_limit()) == limit:  # still ours, not set elsewhere since
+                transfer.handle.set_download_limit(-1)
+
+
+def yield_loop(yielder: Yielder, stop: threading.Event) -> None:
+    every = IDLE_CHECK_S
+    while not stop.wait(every):
+        try:
+            every = SAMPLE_S if yielder.step() else IDLE_CHECK_S
+        except Exception:  # a transfer removed mid-step: the next step sees the book as it is
+            log.exception("yielding the WAN link failed")

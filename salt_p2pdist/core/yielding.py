@@ -1,0 +1,134 @@
+"""How much a background distribution may download over a shared WAN link (pure).
+
+A background distribution is a good neighbour: it uses the branch link while
+the office does not, and gives it back when the office's own traffic needs
+it. The signal is the link's queueing delay. A loss-based TCP flow (a file
+download, a video call's web traffic) fills the router's queue when the link
+is full; a round trip then takes longer than on an idle link. As in LEDBAT
+(RFC 6817), the agent keeps the smallest round trip seen lately as the idle
+link's ("base"), reads the queueing delay as the latest round trip minus the
+base, and keeps it under a target:
+
+- above the target: the download limit drops below what actually came in, in
+  proportion to how far above (multiplicative decrease), so the queue drains
+  and the other flows' share grows;
+- below the target: the limit grows by a step proportional to the room left
+  (additive increase), so the link is taken again within seconds of going idle;
+- never below a floor, so a distribution on a link that is always busy still
+  finishes, slowly, instead of stalling.
+
+The round trips are measured by the agent (agent/yielder.py); this module only
+turns them into a limit, so the control law is tested without a network.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+# Well below most WAN routers' buffers (the lab's is 40 ms): a loss-based flow keeps the
+# queue around half its buffer and above this, so the background backs off to the floor;
+# a background download alone at full rate queues less (5 ms measured in the lab).
+TARGET_S = 0.010
+# 256 kbit/s: a trickle on a 20 Mbit/s link, enough to finish a small file in minutes.
+FLOOR_BPS = 32 * 1024
+# One round trip every SAMPLE_S; the queueing delay read is the median of the last
+# CURRENT_SAMPLES: one delayed answer (a busy server) is not taken for a queue, and one
+# short dip (a loss-based flow's queue drains for a moment after a loss) not for an idle link.
+SAMPLE_S = 0.2
+CURRENT_SAMPLES = 3
+# The base is the minimum of the last BASE_BUCKETS minima of BASE_BUCKET_S each (LEDBAT's
+# base history): a route that changed forgets its old base within ten minutes.
+BASE_BUCKET_S = 60.0
+BASE_BUCKETS = 10
+# A full excess (queue delay twice the target or more) cuts this fraction off what came in;
+# smaller excesses cut less, and each further sample in a row above the target cuts more
+# (up to MAX_CUT). Alone on the link, one or two cuts drain the queue and the link stays
+# busy; beside a loss-based flow, whose queue stays up, the cuts grow and the limit
+# reaches the floor within a few seconds.
+DECREASE = 0.2
+MAX_CUT = 0.5
+# Additive increase per sample with the queue empty: GROWTH_MIN_BPS within CALM_S of the
+# last cut (a loss-based flow's queue drains for a moment after its losses: the link is not
+# idle yet), then a fraction of the current limit: an idle link is taken back in seconds.
+GROWTH = 0.08
+GROWTH_MIN_BPS = 64 * 1024
+CALM_S = 5.0
+# The limit grows no further than this much above what comes in: a limit that nothing
+# reaches (the sender or the other end is slower) would otherwise grow without bound. Not
+# much less: libtorrent's rate limiter delivers 70-90 % of a per-torrent limit, so a
+# ceiling close to what comes in would hold the limit down on an idle link.
+HEADROOM = 2.0
+
+
+@dataclass
+class DelayController:
+    """The download limit (bytes/s) for a host's background downloads over the WAN."""
+
+    target_s: float = TARGET_S
+    floor_bps: int = FLOOR_BPS
+    limit_bps: float | None = None  # None: not limited (the link has not been seen queueing yet)
+    _above: int = 0  # samples in a row above the target (halved by each one below)
+    _last_cut: float = float("-inf")
+    _current: deque[float] = field(default_factory=lambda: deque(maxlen=CURRENT_SAMPLES))
+    _base: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=BASE_BUCKETS))
+
+    def base_s(self) -> float | None:
+        return min(m for _, m in self._base) if self._base else None
+
+    def queue_delay_s(self) -> float | None:
+        base = self.base_s()
+        if base is None or not self._current:
+            return None
+        recent = sorted(self._current)
+        return max(0.0, recent[len(recent) // 2] - base)
+
+    def _remember(self, now: float, rtt_s: float) -> None:
+        bucket = int(now // BASE_BUCKET_S)
+        if self._base and self._base[-1][0] == bucket:
+            self._base[-1] = (bucket, min(self._base[-1][1], rtt_s))
+        else:
+            self._base.append((bucket, rtt_s))
+        self._current.append(rtt_s)
+
+    def step(self, now: float, rtt_s: float | None, rate_bps: float) -> float | None:
+        """Feed one round trip (None: no answer) and the rate that came in; the new limit.
+
+        ``now`` is a monotonic clock in seconds. Returns None while unlimited.
+        """
+        if rtt_s is None:  # no measurement: keep what is in force
+            return self.limit_bps
+        self._remember(now, rtt_s)
+        delay = self.queue_delay_s()
+        if delay is None:
+            return self.limit_bps
+        off_target = (self.target_s - delay) / self.target_s  # 1 idle .. negative above target
+        if off_target < 0:
+            # What came in is what the link gave us; cutting below it drains the queue.
+            basis = rate_bps if self.limit_bps is None else min(self.limit_bps, max(rate_bps, self.floor_bps))
+            self._above += 1
+            cut = 1.0 - min(MAX_CUT, DECREASE * min(1.0, -off_target) * self._above)
+            self.limit_bps = max(float(self.floor_bps), basis * cut)
+            self._last_cut = now
+            return self.limit_bps
+        self._above //= 2  # a dip between samples above the target does not start the cuts over
+        if self.limit_bps is not None:
+            calm = now - self._last_cut >= CALM_S
+            step = max(GROWTH_MIN_BPS, GROWTH * self.limit_bps) if calm else GROWTH_MIN_BPS
+            grown = self.limit_bps + off_target * step
+            ceiling = HEADROOM * rate_bps + GROWTH_MIN_BPS
+            self.limit_bps = max(self.limit_bps, min(grown, ceiling))
+        return self.limit_bps
+
+    def reset(self) -> None:
+        """No background download over the WAN any more: the next one starts unlimited."""
+        self.limit_bps, self._above = None, 0
+        self._current.clear()
+
+
+def share(limit_bps: float | None, downloads: int) -> int:
+    """Each of ``downloads`` background downloads' part of the host's limit, in libtorrent's
+    terms (-1 for none); never below one byte per second, which libtorrent would read as none."""
+    if limit_bps is None or downloads <= 0:
+        return -1
+    return max(1, int(limit_bps / downloads))
