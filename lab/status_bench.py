@@ -141,7 +141,7 @@ def minion_cost(dists: list[str], n: int) -> dict[str, Any]:
     import salt.payload
     import salt.transport.frame
 
-    from salt_p2pdist.master.catalog import REPORT_FIELDS
+    from salt_p2pdist.core.reports import REPORT_FIELDS
 
     key = salt.crypt.PrivateKey(salt.crypt.gen_keys(2048)[0].encode())  # a minion's default key
     aes = salt.crypt.Crypticle({}, salt.crypt.Crypticle.generate_key_string())

@@ -20,7 +20,7 @@ from salt_p2pdist.core import status as status_view
 from salt_p2pdist.core.agentorders import seed_order
 from salt_p2pdist.core.errors import NotFound, P2PDistError
 from salt_p2pdist.core.quiet import parse_grace
-from salt_p2pdist.master import orders, origin, publishing, quieting, trackerhost, watch
+from salt_p2pdist.master import orders, origin, pacing, publishing, quieting, trackerhost, watch
 from salt_p2pdist.master.caller import Caller, failed
 from salt_p2pdist.master.terminal import Painter
 from salt_p2pdist.torrent import creation, metainfo, signature
@@ -142,7 +142,8 @@ def _distribute(caller: Caller, req: PushRequest, source: Path, dest: str, targe
                                                  upload_limit=cfg.origin_upload_rate))
     publishing.send_topology(cfg, seeder, catalog)
     order = orders.fetch_order(meta, torrent, dest=dest, force=req.force, tracker=tracker,
-                               sites=cfg.sites, order_id=order_id)
+                               sites=cfg.sites, order_id=order_id,
+                               report_every=pacing.pace(cfg, catalog, targets))
     answers = publishing.publish(caller.minions, targets, order, catalog, req.order_timeout, painter)
     if answers.pop("site_grains") != {}:
         publishing.send_topology(cfg, seeder, catalog)
