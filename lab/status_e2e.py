@@ -32,6 +32,7 @@ BIN = Path(sys.executable).parent
 DEFAULT_OUT = Path("bench/results/status.json")
 DIST_ID = "e2e0a1b2c3d4e5f6"
 ORDER_ID = "0123456789abcdef"
+IDLE_S = 10
 
 
 def free_port() -> int:
@@ -55,7 +56,7 @@ def setup(root: Path, minions: int, master_extra: dict[str, Any]) -> dict[str, A
             "sock_dir": str(root / "sock"), "log_file": str(root / "master.log"), "user": "root",
             "interface": "127.0.0.1", "ret_port": port, "publish_port": free_port(),
             "file_roots": {"base": [str(root / "srv")]}, "event_return": "p2pdist",
-            "p2pdist": {"supervise_origin": False}, "max_open_files": 100000, **master_extra}
+            **master_extra, "p2pdist": {"supervise_origin": False, **master_extra.get("p2pdist", {})}}
     (conf / "master").write_text(salt.utils.yaml.safe_dump(opts))
     t = time.perf_counter()
     private, public = salt.crypt.gen_keys(2048)
@@ -100,6 +101,20 @@ def cpu_s(procs: list[psutil.Process]) -> float:
         except psutil.NoSuchProcess:
             pass
     return total
+
+
+def by_role(procs: list[psutil.Process]) -> dict[str, float]:
+    """CPU seconds per salt-master process role (its title: MWorker, EventPublisher, EventReturn...)."""
+    roles: dict[str, float] = {}
+    for p in procs:
+        try:
+            words = p.cmdline()[4:] or ["MainProcess"]  # python salt-master -c <conf> <title...>
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        role = " ".join(w for w in words if not w.startswith("-")).split("-default-")[0]
+        roles[role] = roles.get(role, 0.0) + t.user + t.system
+    return roles
 
 
 def family(root: psutil.Process) -> list[psutil.Process]:
@@ -149,6 +164,10 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
             t = time.time()
             signed = [json.loads(g.stdout.readline()) for g in gens]  # type: ignore[union-attr]
             sign_in_s = time.time() - t
+            # The master's own idle cost, for reference (signed in, no reports yet).
+            i0, t0 = cpu_s(family(master)), time.time()
+            time.sleep(IDLE_S)
+            idle = (cpu_s(family(master)) - i0) / (time.time() - t0)
             start_at = time.time() + 1
             for g in gens:
                 g.stdin.write(f"{start_at}\n")  # type: ignore[union-attr]
@@ -156,6 +175,7 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
             time.sleep(start_at + warmup - time.time())
             masters, loaders = family(master), [psutil.Process(g.pid) for g in gens]
             m0, g0, b0, w0 = cpu_s(masters), cpu_s(loaders), machine_busy_s(), time.time()
+            r0 = by_role(masters)
             ages, rows = [], 0
             while time.time() < w0 + window:
                 time.sleep(1)
@@ -164,6 +184,7 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
             masters = family(master)
             span = time.time() - w0
             m1, g1, b1 = cpu_s(masters), cpu_s(loaders), machine_busy_s()
+            roles = {k: round((v - r0.get(k, 0.0)) / span, 3) for k, v in by_role(masters).items()}
             timings, shown = [], []
             for _ in range(commands):
                 took, view = status_command(env["conf"])
@@ -171,6 +192,11 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
                 shown += [h.get("age_s") or 0 for h in view.get("minions", {}).values()]
             listed = len(view.get("minions", {}))
             counts = [json.loads(g.communicate(timeout=duration + 60)[0].splitlines()[-1]) for g in gens]
+        except Exception:
+            log = root / "master.log"
+            print("\n".join(log.read_text().splitlines()[-30:]) if log.exists() else "no master log",
+                  file=sys.stderr)
+            raise
         finally:
             for g in gens:
                 if g.poll() is None:
@@ -181,7 +207,8 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
         "minions": minions, "report_interval_s": interval, "window_s": round(span, 1),
         "reports": "lean (the catalog's fields)" if lean else "full (as the agent builds them)",
         "master_cpu_cores": round((m1 - m0) / span, 3),
-        "master_processes": len(masters),
+        "master_idle_cpu_cores": round(idle, 3),
+        "master_processes": len(masters), "master_cpu_cores_by_process": roles,
         "generator_cpu_cores": round((g1 - g0) / span, 3),
         "machine_busy_cores": round((b1 - b0) / span, 3), "cores": psutil.cpu_count(),
         "status_age_s_max": round(max(max(ages), max(shown)), 1),

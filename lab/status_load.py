@@ -157,7 +157,7 @@ async def main_async(a: argparse.Namespace) -> None:
     crypticles = cached_sessions(ids, Path(a.sessions))
     real = await sign_in(ids[:a.sign_in], a.pki_dir, a.port)
     # A real sign-in gets the key the cache holds: what the others use is what they would get.
-    same = sum(real[m].key_string == crypticles[m].key_string for m in real)
+    same = sum(real[m].keys == crypticles[m].keys for m in real)
     crypticles.update(real)
     key = salt.crypt.PrivateKey.from_file(str(Path(a.pki_dir) / "minion.pem"))
     token = key.encrypt(b"salt")
