@@ -133,6 +133,11 @@ def status_ages(db: Path) -> tuple[int, float]:
     return int(n), (time.time() - float(oldest)) if oldest else float("inf")
 
 
+def answered(root: Path, procs: int) -> int:
+    """Reports the master has answered so far (each load process keeps its count in a file)."""
+    return sum(json.loads((root / f"load-{i}.json").read_text())["replies"] for i in range(procs))
+
+
 def status_command(conf: Path) -> tuple[float, dict[str, Any]]:
     """``salt-run p2pdist.status <id> --out json``, the whole command, as an admin runs it."""
     t = time.perf_counter()
@@ -159,7 +164,8 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
                      "--port", str(env["port"]), "--sessions", str(root / "cache" / "sessions"),
                      "--ids", str(root / "ids"), "--first", str(i * share),
                      "--count", str(share), "--dists", json.dumps({DIST_ID: ORDER_ID}),
-                     "--interval", str(interval), "--duration", str(duration), *(["--lean"] if lean else [])],
+                     "--interval", str(interval), "--duration", str(duration), *(["--lean"] if lean else []),
+                     "--progress", str(root / f"load-{i}.json")],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
             t = time.time()
             signed = [json.loads(g.stdout.readline()) for g in gens]  # type: ignore[union-attr]
@@ -175,7 +181,7 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
             time.sleep(start_at + warmup - time.time())
             masters, loaders = family(master), [psutil.Process(g.pid) for g in gens]
             m0, g0, b0, w0 = cpu_s(masters), cpu_s(loaders), machine_busy_s(), time.time()
-            r0 = by_role(masters)
+            r0, a0 = by_role(masters), answered(root, procs)
             ages, rows = [], 0
             while time.time() < w0 + window:
                 time.sleep(1)
@@ -184,6 +190,7 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
             masters = family(master)
             span = time.time() - w0
             m1, g1, b1 = cpu_s(masters), cpu_s(loaders), machine_busy_s()
+            a1 = answered(root, procs)
             roles = {k: round((v - r0.get(k, 0.0)) / span, 3) for k, v in by_role(masters).items()}
             timings, shown = [], []
             for _ in range(commands):
@@ -192,6 +199,7 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
                 shown += [h.get("age_s") or 0 for h in view.get("minions", {}).values()]
             listed = len(view.get("minions", {}))
             counts = [json.loads(g.communicate(timeout=duration + 60)[0].splitlines()[-1]) for g in gens]
+            quiet_s, _view = status_command(env["conf"])  # the same once the reports stopped
         except Exception:
             log = root / "master.log"
             print("\n".join(log.read_text().splitlines()[-30:]) if log.exists() else "no master log",
@@ -207,6 +215,11 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
         "minions": minions, "report_interval_s": interval, "window_s": round(span, 1),
         "reports": "lean (the catalog's fields)" if lean else "full (as the agent builds them)",
         "master_cpu_cores": round((m1 - m0) / span, 3),
+        "reports_per_s_answered": round((a1 - a0) / span, 1),
+        # robust to other work on the machine: what one report costs the master, and so the
+        # cores it needs for the offered rate
+        "master_cpu_ms_per_report": round((m1 - m0) / max(1, a1 - a0) * 1000, 3),
+        "master_cores_needed_at_offered_rate": round((m1 - m0) / max(1, a1 - a0) * minions / interval, 3),
         "master_idle_cpu_cores": round(idle, 3),
         "master_processes": len(masters), "master_cpu_cores_by_process": roles,
         "generator_cpu_cores": round((g1 - g0) / span, 3),
@@ -216,6 +229,7 @@ def run(minions: int, interval: float, procs: int, window: float, lean: bool,
         "rows_in_catalog": rows, "minions_in_status": listed,
         "status_command_s": round(max(timings), 2),
         "status_command_s_median": round(statistics.median(timings), 2),
+        "status_command_s_after_the_load": round(quiet_s, 2),
         "reports_per_s_offered": round(minions / interval, 1),
         "sent": sum(c["sent"] for c in counts), "replies": sum(c["replies"] for c in counts),
         "sign_in_s": round(sign_in_s, 1), "signed_in": sum(s["signed_in"] for s in signed),

@@ -100,7 +100,7 @@ def cached_sessions(ids: list[str], sessions: Path) -> dict[str, Any]:
 
 async def send_reports(ids: list[str], crypticles: dict[str, Any], token: bytes, port: int,
                        dists: dict[str, str], interval: float, start_at: float, duration: float,
-                       lean: bool) -> dict[str, Any]:
+                       lean: bool, progress: Path | None = None) -> dict[str, Any]:
     import salt.payload
     import zmq
     import zmq.asyncio
@@ -120,7 +120,13 @@ async def send_reports(ids: list[str], crypticles: dict[str, Any], token: bytes,
             await sock.recv_multipart()
             counts["replies"] += 1
 
-    receivers = [asyncio.ensure_future(receive(s)) for s in socks]
+    async def tell() -> None:  # the conductor reads how far this process got at its window's edges
+        while progress is not None:
+            progress.with_suffix(".tmp").write_text(json.dumps(counts))
+            progress.with_suffix(".tmp").replace(progress)  # never read half-written
+            await asyncio.sleep(0.5)
+
+    receivers = [asyncio.ensure_future(receive(s)) for s in socks] + [asyncio.ensure_future(tell())]
     end, k = start_at + duration, 0
     while start_at + k * interval < end:
         for i, mid in enumerate(order):
@@ -166,7 +172,7 @@ async def main_async(a: argparse.Namespace) -> None:
     start_at = float(sys.stdin.readline())  # the conductor's common start
     dists = json.loads(a.dists)
     counts = await send_reports(ids, crypticles, token, a.port, dists, a.interval, start_at, a.duration,
-                                a.lean)
+                                a.lean, Path(a.progress) if a.progress else None)
     print(json.dumps(counts), flush=True)
 
 
@@ -182,6 +188,7 @@ def main() -> None:
     p.add_argument("--dists", required=True, help='JSON {dist_id: order_id}')
     p.add_argument("--interval", type=float, required=True)
     p.add_argument("--duration", type=float, required=True)
+    p.add_argument("--progress", default="", help="a file to keep the counts in, every 0.5 s")
     p.add_argument("--lean", action="store_true", help="lean reports (only what the master keeps)")
     asyncio.run(main_async(p.parse_args()))
 
