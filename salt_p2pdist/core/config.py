@@ -60,8 +60,9 @@ class MasterSettings:
     announce_interval: int = 30  # seeds'; downloading hosts are asked back sooner, within:
     announce_budget: int = 50  # announces/s the tracker may spend on downloading hosts' short intervals
     # Progress reports/s the master takes from active minions: orders slow their heartbeat
-    # (core/pacing.py) when active minions x 1/5 s would exceed it. 0: no budget.
-    report_budget: int = 1000
+    # (core/pacing.py) when active minions x 1/5 s would exceed it. 0: no budget. A report
+    # costs a salt-master ~4 ms of CPU (docs/benchmark.md): 250/s is about one core.
+    report_budget: int = 250
     # Where each push writes <name>.torrent for p2pdist.present states; by default
     # <first base file_root>/p2pdist, i.e. salt://p2pdist/<name>.torrent. "" = off.
     torrent_dir: str | None = None

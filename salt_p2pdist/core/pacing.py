@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 DEFAULT_TICK_S = 5  # the minions' default report_interval
-MAX_REPORT_EVERY_S = 30  # half of status.STALE_AFTER_S: a host is stale after two missed heartbeats
+MAX_REPORT_EVERY_S = 45  # within status.STALE_AFTER_S (60 s) with room for a late report
 LATE_SLACK_S = 1.0  # a beacon tick may come this much early (the minion's loop jitters)
 
 

@@ -25,5 +25,5 @@ def test_a_full_report_has_every_agent_field_and_a_lean_one_only_what_the_master
 
 
 def test_the_bench_paces_its_minions_as_the_master_would() -> None:
-    assert status_e2e.paced_interval(10_000, {}) == report_every(10_000, 1000, 5) == 10
+    assert status_e2e.paced_interval(10_000, {}) == report_every(10_000, 250, 5) == 40
     assert status_e2e.paced_interval(10_000, {"p2pdist": {"report_budget": 500}}) == 20
