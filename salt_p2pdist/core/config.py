@@ -61,7 +61,7 @@ class MasterSettings:
     announce_budget: int = 50  # announces/s the tracker may spend on downloading hosts' short intervals
     # Progress reports/s the master takes from active minions: orders slow their heartbeat
     # (core/pacing.py) when active minions x 1/5 s would exceed it. 0: no budget. A report
-    # costs a salt-master ~4 ms of CPU (docs/benchmark.md): 250/s is about one core.
+    # costs a salt-master 4-6 ms of CPU on 2 cores (docs/benchmark.md): 250/s took 1.6 cores.
     report_budget: int = 250
     # Where each push writes <name>.torrent for p2pdist.present states; by default
     # <first base file_root>/p2pdist, i.e. salt://p2pdist/<name>.torrent. "" = off.
