@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt s
 # Bench-only dependencies (charts), never installed by make test.
 BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-modes bench-topologies bench-status bench-policy bench-wan-total bench-report-cost bench-tracker bench-large bench-startup bench-rollouts clean
+.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-modes bench-topologies bench-status bench-status-e2e bench-policy bench-wan-total bench-report-cost bench-tracker bench-large bench-startup bench-rollouts clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
@@ -83,6 +83,9 @@ bench-rollouts: $(BENCH_STAMP)  ## roll-outs in the WAN lab (root): business flo
 
 bench-status: $(BENCH_STAMP)    ## status path at 10,000 simulated minions
 	$(BIN)/python -m lab.status_bench
+
+bench-status-e2e: $(BENCH_STAMP) ## the same through a real salt-master: keys, AES, bus, returner (~4 min)
+	$(BIN)/python -m lab.status_e2e
 
 bench-policy: $(BENCH_STAMP)    ## share policy cases with real agents on loopback (no root)
 	$(BIN)/python -m lab.policy_bench

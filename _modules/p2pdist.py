@@ -53,7 +53,8 @@ def _checked(specs: dict[str, Any] | None) -> Callable[[Any], Any]:
 @_checked(None)
 def fetch(torrent: str = "", dest: str = "", tracker: str = "", force: bool = False,
           dist_id: str = "", sites: dict[str, Any] | None = None, order_id: str = "",
-          torrent_ref: dict[str, Any] | None = None, priority: str = "", **_: Any) -> dict[str, Any]:
+          torrent_ref: dict[str, Any] | None = None, priority: str = "", report_every: int = 0,
+          **_: Any) -> dict[str, Any]:
     """
     Fetch a distribution ordered by the master (normally published by
     ``salt-run p2pdist.push``, not typed by hand).
@@ -67,20 +68,22 @@ def fetch(torrent: str = "", dest: str = "", tracker: str = "", force: bool = Fa
     ``tracker`` is the tracker named in the signed torrent, which is the one
     used for the swarm. A big torrent comes as ``torrent_ref`` instead (info
     hash, digest, swarm CA): it is fetched from ``tracker``'s host first. ``order_id`` names the
-    master's order; this minion's reports carry it back. ``priority`` is the
+    master's order; this minion's reports carry it back, every ``report_every``
+    seconds while active (the master's pace; 0: ``report_interval``). ``priority`` is the
     distribution's level (urgent, normal, background). The answer's ``ts``
     is this minion's time after taking the order (the agent's ``as_of`` in the
     answer is what the master orders answers and reports by).
     """
     if torrent_ref is not None:
         return fetching.fetch_by_ref(_minion(), torrent_ref, tracker, dest, force, sites, order_id, dist_id,
-                                     priority=priority)
+                                     priority=priority, report_every=report_every)
     try:
         data = base64.b64decode(torrent)  # the one decoding on its way through
     except binascii.Error as exc:
         log.error("p2pdist: refused %s: %s", dist_id, exc)
         return {"result": False, "error": str(exc), "ts": time.time()}
-    return fetching.fetch(_minion(), data, dest, force, sites, order_id, dist_id, priority=priority)
+    return fetching.fetch(_minion(), data, dest, force, sites, order_id, dist_id, priority=priority,
+                          report_every=report_every)
 
 
 def refused(dist_id: str, route: str, reason: str) -> None:

@@ -141,7 +141,7 @@ def minion_cost(dists: list[str], n: int) -> dict[str, Any]:
     import salt.payload
     import salt.transport.frame
 
-    from salt_p2pdist.master.catalog import REPORT_FIELDS
+    from salt_p2pdist.core.reports import REPORT_FIELDS
 
     key = salt.crypt.PrivateKey(salt.crypt.gen_keys(2048)[0].encode())  # a minion's default key
     aes = salt.crypt.Crypticle({}, salt.crypt.Crypticle.generate_key_string())
@@ -188,7 +188,10 @@ def run(minions: int = 10_000, dists: int = 10, rounds: int = 3, batches: tuple[
     result["loadavg_1m_after"] = os.getloadavg()[0]  # other work on the machine skews the figures
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
+        # the end-to-end runs (lab/status_e2e.py) share the file: keep them
+        kept = {k: v for k, v in (json.loads(out.read_text()) if out.exists() else {}).items()
+                if k.startswith("e2e")}
+        out.write_text(json.dumps({**result, **kept}, indent=2) + "\n")
     return result
 
 

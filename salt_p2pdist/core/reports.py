@@ -10,6 +10,22 @@ from salt_p2pdist.core import lifecycle
 
 Row = tuple[str, str, float, dict[str, Any]]
 REPORT_TAG_PREFIX = "p2pdist/report/"  # + minion id: a minion's progress report
+# What the master keeps of a distribution's report (the catalog's columns); with the
+# agent's stamp ``as_of``, all a report must carry (see lean_dists).
+REPORT_FIELDS = ("state", "pieces", "bytes_done", "down_rate", "up_rate", "peers",
+                 "downloaded", "uploaded", "eta_s", "error",
+                 "site", "from_site", "from_remote", "from_origin", "order_id")
+
+
+def lean_dists(dists: Mapping[str, Any]) -> dict[str, Any]:
+    """A report's distributions with only what the master keeps: about half the bytes.
+
+    The agent's status also names the files, dest, banned peers, reused and
+    failed bytes (``p2pdist.report`` on the minion shows them); the master
+    stores none of these, so the beacon does not send them.
+    """
+    keep = (*REPORT_FIELDS, "as_of")
+    return {d: {k: v[k] for k in keep if k in v} for d, v in dists.items() if isinstance(v, dict)}
 
 
 def rows_from_events(events: Iterable[dict[str, Any]], tag_prefix: str) -> list[Row]:

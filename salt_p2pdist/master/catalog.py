@@ -18,6 +18,7 @@ from typing import Any
 
 from salt_p2pdist.core import status
 from salt_p2pdist.core.priority import DEFAULT as DEFAULT_PRIORITY
+from salt_p2pdist.core.reports import REPORT_FIELDS
 
 # reports are keyed minion first: a minion's report rewrites its rows for every
 # distribution, and with them side by side that is a page or two, not a page per
@@ -59,9 +60,6 @@ HOSTS = ("(SELECT dist_id, minion, order_id FROM targets UNION ALL"
          " SELECT a.dist_id, a.minion, NULL FROM allowed a JOIN reports r"
          " ON r.dist_id=a.dist_id AND r.minion=a.minion WHERE NOT EXISTS"
          " (SELECT 1 FROM targets x WHERE x.dist_id=a.dist_id AND x.minion=a.minion))")
-REPORT_FIELDS = ("state", "pieces", "bytes_done", "down_rate", "up_rate", "peers",
-                 "downloaded", "uploaded", "eta_s", "error",
-                 "site", "from_site", "from_remote", "from_origin", "order_id")
 _COLUMNS = ("dist_id", "minion", "ts", *REPORT_FIELDS)
 # Only a newer report replaces a row: events may arrive out of order.
 UPSERT = (f"INSERT INTO reports ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"

@@ -65,14 +65,15 @@ def classify_answers(targets: list[str], returns: dict[str, Any]
 
 def fetch_order(meta: TorrentMeta, torrent: bytes, *, dest: str, force: bool,
                 tracker: str, sites: dict[str, Any] | None = None, order_id: str = "",
-                priority: str = "") -> dict[str, Any]:
+                priority: str = "", report_every: int = 0) -> dict[str, Any]:
     """What a minion's ``p2pdist.fetch`` receives (over Salt's encrypted channel).
 
     The signed torrent itself, or for one above INLINE_TORRENT_MAX a
     reference: its info hash, the SHA-256 of its bytes (the minion fetches it
     and checks both, then the master's signature in it, as for an inline one),
     and the swarm CA to check the tracker's certificate with. ``priority``: the
-    distribution's level (core/priority.py), kept in the agent's record.
+    distribution's level (core/priority.py), kept in the agent's record. ``report_every``:
+    the heartbeat of the minion's reports (0: its own ``report_interval``).
     """
     if len(torrent) <= INLINE_TORRENT_MAX:
         carried: dict[str, Any] = {"torrent": base64.b64encode(torrent).decode()}
@@ -82,7 +83,7 @@ def fetch_order(meta: TorrentMeta, torrent: bytes, *, dest: str, force: bool,
     return {"dist_id": meta.dist_id, **carried,
             "dest": dest, "force": force, "tracker": tracker, "sites": sites or {},
             **({"order_id": order_id} if order_id else {}),
-            **({"priority": priority} if priority else {})}
+            **({"priority": priority} if priority else {}), "report_every": report_every}
 
 
 def check_same_dest(existing: dict[str, Any] | None, dest: str) -> None:

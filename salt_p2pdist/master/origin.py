@@ -18,7 +18,7 @@ from salt_p2pdist.agent.client import AgentClient
 from salt_p2pdist.core import lifecycle, status
 from salt_p2pdist.core.config import MasterSettings
 from salt_p2pdist.core.errors import P2PDistError
-from salt_p2pdist.master import orders, publishing, trackerhost
+from salt_p2pdist.master import orders, pacing, publishing, trackerhost
 from salt_p2pdist.master.catalog import Catalog
 from salt_p2pdist.master.minions import Minions
 from salt_p2pdist.torrent.metainfo import describe
@@ -75,11 +75,12 @@ def keep_origin_up(cfg: MasterSettings, opts: dict[str, Any], catalog: Catalog) 
 
 
 def fetch_order(cfg: MasterSettings, opts: dict[str, Any], dist: dict[str, Any],
-                order_id: str = "") -> dict[str, Any]:
+                order_id: str = "", report_every: int = 0) -> dict[str, Any]:
     """The order for one distribution, rebuilt from the catalog (never with force)."""
     torrent = bytes(dist["torrent"])
     return orders.fetch_order(describe(torrent), torrent, dest=dist["dest"], force=False,
-                              tracker=trackerhost.tracker_url(cfg, opts), sites=cfg.sites, order_id=order_id)
+                              tracker=trackerhost.tracker_url(cfg, opts), sites=cfg.sites, order_id=order_id,
+                              priority=str(dist.get("priority") or ""), report_every=report_every)
 
 
 def resend_pending(cfg: MasterSettings, opts: dict[str, Any], minions: Minions, catalog: Catalog,
@@ -89,7 +90,7 @@ def resend_pending(cfg: MasterSettings, opts: dict[str, Any], minions: Minions, 
     Not answered: no report on the master's current order to it (see
     ``status.current_state``), whatever it reported on earlier ones.
     """
-    sent = 0
+    sent, every = 0, -1
     for dist in catalog.distributions():
         if dist["cancelled"] or minion not in catalog.targets(dist["id"]):
             continue
@@ -98,7 +99,9 @@ def resend_pending(cfg: MasterSettings, opts: dict[str, Any], minions: Minions, 
             continue
         full = catalog.distribution(dist["id"])
         assert full is not None
-        publishing.republish(minions, minion, fetch_order(cfg, opts, full, row.get("current_order") or ""))
+        every = pacing.pace(cfg, catalog, [minion]) if every < 0 else every  # counted once, if needed
+        order = fetch_order(cfg, opts, full, row.get("current_order") or "", every)
+        publishing.republish(minions, minion, order)
         sent += 1
     if sent:
         log.info("p2pdist: re-sent %d pending order(s) to %s", sent, minion)

@@ -22,7 +22,7 @@ from salt_p2pdist.core import status as status_view
 from salt_p2pdist.core.agentorders import seed_order
 from salt_p2pdist.core.errors import NotFound, P2PDistError
 from salt_p2pdist.core.quiet import parse_grace
-from salt_p2pdist.master import orders, origin, publishing, quieting, trackerhost, watch
+from salt_p2pdist.master import orders, origin, pacing, publishing, quieting, trackerhost, watch
 from salt_p2pdist.master.caller import Caller, failed
 from salt_p2pdist.master.terminal import Painter
 from salt_p2pdist.torrent import creation, metainfo, signature
@@ -158,7 +158,8 @@ def _distribute(caller: Caller, req: PushRequest, source: Path, dest: str, targe
         seeder.call("POST", f"/swarms/{meta.dist_id}", {"priority": level}, timeout=10)
     publishing.send_topology(cfg, seeder, catalog)
     order = orders.fetch_order(meta, torrent, dest=dest, force=req.force, tracker=tracker,
-                               sites=cfg.sites, order_id=order_id, priority=level)
+                               sites=cfg.sites, order_id=order_id, priority=level,
+                               report_every=pacing.pace(cfg, catalog, targets))
     answers = publishing.publish(caller.minions, targets, order, catalog, req.order_timeout, painter)
     if answers.pop("site_grains") != {}:
         publishing.send_topology(cfg, seeder, catalog)

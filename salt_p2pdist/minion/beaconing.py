@@ -8,11 +8,14 @@ over loopback (milliseconds) and hands the report to the minion's existing
 connection to the master (``event.fire_master``; the master names the sender
 by its key, so one minion cannot report for another).
 
-It reports while a transfer is active, and once when anything else changed
-(a transfer settled, a copy was removed, the agent restarted); an idle minion
-sends nothing. It never starts the agent itself (that can take seconds and
-would stall the minion): when the agent is down while it holds distributions,
-it has the minion run the ``p2pdist_agent`` schedule job now.
+It reports while a transfer is active, on a heartbeat the master sets from how
+many minions are active (core/pacing.py, carried by each order), and at the
+next tick when anything else changed (a transfer settled, a copy was removed,
+the agent restarted); an idle minion sends nothing. A report carries only what
+the master keeps of each distribution (core/reports.lean_dists). It never
+starts the agent itself (that can take seconds and would stall the minion):
+when the agent is down while it holds distributions, it has the minion run
+the ``p2pdist_agent`` schedule job now.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from typing import Any
 
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import AgentUnavailable, P2PDistError
-from salt_p2pdist.core.reports import REPORT_TAG_PREFIX
+from salt_p2pdist.core.pacing import heartbeat_due
+from salt_p2pdist.core.reports import REPORT_TAG_PREFIX, lean_dists
 from salt_p2pdist.minion.host import Minion
-from salt_p2pdist.minion.reporting import KEEPALIVE_NAME, snapshot
+from salt_p2pdist.minion.reporting import KEEPALIVE_NAME, pace, snapshot
 
 AGENT_TIMEOUT_S = 2.0  # the minion's loop waits this long at most for a hung agent
 RESTART_EVERY_S = 30.0  # asks for a restart of a down agent at most this often
@@ -37,6 +41,7 @@ class BeaconMemory:
     """What the beacon remembers between calls (kept in the loader's ``__context__``)."""
 
     sent: str = ""  # the settled states of the last report sent
+    sent_at: float = float("-inf")  # when it was sent
     restart_asked: float = float("-inf")
     policy_seen: str = ""  # the pillar section last handed to the agent
     policy_synced: float = float("-inf")
@@ -73,8 +78,8 @@ def tick(minion: Minion, memory: BeaconMemory, now: float) -> bool:
     states = settled_states(report["dists"])
     active = any(lifecycle.is_active(str(d.get("state"))) for d in report["dists"].values()
                  if isinstance(d, dict))
-    if not active and states == memory.sent:
+    if states == memory.sent and not (active and heartbeat_due(memory.sent_at, now, pace(minion))):
         return False
-    minion.salt.fire_master(report, REPORT_TAG_PREFIX + minion.id)
-    memory.sent = states
+    minion.salt.fire_master({**report, "dists": lean_dists(report["dists"])}, REPORT_TAG_PREFIX + minion.id)
+    memory.sent, memory.sent_at = states, now
     return True

@@ -12,7 +12,7 @@ from salt_p2pdist.core.errors import Forbidden, InvalidRequest, P2PDistError
 from salt_p2pdist.core.reports import WAKE_TAG_PREFIX
 from salt_p2pdist.minion.host import Minion
 from salt_p2pdist.minion.policysync import sync_policy
-from salt_p2pdist.minion.reporting import ensure_reporting
+from salt_p2pdist.minion.reporting import ensure_reporting, set_pace
 from salt_p2pdist.minion.torrentref import fetch_torrent
 from salt_p2pdist.torrent.signature import admitted, check_torrent
 
@@ -21,11 +21,13 @@ log = logging.getLogger(__name__)
 
 def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
           sites: dict[str, Any] | None = None, order_id: str = "", dist_id: str = "", *,
-          priority: str = "") -> dict[str, Any]:
+          priority: str = "", report_every: int = 0) -> dict[str, Any]:
     """Have the agent fetch ``torrent`` into ``dest``, or say why not (``result`` False, ``error``).
 
     ``dist_id`` is the order's own word on what it is, for the log only. The
-    answer's ``ts`` is this minion's time after taking the order.
+    answer's ``ts`` is this minion's time after taking the order. An order
+    from the master (``order_id``) sets the heartbeat of the reports
+    (``report_every``, 0: ``report_interval``); a ``p2pdist.present`` state's keeps it.
     """
     try:
         # Only torrents this minion's master signed; the tracker is the signed one.
@@ -49,6 +51,8 @@ def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
         agent.ensure()
         sync_policy(minion, agent)
         result = agent.call("POST", "/dists", order)
+        if order_id:
+            set_pace(minion, report_every)
         ensure_reporting(minion)
         if not order_id and not lifecycle.is_complete(str(result.get("state"))):
             wake_swarm(minion, meta.dist_id)  # a p2pdist.present state: quiet holders must serve
@@ -69,7 +73,7 @@ def wake_swarm(minion: Minion, dist_id: str) -> None:
 
 def fetch_by_ref(minion: Minion, ref: Any, tracker: str, dest: str, force: bool = False,
                  sites: dict[str, Any] | None = None, order_id: str = "",
-                 dist_id: str = "", *, priority: str = "") -> dict[str, Any]:
+                 dist_id: str = "", *, priority: str = "", report_every: int = 0) -> dict[str, Any]:
     """:func:`fetch` for an order that names its torrent (``torrent_ref``) instead of carrying it."""
     try:
         torrent = fetch_torrent(ref, tracker, minion.id, minion.salt_key())
@@ -79,7 +83,8 @@ def fetch_by_ref(minion: Minion, ref: Any, tracker: str, dest: str, force: bool 
     except P2PDistError as exc:
         log.error("p2pdist: refused %s: %s", dist_id, exc)
         return {"result": False, "error": str(exc), "ts": time.time()}
-    return fetch(minion, torrent, dest, force, sites, order_id, dist_id, priority=priority)
+    return fetch(minion, torrent, dest, force, sites, order_id, dist_id, priority=priority,
+                 report_every=report_every)
 
 
 def refused(minion: Minion, dist_id: str, route: str, reason: str) -> None:

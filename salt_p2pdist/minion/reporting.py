@@ -13,6 +13,8 @@ from typing import Any
 
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import P2PDistError
+from salt_p2pdist.core.pacing import MAX_REPORT_EVERY_S
+from salt_p2pdist.files.atomic import write_atomic
 from salt_p2pdist.minion.host import Minion
 from salt_p2pdist.minion.policysync import sync_policy
 
@@ -20,6 +22,7 @@ BEACON_NAME = "p2pdist"
 SCHEDULE_NAME = "p2pdist_report"  # the older way of reporting: a process per report
 KEEPALIVE_NAME = "p2pdist_agent"
 KEEPALIVE_S = 300
+PACE_FILE = "report_every"  # the heartbeat the master's last order set (core/pacing.py)
 
 
 def ensure_reporting(minion: Minion) -> None:
@@ -35,6 +38,28 @@ def ensure_reporting(minion: Minion) -> None:
         minion.salt.add_schedule(KEEPALIVE_NAME, function="p2pdist.ensure_agent",
                                  seconds=KEEPALIVE_S, run_on_start=True, return_job=False,
                                  persist=True)
+
+
+def set_pace(minion: Minion, every_s: Any) -> None:
+    """Keep the heartbeat the latest order names; 0 (or an older master's order): ``report_interval``."""
+    path = minion.settings().state_dir / PACE_FILE
+    try:
+        every = min(int(every_s), MAX_REPORT_EVERY_S)
+    except (TypeError, ValueError):
+        every = 0
+    if every > 0:
+        write_atomic(path, str(every).encode())
+    else:
+        path.unlink(missing_ok=True)
+
+
+def pace(minion: Minion) -> int:
+    """Seconds between an active minion's reports: the master's word, else ``report_interval``."""
+    tick = minion.settings().report_interval
+    try:
+        return max(tick, int((minion.settings().state_dir / PACE_FILE).read_text()))
+    except (OSError, ValueError):
+        return tick
 
 
 def snapshot(minion: Minion, timeout: float = 30, policy: bool = True) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -162,4 +163,11 @@ def test_a_starting_minion_gets_its_pending_order_through_the_same_publisher(tmp
     [(targets, fun, order)] = minions.sent
     assert (targets, fun, order["order_id"], order["force"]) == (["web1"], publishing.FETCH, order_id, False)
     assert base64.b64decode(order["torrent"]) == torrent
+    assert order["report_every"] == 0  # one active minion: its own report_interval
     assert origin.resend_pending(c.cfg, c.opts, minions, catalog, "db1") == 0
+    # Eleven minions pending at a budget of 1 report/s: a heartbeat of three 5 s ticks.
+    catalog.add_distribution(dist_id=dist_id, name="f", source=str(tmp_path / "f"), dest="/srv/p2pdist",
+                             torrent=torrent, total_bytes=5000, num_pieces=1, user="alice",
+                             targets=[f"web{i}" for i in range(1, 12)])
+    origin.resend_pending(dataclasses.replace(c.cfg, report_budget=1), c.opts, minions, catalog, "web1")
+    assert minions.sent[-1][2]["report_every"] == 15

@@ -139,8 +139,9 @@ def test_an_order_reaches_the_agent_with_the_dest_resolved_here(tmp_path: Path, 
                        ("POST", "/policy"): {"digest": "a"}})
     host, salt = minion(tmp_path, agent, grains={"p2pdist": {"site": "lyon"}}, pki=torrents["pki"],
                         dest_prefix="/tmp/m1")
-    ret = fetching.fetch(host, torrents["for_m1"], "/srv/p2pdist", order_id="o7")
+    ret = fetching.fetch(host, torrents["for_m1"], "/srv/p2pdist", order_id="o7", report_every=10)
     assert ret["result"] is True and ret["state"] == "checking" and ret["site"] == "lyon"
+    assert reporting.pace(host) == 10  # the master's heartbeat for this many active minions
     order = next(body for method, path, body in agent.calls if (method, path) == ("POST", "/dists"))
     assert base64.b64decode(order["torrent"]) == torrents["for_m1"]
     assert (order["mode"], order["dest"], order["allowed_dest"], order["order_id"]) == (

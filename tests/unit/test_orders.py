@@ -71,7 +71,8 @@ META = TorrentMeta(dist_id="abcd" * 4, info_hash="abcd" * 16, name="pkg", torren
 def test_fetch_order():
     o = fetch_order(META, b"\x00\xfftorrent", dest="/opt", force=True, tracker="http://x/announce")
     assert o == {"dist_id": META.dist_id, "torrent": base64.b64encode(b"\x00\xfftorrent").decode(),
-                 "dest": "/opt", "force": True, "tracker": "http://x/announce", "sites": {}}
+                 "dest": "/opt", "force": True, "tracker": "http://x/announce", "sites": {},
+                 "report_every": 0}
     assert base64.b64decode(o["torrent"]) == b"\x00\xfftorrent"
 
 

@@ -11,9 +11,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from salt_p2pdist.core import status as status_view
-from salt_p2pdist.core.reports import POLICY_TAG_PREFIX, policy_changes_from_events, rows_from_events
+from salt_p2pdist.core.reports import (
+    POLICY_TAG_PREFIX,
+    REPORT_FIELDS,
+    policy_changes_from_events,
+    rows_from_events,
+)
 from salt_p2pdist.files.audit import AuditLog, read
-from salt_p2pdist.master.catalog import REPORT_FIELDS, Catalog
+from salt_p2pdist.master.catalog import Catalog
 
 TAG = "p2pdist/report/"
 ids = st.sampled_from(["m1", "m2", "", None, 1]) | json_like
