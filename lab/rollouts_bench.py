@@ -45,7 +45,7 @@ def priorities_built() -> bool:
 
 def holdback_built() -> bool:
     """Whether this build holds lower priorities back on a WAN link (issue 16 part 1's scheduler)."""
-    return importlib.util.find_spec("salt_p2pdist.agent.priorities") is not None
+    return importlib.util.find_spec("salt_p2pdist.agent.holding") is not None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
