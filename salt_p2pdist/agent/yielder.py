@@ -24,7 +24,6 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from salt_p2pdist.agent.book import TransferBook
-from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.priority import BACKGROUND
@@ -39,11 +38,6 @@ PROBE_TIMEOUT_S = 2.0
 TELL_EVERY_S = 10.0  # the log says how it yields this often while it does
 
 Probe = Callable[[str, int], float | None]
-
-
-def priority_of(record: OrderRecord) -> str:
-    """A distribution's priority (urgent, normal or background) as its order record holds it."""
-    return record.level()
 
 
 def connect_rtt(host: str, port: int) -> float | None:
@@ -81,7 +75,7 @@ class Yielder:
     def yielding(self, now: float) -> list[Transfer]:
         """The background downloads this host makes over the WAN now."""
         return [t for t in self.book.all()
-                if priority_of(t.record) == BACKGROUND and t.record.mode == "fetch"
+                if t.record.level() == BACKGROUND and t.record.mode == "fetch"
                 and t.record.phase == lifecycle.STAGING and t.record.tracker and self.over_wan(t, now)]
 
     def step(self) -> bool:

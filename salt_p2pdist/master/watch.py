@@ -39,14 +39,22 @@ def tracker_status(origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
         return None
 
 
-def expected_finishes(catalog: Catalog, wan: Wan, now: float) -> dict[str, dict[str, Any]]:
+def distribution_views(catalog: Catalog, now: float) -> dict[str, dict[str, Any]]:
+    """Every distribution's status view, by id (what the listing and the finishes both read)."""
+    return {d["id"]: status_view.distribution_view(d, catalog.host_rows(d["id"]), now)
+            for d in catalog.distributions()}
+
+
+def expected_finishes(catalog: Catalog, wan: Wan, now: float,
+                      views: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """For each distribution under way: its remaining time alone, and its expected finish
     given the others by priority (core/priority.expected_finish says what it assumes)."""
+    views = distribution_views(catalog, now) if views is None else views
     alone: dict[str, tuple[str, float | None]] = {}
     for dist in catalog.distributions():
-        if dist["cancelled"]:
+        shown = views.get(dist["id"])
+        if dist["cancelled"] or shown is None:
             continue
-        shown = status_view.distribution_view(dist, catalog.host_rows(dist["id"]), now)
         if shown["distribution"]["state"] in ("active", "pending"):
             alone[dist["id"]] = (priority.level_of(dist.get("priority")),
                                  planview.alone_remaining_s(shown, wan, now))
@@ -114,10 +122,10 @@ def status(caller: Caller, dist_id: str, live: bool, timeout: int) -> Any:
         return present.for_json(found) if structured else "\n".join(present.detail_lines(found))
     now = time.time()
     wan = wan_from_config(caller.cfg.sites, caller.cfg.hq, caller.cfg.wan)
-    finishes = expected_finishes(catalog, wan, now)
-    entries = [present.list_entry({**status_view.distribution_view(
-        dist, catalog.host_rows(dist["id"]), now)["distribution"], **finishes.get(dist["id"], {})})
-        for dist in catalog.distributions()]
+    views = distribution_views(catalog, now)  # once: the listing and the finishes read the same
+    finishes = expected_finishes(catalog, wan, now, views)
+    entries = [present.list_entry({**shown["distribution"], **finishes.get(dist_id, {})})
+               for dist_id, shown in views.items()]
     # Held by the two-person rule: nothing was sent yet.
     held = {req["id"]: {**req, "state": "awaiting approval"}
             for req in caller.desk().pending(ApprovalRule.from_config(caller.cfg.approval).ttl)}

@@ -11,7 +11,7 @@ import pytest
 
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
-from salt_p2pdist.agent.yielder import Yielder, priority_of
+from salt_p2pdist.agent.yielder import Yielder
 from salt_p2pdist.core.yielding import FLOOR_BPS, SAMPLE_S
 from salt_p2pdist.master import orders
 from salt_p2pdist.torrent import creation, metainfo
@@ -74,7 +74,7 @@ def test_a_rising_delay_limits_only_the_background_download_over_the_wan_and_idl
         engine: Engine, tmp_path: Path) -> None:
     background = _fetching(engine, tmp_path, "image.bin", "background")
     normal = _fetching(engine, tmp_path, "patch.bin", "normal")
-    assert priority_of(engine.book.get(background).record) == "background"  # type: ignore[union-attr]
+    assert engine.book.get(background).record.level() == "background"  # type: ignore[union-attr]
     link = Link()
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
     for _ in range(5):  # an idle link: the base round trip
