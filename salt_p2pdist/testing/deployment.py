@@ -7,7 +7,11 @@ own loopback address (127.0.0.x), state directory and destination prefix.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +67,24 @@ class Deployment(SaltLab):
 
     def copy_at(self, minion_id: str, dest: str, name: str) -> Path:
         return self.host_root(minion_id) / dest.lstrip("/") / name
+
+    def crash(self, minion_id: str) -> None:
+        """The host dies: its agent and salt-minion are SIGKILLed, nothing is said to anyone.
+
+        The agent goes first and at once: it is what moves data, and SIGKILLing a
+        salt-minion waits for its process group to be reaped (seconds on a busy
+        machine), time in which a live agent would go on downloading. An agent the
+        minion's schedule started again in the meantime dies too.
+        """
+        endpoint = self.minion_root(minion_id) / "cache" / "p2pdist" / "agent.json"
+
+        def kill_agent() -> None:
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError, ValueError, KeyError):
+                os.kill(int(json.loads(endpoint.read_text())["pid"]), signal.SIGKILL)
+
+        kill_agent()
+        self.stop_minion(minion_id, kill=True)
+        kill_agent()
 
     def stop(self) -> None:
         try:

@@ -10,9 +10,6 @@ passed ``stall_after`` (60 s), and its site-mate waited that long.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,9 +70,7 @@ def test_a_killed_wan_fetcher_is_replaced_by_its_site_mate_and_the_site_complete
     wait_for(f"{victim} a few MiB in", lambda: size // 8 < bytes_done(fleet, victim, dist_id) < size,
              timeout=60, every=0.2)
     # The host crashes: no "stopped" announce, the tracker just stops hearing from it.
-    endpoint = fleet.minion_root(victim) / "cache" / "p2pdist" / "agent.json"
-    fleet.stop_minion(victim, kill=True)
-    os.kill(int(json.loads(endpoint.read_text())["pid"]), signal.SIGKILL)
+    fleet.crash(victim)
     # The seat passes to the site-mate well before the old stall timer could have fired.
     wait_for(f"{mate} in {victim}'s seat", lambda: fetchers(fleet, dist_id).get("paris") == [mate],
              timeout=STALL_AFTER_S / 2, every=0.2)

@@ -20,11 +20,6 @@ def minion_status(deployment: Deployment, minion: str, dist_id: str) -> dict[str
     return ret if isinstance(ret, dict) and "state" in ret else {}
 
 
-def agent_pid(deployment: Deployment, minion: str) -> int:
-    endpoint = deployment.minion_root(minion) / "cache" / "p2pdist" / "agent.json"
-    return int(json.loads(endpoint.read_text())["pid"])
-
-
 def agent_log_tail(deployment: Deployment, minion: str, lines: int = 40) -> str:
     """The end of a minion agent's log, for failure messages."""
     log = deployment.minion_root(minion) / "cache" / "p2pdist" / "agent.log"
@@ -48,8 +43,7 @@ def test_minion_killed_mid_download_resumes(deployment: Deployment, srv: Path) -
              lambda: minion_status(deployment, "m4", ret["id"]).get("bytes_done", 0) > size // 4, timeout=120)
     # The host crashes: salt-minion and the agent are SIGKILLed (no resume
     # data saved), then salt-minion starts again.
-    deployment.stop_minion("m4", kill=True)
-    os.kill(agent_pid(deployment, "m4"), signal.SIGKILL)
+    deployment.crash("m4")
     deployment.start_minion(deployment.minion("m4", 4))
     # The minion's schedule restarts the agent, which finds the verified
     # pieces in its staging area and goes on from there.
