@@ -99,7 +99,8 @@ def alone_remaining_s(view: Mapping[str, Any], wan: Wan, now: float) -> float | 
     The planner's bound for it as pushed, scaled by the share of its bytes not
     yet at its targets (the priority model, core/priority.expected_finish, adds the others).
     """
-    bound = progress_against_plan(view, wan, now)["bound_s"]
+    planned = view.get("plan") or progress_against_plan(view, wan, now)  # the status view's, if made
+    bound = planned["bound_s"]
     if bound is None:
         return None
     total = int(view["distribution"]["bytes"])

@@ -32,11 +32,12 @@ def iso(ts: float | None) -> str | None:
 
 def for_json(value: Any) -> Any:
     """Dates as ISO 8601 text, recursively; everything else as it is."""
+    # Scalars are kept without a call: a status holds 10,000 minions of 15 values each.
     if isinstance(value, dict):
-        return {k: iso(v) if k in DATE_KEYS and isinstance(v, (int, float)) else for_json(v)
-                for k, v in value.items()}
+        return {k: iso(v) if k in DATE_KEYS and isinstance(v, (int, float))
+                else for_json(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [for_json(v) for v in value]
+        return [for_json(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 

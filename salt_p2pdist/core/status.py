@@ -73,19 +73,22 @@ def to_order(requested: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> lis
     return sorted(set(requested) | missing)
 
 
+SHOWN = ("state", "pieces", "bytes_done", "down_rate", "up_rate", "peers", "downloaded", "uploaded",
+         "eta_s", "error", "site", "from_site", "from_remote", "from_origin")  # a host's fields in status
+
+
 def host_view(row: dict[str, Any], now: float, stale_after: float = STALE_AFTER_S,
               quiet: bool = False) -> dict[str, Any]:
     """``quiet``: the distribution's swarm is quiet, so a holder shows so (its agent closes the
     torrent at its next announce, and sends no reports while nothing is active)."""
     if not answers_current_order(row):  # a report on an earlier order says nothing now
-        row = {"minion": row.get("minion")}
-    state = current_state(row)
+        view = dict.fromkeys(SHOWN)
+        view["state"], view["age_s"] = lifecycle.PENDING, None
+        return view
+    view = {k: row.get(k) for k in SHOWN}
+    state = view["state"] = str(row["state"])
     if quiet and lifecycle.is_complete(state):
-        state = lifecycle.QUIET
-    view = {k: row.get(k) for k in ("state", "pieces", "bytes_done", "down_rate", "up_rate",
-                                    "peers", "downloaded", "uploaded", "eta_s", "error", "site",
-                                    "from_site", "from_remote", "from_origin")}
-    view["state"] = state
+        view["state"] = lifecycle.QUIET
     ts = row.get("ts")
     view["age_s"] = round(now - ts, 1) if ts else None
     if ts and lifecycle.is_active(state) and now - ts > stale_after:
@@ -95,9 +98,14 @@ def host_view(row: dict[str, Any], now: float, stale_after: float = STALE_AFTER_
 
 def distribution_view(dist: dict[str, Any], rows: list[dict[str, Any]], now: float,
                       origin: dict[str, Any] | None = None) -> dict[str, Any]:
-    counts = Counter(host_view(r, now)["state"] for r in rows)
-    state = distribution_state(dist, counts, now)
-    hosts = {r["minion"]: host_view(r, now, quiet=state == lifecycle.SWARM_QUIET) for r in rows}
+    # Each host's view once (10,000 of them for a large push): the state counts come from
+    # them, and a quiet swarm then shows its holders as quiet.
+    hosts = {r["minion"]: host_view(r, now) for r in rows}
+    state = distribution_state(dist, Counter(h["state"] for h in hosts.values()), now)
+    if state == lifecycle.SWARM_QUIET:
+        for h in hosts.values():
+            if lifecycle.is_complete(h["state"]):
+                h["state"] = lifecycle.QUIET
     states = [h["state"] for h in hosts.values()]
     done = sum(1 for s in states if lifecycle.is_complete(s))
     total = dist["total_bytes"]

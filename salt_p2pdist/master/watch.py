@@ -39,10 +39,15 @@ def tracker_status(origin: AgentClient, dist_id: str) -> dict[str, Any] | None:
         return None
 
 
-def distribution_views(catalog: Catalog, now: float) -> dict[str, dict[str, Any]]:
-    """Every distribution's status view, by id (what the listing and the finishes both read)."""
+UNDER_WAY = ("active", "pending")  # the states whose finish is expected (the others are settled)
+
+
+def distribution_views(catalog: Catalog, now: float,
+                       dists: list[dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Every distribution's status view (or those of ``dists``), by id (what the listing and the
+    finishes both read)."""
     return {d["id"]: status_view.distribution_view(d, catalog.host_rows(d["id"]), now)
-            for d in catalog.distributions()}
+            for d in (catalog.distributions() if dists is None else dists)}
 
 
 def expected_finishes(catalog: Catalog, wan: Wan, now: float,
@@ -55,13 +60,22 @@ def expected_finishes(catalog: Catalog, wan: Wan, now: float,
         shown = views.get(dist["id"])
         if dist["cancelled"] or shown is None:
             continue
-        if shown["distribution"]["state"] in ("active", "pending"):
+        if shown["distribution"]["state"] in UNDER_WAY:
             alone[dist["id"]] = (priority.level_of(dist.get("priority")),
                                  planview.alone_remaining_s(shown, wan, now))
     finish = priority.expected_finish(alone)
     return {d: {"alone_s": alone[d][1], "expected_finish_s": finish[d],
                 "ahead": sorted(o for o, (lv, _a) in alone.items()
                                 if priority.rank(lv) > priority.rank(alone[d][0]))} for d in alone}
+
+
+def views_under_way(catalog: Catalog, now: float, shown: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``shown`` and the views of the other distributions under way: what one distribution's
+    expected finish reads. The settled ones are told apart by SQLite's counts, not built."""
+    counts = catalog.state_counts()
+    others = [d for d in catalog.distributions() if d["id"] != shown["distribution"]["id"]
+              and status_view.distribution_state(d, counts.get(d["id"], {}), now) in UNDER_WAY]
+    return {**distribution_views(catalog, now, others), shown["distribution"]["id"]: shown}
 
 
 def view(catalog: Catalog, origin: AgentClient, dist_id: str,
@@ -80,7 +94,9 @@ def view(catalog: Catalog, origin: AgentClient, dist_id: str,
                                      held_back=swarm.get("held_back") or {})
     if wan is not None:
         shown["plan"] = planview.progress_against_plan(shown, wan, now)
-        shown["distribution"].update(expected_finishes(catalog, wan, now).get(dist_id, {}))
+        if shown["distribution"]["state"] in UNDER_WAY:  # a settled one expects no finish
+            shown["distribution"].update(expected_finishes(
+                catalog, wan, now, views_under_way(catalog, now, shown)).get(dist_id, {}))
     return shown
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from hostile_strategies import json_like, scalars
@@ -112,6 +113,11 @@ def test_reports_of_any_values_are_stored_and_shown(reports):
             dist = catalog.distribution("d1")
             view = status_view.distribution_view(dist, catalog.host_rows("d1"), 10.0, None)
             status_view.site_lines(view)
-            status_view.one_line(dist, catalog.state_counts().get("d1", {}))
+            counts = catalog.state_counts().get("d1", {})
+            status_view.one_line(dist, counts)
+            # SQLite's counts tell the distribution's state as the view does (status <id> relies on it)
+            assert status_view.distribution_state(dist, counts, 10.0) == view["distribution"]["state"]
+            rows = catalog.host_rows("d1")
+            assert counts == Counter(status_view.current_state(r) for r in rows)
         finally:
             catalog.close()
