@@ -2,7 +2,8 @@
 
 Thin: each function checks its arguments, calls one function of
 ``salt_p2pdist.master`` with Salt's side handed in, and maps failures to a
-non-zero exit. The master is the only place a distribution starts (R1).
+non-zero exit. The master is the only place a distribution starts (R1). Each
+imports its master module when called: a command loads only what it uses.
 """
 
 from __future__ import annotations
@@ -16,12 +17,6 @@ try:
     from salt_p2pdist.core import arguments as args_check
     from salt_p2pdist.core.config import MasterSettings
     from salt_p2pdist.core.errors import P2PDistError
-    from salt_p2pdist.master import approve as approving
-    from salt_p2pdist.master import cancel as cancelling
-    from salt_p2pdist.master import plan as planning
-    from salt_p2pdist.master import push as pushing
-    from salt_p2pdist.master import reprioritize, sharepolicy
-    from salt_p2pdist.master import watch as progress
     from salt_p2pdist.master.caller import Caller, failed
     from salt_p2pdist.master.minions import SaltMinions
 
@@ -115,6 +110,7 @@ def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", 
         salt-run p2pdist.push /srv/dist/app-2.3.tar tgt='web*' dest=/opt/dist quiet_after=2h
         salt-run p2pdist.push /srv/dist/fix-4711.msi tgt='*' dest=/opt/dist priority=urgent
     """
+    from salt_p2pdist.master import push as pushing
     request = pushing.PushRequest(path, tgt, tgt_type, dest, force, order_timeout, allow, allow_type,
                                   wait, timeout, quiet_after, priority)
     return _run("p2pdist.push", pushing.ARGS, locals(), lambda c: pushing.push(c, request))
@@ -132,6 +128,7 @@ def priority(id: str = "", level: str = "", *args: Any, **kwargs: Any) -> Any:  
         salt-run p2pdist.priority 3f9a0c1d2e4b5a69 urgent
         salt-run p2pdist.priority 3f9a0c1d2e4b5a69 level=background
     """
+    from salt_p2pdist.master import reprioritize
     return _run("p2pdist.priority", reprioritize.ARGS, locals(),
                 lambda c: reprioritize.change(c, str(id), level))
 
@@ -153,6 +150,7 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600, *args: Any,  
         salt-run p2pdist.status 3f9a0c1d2e4b5a69 watch=True
         salt-run p2pdist.status 3f9a0c1d2e4b5a69 --out json
     """
+    from salt_p2pdist.master import watch as progress
     return _run("p2pdist.status", progress.ARGS, locals(), lambda c: progress.status(c, id, watch, timeout))
 
 
@@ -170,6 +168,7 @@ def policy(tgt: str = "", tgt_type: str = "glob", timeout: int = 30, *args: Any,
         salt-run p2pdist.policy 'laptop*'
         salt-run p2pdist.policy G@site:lyon tgt_type=compound
     """
+    from salt_p2pdist.master import sharepolicy
     return _run("p2pdist.policy", sharepolicy.ARGS, locals(),
                 lambda c: sharepolicy.policy_in_force(c, tgt, tgt_type, timeout))
 
@@ -186,6 +185,7 @@ def stop_seeding(id: str = "", *args: Any, **kwargs: Any) -> Any:  # noqa: A002
 
         salt-run p2pdist.stop_seeding 3f9a0c1d2e4b5a69
     """
+    from salt_p2pdist.master import cancel as cancelling
     return _run("p2pdist.stop_seeding", cancelling.STOP_ARGS, locals(),
                 lambda c: cancelling.stop_seeding(c, id))
 
@@ -204,6 +204,7 @@ def cancel(id: str = "", purge: bool = False, *args: Any, **kwargs: Any) -> Any:
 
         salt-run p2pdist.cancel 3f9a0c1d2e4b5a69
     """
+    from salt_p2pdist.master import cancel as cancelling
     return _run("p2pdist.cancel", cancelling.ARGS, locals(),
                 lambda c: cancelling.cancel(c, id, purge))
 
@@ -222,6 +223,7 @@ def approve(id: str = "", wait: bool = False, timeout: int = 3600, *args: Any,  
         salt-run p2pdist.approve 9c1e5a0b7f32
         salt-run p2pdist.approve 9c1e5a0b7f32 wait=True
     """
+    from salt_p2pdist.master import approve as approving
     return _run("p2pdist.approve", approving.ARGS, locals(),
                 lambda c: approving.approve(c, str(id), wait, timeout))
 
@@ -243,5 +245,6 @@ def plan(path: str = "", tgt: str = "", tgt_type: str = "glob", *args: Any,
         salt-run p2pdist.plan /srv/dist/app-2.3.tar tgt='*'
         salt-run p2pdist.plan 4GiB tgt='G@role:pos' tgt_type=compound --out json
     """
+    from salt_p2pdist.master import plan as planning
     return _run("p2pdist.plan", planning.ARGS, locals(),
                 lambda c: planning.command(c, str(path), tgt, tgt_type))

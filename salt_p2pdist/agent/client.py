@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.agent import direct, spawning, stopping
-from salt_p2pdist.agent.config import AgentConfig
-from salt_p2pdist.agent.server import TOKEN_HEADER
+from salt_p2pdist.agent.config import TOKEN_HEADER, AgentConfig
 from salt_p2pdist.core.errors import (
     AgentUnavailable,
     Conflict,

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from salt_p2pdist.core.errors import InvalidRequest
 
+# The header that carries the API token; here, so a client does not import the server (and the tracker).
+TOKEN_HEADER = "X-P2PDist-Token"
+
 
 @dataclass(frozen=True, kw_only=True)
 class AgentConfig:

@@ -19,12 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from salt_p2pdist.agent.config import TOKEN_HEADER
 from salt_p2pdist.core.errors import InvalidRequest, NotFound, P2PDistError
 from salt_p2pdist.tracker.announce import Holder, TrackerError, holder_of
 from salt_p2pdist.tracker.tracker import Tracker
 
 log = logging.getLogger(__name__)
-TOKEN_HEADER = "X-P2PDist-Token"
 
 
 MAX_BODY = 1 << 26  # an order carries a base64 torrent: a few MB at most
