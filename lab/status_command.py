@@ -80,11 +80,15 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--src", default="", help="also run the command with this checkout's code")
     p.add_argument("--master", default="{}", help="JSON: extra master config (e.g. Salt's own tunables)")
+    p.add_argument("--out", type=Path, help="also write the result here (salt-master prints on stdout too)")
     a = p.parse_args()
     sources = {"p2pdist.status <id> (this checkout)": ""}
     if a.src:
         sources[f"p2pdist.status <id> ({a.src})"] = str(Path(a.src).resolve())
-    print(json.dumps(measure(a.minions, a.runs, sources, json.loads(a.master)), indent=2))
+    found = json.dumps(measure(a.minions, a.runs, sources, json.loads(a.master)), indent=2)
+    print(found)
+    if a.out:
+        a.out.write_text(found + "\n")
 
 
 if __name__ == "__main__":
