@@ -158,3 +158,24 @@ def test_status_shows_each_distributions_expected_finish_given_the_others(tmp_pa
     shown = watch.view(catalog, FakeAgent(), "bg", wan)
     assert shown is not None
     assert any("expected to finish in 2 min 40 s after fix" in line for line in present.detail_lines(shown))
+
+
+def test_a_settled_distribution_expects_no_finish_and_holds_no_one_back(tmp_path: Path) -> None:
+    from salt_p2pdist.core.wanlinks import wan_from_config
+    catalog = Catalog(tmp_path / "catalog.db")
+    for dist_id, level, state in (("old", "urgent", "seeding"), ("gone", "urgent", "downloading"),
+                                  ("bg", "background", "downloading")):
+        order = catalog.add_distribution(dist_id=dist_id, name=dist_id, source=f"/srv/{dist_id}",
+                                         dest="/opt", torrent=b"t", total_bytes=100_000_000, num_pieces=10,
+                                         user="alice", targets=["p1"], priority=level)
+        catalog.record_reports([(dist_id, "p1", 1.0, {"state": state, "bytes_done": 0,
+                                                      "site": "paris", "order_id": order})])
+    catalog.cancel("gone")
+    wan = wan_from_config({"paris": {"networks": ["10.20.0.0/16"], "down": 10, "up": 10}},
+                          {"up": 1000, "down": 1000}, "hub")
+    shown = watch.view(catalog, FakeAgent(), "bg", wan)
+    assert shown is not None and shown["distribution"]["ahead"] == []
+    assert shown["distribution"]["expected_finish_s"] == pytest.approx(80.0)
+    settled = watch.view(catalog, FakeAgent(), "old", wan)
+    assert settled is not None and settled["distribution"]["state"] == "complete"
+    assert "expected_finish_s" not in settled["distribution"]
