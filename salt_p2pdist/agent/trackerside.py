@@ -35,7 +35,8 @@ from salt_p2pdist.torrent import swarmca
 from salt_p2pdist.tracker.announce import TrackerError
 from salt_p2pdist.tracker.certdesk import UsedRequests, check_torrent_request, issue_certificate
 from salt_p2pdist.tracker.routes import ORIGIN_SITE
-from salt_p2pdist.tracker.tracker import Swarm, Tracker
+from salt_p2pdist.tracker.swarm import Swarm
+from salt_p2pdist.tracker.tracker import Tracker
 
 log = logging.getLogger(__name__)
 
