@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import time
 from typing import Any
@@ -17,6 +19,22 @@ from salt_p2pdist.minion.torrentref import fetch_torrent
 from salt_p2pdist.torrent.signature import admitted, check_torrent
 
 log = logging.getLogger(__name__)
+
+
+def take_order(minion: Minion, torrent: str, torrent_ref: dict[str, Any] | None, tracker: str, dest: str,
+               force: bool, sites: dict[str, Any] | None, order_id: str, dist_id: str, *,
+               priority: str, report_every: int) -> dict[str, Any]:
+    """``p2pdist.fetch``: the torrent comes base64-encoded (``torrent``) or named (``torrent_ref``)."""
+    if torrent_ref is not None:
+        return fetch_by_ref(minion, torrent_ref, tracker, dest, force, sites, order_id, dist_id,
+                            priority=priority, report_every=report_every)
+    try:
+        data = base64.b64decode(torrent)  # the one decoding on its way through
+    except binascii.Error as exc:
+        log.error("p2pdist: refused %s: %s", dist_id, exc)
+        return {"result": False, "error": str(exc), "ts": time.time()}
+    return fetch(minion, data, dest, force, sites, order_id, dist_id, priority=priority,
+                 report_every=report_every)
 
 
 def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
