@@ -3,20 +3,14 @@ libtorrent session. The link's round trips are played in (the loopback has no qu
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from loopback_engine import fetching
 
-from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.yielder import Yielder
 from salt_p2pdist.core.yielding import FLOOR_BPS, SAMPLE_S
-from salt_p2pdist.master import orders
-from salt_p2pdist.torrent import creation, metainfo
 
-TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: no announce
 BASE = 0.002
 
 
@@ -37,31 +31,19 @@ class Link:
         return self.now
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = Engine(AgentConfig(state_dir=tmp_path / "agent", host_id="m2", bt_interface="127.0.0.1"))
-    yield eng
-    eng.close()
-
-
-def _fetching(engine: Engine, tmp_path: Path, name: str, priority: str) -> str:
-    (tmp_path / "src").mkdir(exist_ok=True)
-    (tmp_path / "src" / name).write_bytes(os.urandom(300_000))
-    torrent = creation.create(tmp_path / "src" / name, TRACKER)
-    order = orders.fetch_order(metainfo.describe(torrent), torrent, dest=str(tmp_path / "dest"),
-                               force=False, tracker=TRACKER)
-    dist_id = str(engine.add({**order, "mode": "fetch"})["dist_id"])
-    transfer = engine.book.get(dist_id)
-    assert transfer is not None
-    engine.book.update(transfer, priority=priority)  # as pushed with priority=
-    return dist_id
-
-
 def _from_the_wan(engine: Engine, dist_id: str, more: int) -> None:
     """Bytes from the origin, as the peer sampler counts them."""
     transfer = engine.book.get(dist_id)
     assert transfer is not None and transfer.ledger is not None
     transfer.ledger.totals["from_origin"] += more
+
+
+def _play(engine: Engine, yielder: Yielder, link: Link, dist_id: str, rtts: list[float]) -> None:
+    """Round trips played in, one a sample, while ``dist_id`` keeps getting bytes over the WAN."""
+    for rtt in rtts:
+        link.rtt = rtt
+        _from_the_wan(engine, dist_id, 1_000)
+        yielder.step()
 
 
 def _limit(engine: Engine, dist_id: str) -> int:
@@ -72,8 +54,8 @@ def _limit(engine: Engine, dist_id: str) -> int:
 
 def test_a_rising_delay_limits_only_the_background_download_over_the_wan_and_idle_lifts_it(
         engine: Engine, tmp_path: Path) -> None:
-    background = _fetching(engine, tmp_path, "image.bin", "background")
-    normal = _fetching(engine, tmp_path, "patch.bin", "normal")
+    background = fetching(engine, tmp_path, "image.bin", "background")
+    normal = fetching(engine, tmp_path, "patch.bin", "normal")
     assert engine.book.get(background).record.level() == "background"  # type: ignore[union-attr]
     link = Link()
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
@@ -99,7 +81,7 @@ def test_a_rising_delay_limits_only_the_background_download_over_the_wan_and_idl
 
 
 def test_a_background_download_from_its_own_site_is_not_limited(engine: Engine, tmp_path: Path) -> None:
-    background = _fetching(engine, tmp_path, "image.bin", "background")
+    background = fetching(engine, tmp_path, "image.bin", "background")
     link = Link()
     link.rtt = BASE + 0.040  # the WAN is busy, but this host's bytes come over the LAN
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
@@ -110,13 +92,10 @@ def test_a_background_download_from_its_own_site_is_not_limited(engine: Engine, 
 
 
 def test_once_the_download_leaves_the_wan_its_limit_is_lifted(engine: Engine, tmp_path: Path) -> None:
-    background = _fetching(engine, tmp_path, "image.bin", "background")
+    background = fetching(engine, tmp_path, "image.bin", "background")
     link = Link()
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
-    for rtt in [BASE] * 5 + [BASE + 0.040] * 20:
-        link.rtt = rtt
-        _from_the_wan(engine, background, 1_000)
-        yielder.step()
+    _play(engine, yielder, link, background, [BASE] * 5 + [BASE + 0.040] * 20)  # idle, then busy
     assert _limit(engine, background) > 0
     for _ in range(40):  # no more WAN bytes (the rest comes from site-mates)
         yielder.step()
@@ -125,20 +104,14 @@ def test_once_the_download_leaves_the_wan_its_limit_is_lifted(engine: Engine, tm
 
 def test_a_limit_set_elsewhere_is_left_alone(engine: Engine, tmp_path: Path) -> None:
     """A download held back for a higher priority distribution keeps that limit."""
-    background = _fetching(engine, tmp_path, "image.bin", "background")
+    background = fetching(engine, tmp_path, "image.bin", "background")
     transfer = engine.book.get(background)
     assert transfer is not None
     link = Link()
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
-    for rtt in [BASE] * 5 + [BASE + 0.040] * 20:
-        link.rtt = rtt
-        _from_the_wan(engine, background, 1_000)
-        yielder.step()
+    _play(engine, yielder, link, background, [BASE] * 5 + [BASE + 0.040] * 20)  # idle, then busy
     transfer.handle.set_download_limit(1024)  # held back meanwhile
-    for rtt in [BASE + 0.040] * 5 + [BASE] * 30:
-        link.rtt = rtt
-        _from_the_wan(engine, background, 1_000)
-        yielder.step()
+    _play(engine, yielder, link, background, [BASE + 0.040] * 5 + [BASE] * 30)
     assert _limit(engine, background) == 1024
     for _ in range(40):  # no more WAN bytes: nothing of ours to lift
         yielder.step()
