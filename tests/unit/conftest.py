@@ -1,7 +1,8 @@
-"""Shared helpers for the unit tests: small real files, real torrents, a real agent engine."""
+"""Shared helpers for the unit tests: small real files and torrents, content to push, a real agent engine."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +33,15 @@ def write_file() -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """Content on the master to push: a 100 kB file of random bytes."""
+    path = tmp_path / "srv" / "app.tar"
+    path.parent.mkdir()
+    path.write_bytes(os.urandom(100_000))
+    return path
 
 
 @pytest.fixture
