@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loopback_engine import fetching
+from loopback_engine import fetching as _fetching
 
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.yielder import Yielder
@@ -38,14 +38,6 @@ def _from_the_wan(engine: Engine, dist_id: str, more: int) -> None:
     transfer.ledger.totals["from_origin"] += more
 
 
-def _play(engine: Engine, yielder: Yielder, link: Link, dist_id: str, rtts: list[float]) -> None:
-    """Round trips played in, one a sample, while ``dist_id`` keeps getting bytes over the WAN."""
-    for rtt in rtts:
-        link.rtt = rtt
-        _from_the_wan(engine, dist_id, 1_000)
-        yielder.step()
-
-
 def _limit(engine: Engine, dist_id: str) -> int:
     transfer = engine.book.get(dist_id)
     assert transfer is not None
@@ -54,8 +46,8 @@ def _limit(engine: Engine, dist_id: str) -> int:
 
 def test_a_rising_delay_limits_only_the_background_download_over_the_wan_and_idle_lifts_it(
         engine: Engine, tmp_path: Path) -> None:
-    background = fetching(engine, tmp_path, "image.bin", "background")
-    normal = fetching(engine, tmp_path, "patch.bin", "normal")
+    background = _fetching(engine, tmp_path, "image.bin", "background")
+    normal = _fetching(engine, tmp_path, "patch.bin", "normal")
     assert engine.book.get(background).record.level() == "background"  # type: ignore[union-attr]
     link = Link()
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
@@ -81,7 +73,7 @@ def test_a_rising_delay_limits_only_the_background_download_over_the_wan_and_idl
 
 
 def test_a_background_download_from_its_own_site_is_not_limited(engine: Engine, tmp_path: Path) -> None:
-    background = fetching(engine, tmp_path, "image.bin", "background")
+    background = _fetching(engine, tmp_path, "image.bin", "background")
     link = Link()
     link.rtt = BASE + 0.040  # the WAN is busy, but this host's bytes come over the LAN
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
@@ -92,10 +84,13 @@ def test_a_background_download_from_its_own_site_is_not_limited(engine: Engine, 
 
 
 def test_once_the_download_leaves_the_wan_its_limit_is_lifted(engine: Engine, tmp_path: Path) -> None:
-    background = fetching(engine, tmp_path, "image.bin", "background")
+    background = _fetching(engine, tmp_path, "image.bin", "background")
     link = Link()
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
-    _play(engine, yielder, link, background, [BASE] * 5 + [BASE + 0.040] * 20)  # idle, then busy
+    for rtt in [BASE] * 5 + [BASE + 0.040] * 20:
+        link.rtt = rtt
+        _from_the_wan(engine, background, 1_000)
+        yielder.step()
     assert _limit(engine, background) > 0
     for _ in range(40):  # no more WAN bytes (the rest comes from site-mates)
         yielder.step()
@@ -104,14 +99,20 @@ def test_once_the_download_leaves_the_wan_its_limit_is_lifted(engine: Engine, tm
 
 def test_a_limit_set_elsewhere_is_left_alone(engine: Engine, tmp_path: Path) -> None:
     """A download held back for a higher priority distribution keeps that limit."""
-    background = fetching(engine, tmp_path, "image.bin", "background")
+    background = _fetching(engine, tmp_path, "image.bin", "background")
     transfer = engine.book.get(background)
     assert transfer is not None
     link = Link()
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
-    _play(engine, yielder, link, background, [BASE] * 5 + [BASE + 0.040] * 20)  # idle, then busy
+    for rtt in [BASE] * 5 + [BASE + 0.040] * 20:
+        link.rtt = rtt
+        _from_the_wan(engine, background, 1_000)
+        yielder.step()
     transfer.handle.set_download_limit(1024)  # held back meanwhile
-    _play(engine, yielder, link, background, [BASE + 0.040] * 5 + [BASE] * 30)
+    for rtt in [BASE + 0.040] * 5 + [BASE] * 30:
+        link.rtt = rtt
+        _from_the_wan(engine, background, 1_000)
+        yielder.step()
     assert _limit(engine, background) == 1024
     for _ in range(40):  # no more WAN bytes: nothing of ours to lift
         yielder.step()
