@@ -23,7 +23,7 @@ from salt_p2pdist.agent import holding
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.kept import KeptSwarms, QuietTimes
-from salt_p2pdist.agent.server import TrackerServer
+from salt_p2pdist.agent.trackerserver import TrackerServer
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import priority
 from salt_p2pdist.core.errors import NotFound
