@@ -1,6 +1,6 @@
 """The tracker's HTTP face, in the master's origin agent: announces, WAN shares, certificates, torrents.
 
-It speaks TLS when the master has a swarm CA: its certificate is from that CA,
+It speaks TLS when the master has a swarm CA: its certificate is from that CA (server_tls),
 and a host's client certificate says who is announcing. The decisions are
 :mod:`salt_p2pdist.tracker`'s; this only reads requests and writes answers.
 """
@@ -8,15 +8,20 @@ and a host's client certificate says who is announcing. The decisions are
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.server import log_request_error, read_json_body, send_json
 from salt_p2pdist.core.errors import InvalidRequest
+from salt_p2pdist.files.atomic import write_atomic
+from salt_p2pdist.torrent import swarmca
 from salt_p2pdist.tracker.announce import Holder, TrackerError, holder_of
 from salt_p2pdist.tracker.tracker import Tracker
 
@@ -128,3 +133,29 @@ class TrackerServer(ThreadingHTTPServer):
             super().finish_request(wrapped, client_address)
         finally:
             wrapped.close()
+
+
+def tracker_names(cfg: AgentConfig) -> list[str]:
+    """What the tracker's certificate is for: the configured names, the interface, this host."""
+    names = [*cfg.tracker_names, "127.0.0.1", "localhost"]
+    if cfg.tracker_interface not in ("", "0.0.0.0", "::"):
+        names.append(cfg.tracker_interface)
+    try:
+        fqdn = socket.getfqdn()
+        names += [fqdn, socket.gethostbyname(fqdn)]
+    except OSError:  # no resolvable name: the configured names must do
+        pass
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def server_tls(cfg: AgentConfig, ca: swarmca.SwarmCA, key_file: Path) -> ssl.SSLContext:
+    """The tracker's TLS: a server certificate from the swarm CA, client certificates optional
+    (``/cert`` is asked before a host has one) and, when shown, checked against the CA."""
+    cert_file = cfg.state_dir / "tracker.pem"  # public; made again at each start for the current names
+    write_atomic(cert_file, ca.issue_server(swarmca.public_pem(key_file.read_bytes()), tracker_names(cfg)))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert_file, key_file)
+    ctx.load_verify_locations(cadata=ca.cert_pem.decode())
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    return ctx
