@@ -31,8 +31,7 @@ def take_order(minion: Minion, torrent: str, torrent_ref: dict[str, Any] | None,
     try:
         data = base64.b64decode(torrent)  # the one decoding on its way through
     except binascii.Error as exc:
-        log.error("p2pdist: refused %s: %s", dist_id, exc)
-        return {"result": False, "error": str(exc), "ts": time.time()}
+        return _refusal(dist_id, exc)
     return fetch(minion, data, dest, force, sites, order_id, dist_id, priority=priority,
                  report_every=report_every)
 
@@ -75,10 +74,15 @@ def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
         if not order_id and not lifecycle.is_complete(str(result.get("state"))):
             wake_swarm(minion, meta.dist_id)  # a p2pdist.present state: quiet holders must serve
     except P2PDistError as exc:
-        log.error("p2pdist: refused %s: %s", dist_id, exc)
-        return {"result": False, "error": str(exc), "ts": time.time()}
+        return _refusal(dist_id, exc)
     # The site grain goes back to the master: it overrides the address match.
     return {"result": True, **result, "site": site, "ts": time.time()}
+
+
+def _refusal(dist_id: str, exc: Exception) -> dict[str, Any]:
+    """The answer to an order this minion refuses (logged here too); ``ts``: this minion's time."""
+    log.error("p2pdist: refused %s: %s", dist_id, exc)
+    return {"result": False, "error": str(exc), "ts": time.time()}
 
 
 def wake_swarm(minion: Minion, dist_id: str) -> None:
@@ -99,8 +103,7 @@ def fetch_by_ref(minion: Minion, ref: Any, tracker: str, dest: str, force: bool 
         if isinstance(ref, dict) and meta.info_hash != ref.get("info_hash"):
             raise InvalidRequest(f"the torrent fetched for {dist_id} is another distribution's: refused")
     except P2PDistError as exc:
-        log.error("p2pdist: refused %s: %s", dist_id, exc)
-        return {"result": False, "error": str(exc), "ts": time.time()}
+        return _refusal(dist_id, exc)
     return fetch(minion, torrent, dest, force, sites, order_id, dist_id, priority=priority,
                  report_every=report_every)
 
