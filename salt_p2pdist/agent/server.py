@@ -44,13 +44,16 @@ def read_json_body(handler: BaseHTTPRequestHandler, limit: int = MAX_BODY) -> An
     return body
 
 
-def send_json(handler: BaseHTTPRequestHandler, code: int, body: Any) -> None:
-    data = json.dumps(body).encode()
+def send_bytes(handler: BaseHTTPRequestHandler, code: int, data: bytes, content_type: str) -> None:
     handler.send_response(code)
-    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Type", content_type)
     handler.send_header("Content-Length", str(len(data)))
     handler.end_headers()
     handler.wfile.write(data)
+
+
+def send_json(handler: BaseHTTPRequestHandler, code: int, body: Any) -> None:
+    send_bytes(handler, code, json.dumps(body).encode(), "application/json")
 
 
 def log_request_error(client_address: Any) -> None:

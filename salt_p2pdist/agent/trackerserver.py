@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from salt_p2pdist.agent.config import AgentConfig
-from salt_p2pdist.agent.server import log_request_error, read_json_body, send_json
+from salt_p2pdist.agent.server import log_request_error, read_json_body, send_bytes, send_json
 from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.files.atomic import write_atomic
 from salt_p2pdist.torrent import swarmca
@@ -54,11 +54,7 @@ class TrackerHandler(BaseHTTPRequestHandler):
         with self.server.lock:
             body = self.server.tracker.respond(url.query, self.client_address[0], local_ip,
                                                self._holder())
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_bytes(self, 200, body, "text/plain")
 
     def _wan_share(self, query: str) -> None:
         """``/wan?minion=``: the caller's part of its site's WAN cap."""
