@@ -9,14 +9,9 @@ when the master publishes it or a state applied from the master asks for it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-log = logging.getLogger(__name__)
 __virtualname__ = "p2pdist"
 
 try:
@@ -74,16 +69,8 @@ def fetch(torrent: str = "", dest: str = "", tracker: str = "", force: bool = Fa
     is this minion's time after taking the order (the agent's ``as_of`` in the
     answer is what the master orders answers and reports by).
     """
-    if torrent_ref is not None:
-        return fetching.fetch_by_ref(_minion(), torrent_ref, tracker, dest, force, sites, order_id, dist_id,
-                                     priority=priority, report_every=report_every)
-    try:
-        data = base64.b64decode(torrent)  # the one decoding on its way through
-    except binascii.Error as exc:
-        log.error("p2pdist: refused %s: %s", dist_id, exc)
-        return {"result": False, "error": str(exc), "ts": time.time()}
-    return fetching.fetch(_minion(), data, dest, force, sites, order_id, dist_id, priority=priority,
-                          report_every=report_every)
+    return fetching.take_order(_minion(), torrent, torrent_ref, tracker, dest, force, sites, order_id,
+                               dist_id, priority=priority, report_every=report_every)
 
 
 def refused(dist_id: str, route: str, reason: str) -> None:

@@ -1,9 +1,10 @@
 """Runner: start, follow and cancel p2pdist distributions from the Salt master.
 
-Thin: each function checks its arguments, calls one function of
-``salt_p2pdist.master`` with Salt's side handed in, and maps failures to a
-non-zero exit. The master is the only place a distribution starts (R1). Each
-imports its master module when called: a command loads only what it uses.
+Thin: each function hands its arguments, Salt's side and one function of
+``salt_p2pdist.master`` to :func:`salt_p2pdist.master.calls.run_command`, which
+checks them, does the work and maps failures to a non-zero exit. The master
+is the only place a distribution starts (R1). Each command imports its master
+module when called: a command loads only what it uses.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ from typing import TYPE_CHECKING, Any
 __virtualname__ = "p2pdist"
 
 try:
-    from salt_p2pdist.core import arguments as args_check
-    from salt_p2pdist.core.config import MasterSettings
-    from salt_p2pdist.core.errors import P2PDistError
-    from salt_p2pdist.master.caller import Caller, failed
-    from salt_p2pdist.master.minions import SaltMinions
+    from salt_p2pdist.master.caller import Caller
+    from salt_p2pdist.master.calls import run_command
 
     HAS_LIBS = True
 except ImportError:  # pragma: no cover - reported by __virtual__
@@ -37,23 +35,10 @@ def __virtual__() -> str | tuple[bool, str]:
 
 def _run(function: str, specs: Mapping[str, Any], given: dict[str, Any],
          work: Callable[[Caller], Any]) -> Any:
-    """Check the call, do the work as the calling admin, and exit non-zero on any failure.
-
-    Salt exits 0 on some refusals; a non-zero retcode and an explicit result
-    make a failure unmistakable to scripts and to people (salt-run exits with a
-    returned dict's "retcode").
-    """
-    bad = args_check.invalid(function, specs, given, given.pop("kwargs"), given.pop("args"))
-    try:
-        # The master injects __user__ into runners (eauth or the shell user).
-        result = failed(bad) if bad else work(Caller(
-            MasterSettings.from_opts(__opts__), __opts__, SaltMinions(__opts__),
-            str(globals().get("__user__") or "root")))
-    except P2PDistError as exc:
-        result = failed(f"{function} refused: {exc}")
-    if isinstance(result, dict) and result.get("retcode"):
-        __context__["retcode"] = 1
-    return result
+    """Check the call, do the work as the calling admin, and exit non-zero on any failure."""
+    # The master injects __user__ into runners (eauth or the shell user).
+    return run_command(function, specs, given, work, opts=__opts__, context=__context__,
+                       user=str(globals().get("__user__") or "root"))
 
 
 def push(path: str = "", tgt: str = "", tgt_type: str = "glob", dest: str = "", force: bool = False,

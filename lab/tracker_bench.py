@@ -31,8 +31,7 @@ from urllib.parse import quote_from_bytes
 
 from salt_p2pdist.agent import mastertls
 from salt_p2pdist.agent.config import AgentConfig
-from salt_p2pdist.agent.server import TrackerServer
-from salt_p2pdist.agent.trackerside import server_tls
+from salt_p2pdist.agent.trackerserver import TrackerServer, server_tls
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.torrent import swarmca
 from salt_p2pdist.tracker.tracker import Tracker

@@ -21,7 +21,7 @@ from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.core import lifecycle, names, priority
 from salt_p2pdist.core.topology import SiteMap
-from salt_p2pdist.torrent import placement
+from salt_p2pdist.torrent import placement, reuse
 from salt_p2pdist.torrent.metainfo import TorrentMeta
 
 
@@ -53,7 +53,7 @@ def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
     if verdict != placement.IDENTICAL:
         freespace.check_fetch(base, dest, files)  # before seed_staging writes anything
         record.supersedes = [t.dist_id for t in seeding.older_versions(dest, files, held, placed_only=False)]
-        record.reused, record.seeded = placement.seed_staging(base, files, seeding.choose(dest, files, held))
+        record.reused, record.seeded = reuse.seed_staging(base, files, seeding.choose(dest, files, held))
     record.dest = str(dest)
     record.phase = lifecycle.PLACED if verdict == placement.IDENTICAL else lifecycle.STAGING
     record.save_path = str(placement.save_path(base, meta))

@@ -12,58 +12,29 @@ from __future__ import annotations
 
 import base64
 import logging
-import socket
-import ssl
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.agent import holding
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.kept import KeptSwarms, QuietTimes
-from salt_p2pdist.agent.server import TrackerServer
+from salt_p2pdist.agent.trackerserver import TrackerServer, server_tls
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import priority
 from salt_p2pdist.core.errors import NotFound
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import Wan
-from salt_p2pdist.files.atomic import write_atomic
 from salt_p2pdist.files.audit import AuditLog
 from salt_p2pdist.torrent import swarmca
 from salt_p2pdist.tracker.announce import TrackerError
 from salt_p2pdist.tracker.certdesk import UsedRequests, check_torrent_request, issue_certificate
 from salt_p2pdist.tracker.routes import ORIGIN_SITE
-from salt_p2pdist.tracker.tracker import Swarm, Tracker
+from salt_p2pdist.tracker.swarm import Swarm
+from salt_p2pdist.tracker.tracker import Tracker
 
 log = logging.getLogger(__name__)
-
-
-def tracker_names(cfg: AgentConfig) -> list[str]:
-    """What the tracker's certificate is for: the configured names, the interface, this host."""
-    names = [*cfg.tracker_names, "127.0.0.1", "localhost"]
-    if cfg.tracker_interface not in ("", "0.0.0.0", "::"):
-        names.append(cfg.tracker_interface)
-    try:
-        fqdn = socket.getfqdn()
-        names += [fqdn, socket.gethostbyname(fqdn)]
-    except OSError:  # no resolvable name: the configured names must do
-        pass
-    return [n for n in dict.fromkeys(names) if n]
-
-
-def server_tls(cfg: AgentConfig, ca: swarmca.SwarmCA, key_file: Path) -> ssl.SSLContext:
-    """The tracker's TLS: a server certificate from the swarm CA, client certificates optional
-    (``/cert`` is asked before a host has one) and, when shown, checked against the CA."""
-    cert_file = cfg.state_dir / "tracker.pem"  # public; made again at each start for the current names
-    write_atomic(cert_file, ca.issue_server(swarmca.public_pem(key_file.read_bytes()), tracker_names(cfg)))
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert_file, key_file)
-    ctx.load_verify_locations(cadata=ca.cert_pem.decode())
-    ctx.verify_mode = ssl.CERT_OPTIONAL
-    return ctx
 
 
 class TrackerSide:

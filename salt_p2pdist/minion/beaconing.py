@@ -21,7 +21,7 @@ the ``p2pdist_agent`` schedule job now.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from salt_p2pdist.core import lifecycle
@@ -29,7 +29,7 @@ from salt_p2pdist.core.errors import AgentUnavailable, P2PDistError
 from salt_p2pdist.core.pacing import heartbeat_due
 from salt_p2pdist.core.reports import REPORT_TAG_PREFIX, lean_dists
 from salt_p2pdist.minion.host import Minion
-from salt_p2pdist.minion.reporting import KEEPALIVE_NAME, pace, snapshot
+from salt_p2pdist.minion.reporting import KEEPALIVE_NAME, PaceFile, snapshot
 
 AGENT_TIMEOUT_S = 2.0  # the minion's loop waits this long at most for a hung agent
 RESTART_EVERY_S = 30.0  # asks for a restart of a down agent at most this often
@@ -45,6 +45,7 @@ class BeaconMemory:
     restart_asked: float = float("-inf")
     policy_seen: str = ""  # the pillar section last handed to the agent
     policy_synced: float = float("-inf")
+    pace: PaceFile = field(default_factory=PaceFile)  # the master's heartbeat, read when it changes
 
 
 def settled_states(dists: dict[str, Any]) -> str:
@@ -78,7 +79,8 @@ def tick(minion: Minion, memory: BeaconMemory, now: float) -> bool:
     states = settled_states(report["dists"])
     active = any(lifecycle.is_active(str(d.get("state"))) for d in report["dists"].values()
                  if isinstance(d, dict))
-    if states == memory.sent and not (active and heartbeat_due(memory.sent_at, now, pace(minion))):
+    if states == memory.sent and not (active and heartbeat_due(memory.sent_at, now,
+                                                               memory.pace.seconds(minion))):
         return False
     minion.salt.fire_master({**report, "dists": lean_dists(report["dists"])}, REPORT_TAG_PREFIX + minion.id)
     memory.sent, memory.sent_at = states, now

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import time
 from typing import Any
@@ -17,6 +19,21 @@ from salt_p2pdist.minion.torrentref import fetch_torrent
 from salt_p2pdist.torrent.signature import admitted, check_torrent
 
 log = logging.getLogger(__name__)
+
+
+def take_order(minion: Minion, torrent: str, torrent_ref: dict[str, Any] | None, tracker: str, dest: str,
+               force: bool, sites: dict[str, Any] | None, order_id: str, dist_id: str, *,
+               priority: str, report_every: int) -> dict[str, Any]:
+    """``p2pdist.fetch``: the torrent comes base64-encoded (``torrent``) or named (``torrent_ref``)."""
+    if torrent_ref is not None:
+        return fetch_by_ref(minion, torrent_ref, tracker, dest, force, sites, order_id, dist_id,
+                            priority=priority, report_every=report_every)
+    try:
+        data = base64.b64decode(torrent)  # the one decoding on its way through
+    except binascii.Error as exc:
+        return _refusal(dist_id, exc)
+    return fetch(minion, data, dest, force, sites, order_id, dist_id, priority=priority,
+                 report_every=report_every)
 
 
 def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
@@ -57,10 +74,15 @@ def fetch(minion: Minion, torrent: bytes, dest: str, force: bool = False,
         if not order_id and not lifecycle.is_complete(str(result.get("state"))):
             wake_swarm(minion, meta.dist_id)  # a p2pdist.present state: quiet holders must serve
     except P2PDistError as exc:
-        log.error("p2pdist: refused %s: %s", dist_id, exc)
-        return {"result": False, "error": str(exc), "ts": time.time()}
+        return _refusal(dist_id, exc)
     # The site grain goes back to the master: it overrides the address match.
     return {"result": True, **result, "site": site, "ts": time.time()}
+
+
+def _refusal(dist_id: str, exc: Exception) -> dict[str, Any]:
+    """The answer to an order this minion refuses (logged here too); ``ts``: this minion's time."""
+    log.error("p2pdist: refused %s: %s", dist_id, exc)
+    return {"result": False, "error": str(exc), "ts": time.time()}
 
 
 def wake_swarm(minion: Minion, dist_id: str) -> None:
@@ -81,8 +103,7 @@ def fetch_by_ref(minion: Minion, ref: Any, tracker: str, dest: str, force: bool 
         if isinstance(ref, dict) and meta.info_hash != ref.get("info_hash"):
             raise InvalidRequest(f"the torrent fetched for {dist_id} is another distribution's: refused")
     except P2PDistError as exc:
-        log.error("p2pdist: refused %s: %s", dist_id, exc)
-        return {"result": False, "error": str(exc), "ts": time.time()}
+        return _refusal(dist_id, exc)
     return fetch(minion, torrent, dest, force, sites, order_id, dist_id, priority=priority,
                  report_every=report_every)
 

@@ -9,6 +9,7 @@ the agent up. Minions set up by older versions reported through a
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from salt_p2pdist.core import lifecycle
@@ -55,11 +56,41 @@ def set_pace(minion: Minion, every_s: Any) -> None:
 
 def pace(minion: Minion) -> int:
     """Seconds between an active minion's reports: the master's word, else ``report_interval``."""
-    tick = minion.settings().report_interval
+    return PaceFile().seconds(minion)
+
+
+@dataclass
+class PaceFile:
+    """:func:`pace` for a caller that asks on every tick (the beacon): the file is read again only
+    when it changed. Changed means another mtime, size or file: set_pace replaces the file
+    (write_atomic), so a new pace within the file system's mtime resolution is still seen."""
+
+    seen: tuple[int, int, int] | None = None  # (mtime_ns, size, inode) of the file last read
+    word: int | None = None  # what it said (None: nothing usable)
+
+    def seconds(self, minion: Minion) -> int:
+        """As :func:`pace`."""
+        tick = minion.settings().report_interval
+        path = minion.settings().state_dir / PACE_FILE
+        try:
+            st = path.stat()
+        except OSError:  # no word from the master (or none readable now): report_interval
+            self.seen, self.word = None, None
+            return tick
+        if (st.st_mtime_ns, st.st_size, st.st_ino) != self.seen:
+            try:
+                text = path.read_text()
+            except OSError:  # not remembered: read again at the next tick
+                return tick
+            self.seen, self.word = (st.st_mtime_ns, st.st_size, st.st_ino), _pace_in(text)
+        return tick if self.word is None else max(tick, self.word)
+
+
+def _pace_in(text: str) -> int | None:
     try:
-        return max(tick, int((minion.settings().state_dir / PACE_FILE).read_text()))
-    except (OSError, ValueError):
-        return tick
+        return int(text)
+    except ValueError:
+        return None
 
 
 def snapshot(minion: Minion, timeout: float = 30, policy: bool = True) -> dict[str, Any]:

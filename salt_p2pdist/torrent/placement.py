@@ -1,12 +1,13 @@
 """Where a distribution's files go at the destination, and moving them there.
 
-Data is downloaded into a staging area and moved into ``dest`` only when every
-piece is verified. A file appears at ``dest`` by an atomic rename, and so does
-a whole tree whose top directory is not at ``dest`` yet (moving.py): a
-half-written file or half-placed tree is never visible there. Merged into a
-directory already at ``dest``, a tree's files move one by one, and go back if
-one cannot. An existing file that is not exactly the distributed content is
-never overwritten unless the push says ``force``.
+Data is downloaded into a staging area (a new version may start there from
+older copies: reuse.py) and moved into ``dest`` only when every piece is
+verified. A file appears at ``dest`` by an atomic rename, and so does a whole
+tree whose top directory is not at ``dest`` yet (moving.py): a half-written
+file or half-placed tree is never visible there. Merged into a directory
+already at ``dest``, a tree's files move one by one, and go back if one
+cannot. An existing file that is not exactly the distributed content is never
+overwritten unless the push says ``force``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ import os
 import shutil
 from pathlib import Path
 
-from salt_p2pdist.core import delta
 from salt_p2pdist.core.errors import Conflict, InvalidRequest, P2PDistError
 from salt_p2pdist.files import acl, failures
-from salt_p2pdist.files.prefixcopy import copy_prefix
 from salt_p2pdist.torrent import moving
 from salt_p2pdist.torrent.merkle import matches
 from salt_p2pdist.torrent.metainfo import TorrentMeta
@@ -175,30 +174,6 @@ def _place_tree(staging: Path, dest: Path, top: str, files: list[FileEntry]) -> 
                               "nothing of it was left at dest") from exc
     acl.inherit_from_parent(dest / top, tree=True)  # Windows: not the staging area's locked-down ACL
     shutil.rmtree(staging, ignore_errors=True)
-
-
-def seed_staging(staging: Path, files: list[FileEntry], seeds: list[delta.Seed]) -> tuple[int, int]:
-    """Copy older files into staging as ``seeds`` say; return (bytes reused, bytes seeded).
-
-    A SAME seed (a held file with the new file's v2 root) is checked to still
-    hold that content and counts as reused. An OLDER seed is copied as it is:
-    the torrent's check pass keeps the pieces that hash right, the rest is
-    downloaded. Copies, not hard links: the older file stays as it is.
-    """
-    entries = {rel: (size, root) for rel, size, root in files}
-    reused = seeded = 0
-    for seed in seeds:
-        size, root = entries[seed.rel]
-        source, target = Path(seed.source), staging / seed.rel
-        if target.exists() or (seed.kind == delta.SAME and not matches(source, size, root)):
-            continue
-        try:
-            copied = copy_prefix(source, target, seed.length)
-        except OSError:
-            continue  # the old copy went away or is unreadable: it is simply downloaded
-        seeded += copied
-        reused += copied if seed.kind == delta.SAME else 0
-    return reused, seeded
 
 
 def remove_files(dest: Path, files: list[FileEntry]) -> None:

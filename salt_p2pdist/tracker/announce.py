@@ -1,4 +1,4 @@
-"""What a host says to the tracker: one HTTP announce, and the certificate it comes with.
+"""What a host says to the tracker (one HTTP announce, the certificate it comes with) and the answer.
 
 Sans I/O: the origin's HTTP server hands in the raw query string and the
 verified TLS client certificate, :mod:`salt_p2pdist.tracker.tracker` decides.
@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from salt_p2pdist.torrent.bencode import bencode
 from salt_p2pdist.tracker.handout import Peer
+from salt_p2pdist.tracker.intervals import IntervalRule
 
 
 @dataclass(frozen=True)
@@ -95,3 +97,18 @@ def compact(peers: list[Peer]) -> bytes:
     for p in peers:
         out += socket.inet_aton(p.ip) + p.port.to_bytes(2, "big")
     return bytes(out)
+
+
+def answer(peers: list[Peer], interval: int) -> bytes:
+    """The bencoded answer handing out ``peers`` (IPv4 only: the compact form)."""
+    return bencode({**_intervals(interval), "peers": compact([p for p in peers if ":" not in p.ip])})
+
+
+def refusal(reason: str, interval: int) -> bytes:
+    """The bencoded refusal. With the interval: without it libtorrent assumes 1800 s, and a
+    host refused once (e.g. admitted a moment later) would wait half an hour."""
+    return bencode({"failure reason": reason, **_intervals(interval)})
+
+
+def _intervals(interval: int) -> dict[str, int]:
+    return {"interval": interval, "min interval": IntervalRule.min_interval(interval)}

@@ -14,42 +14,23 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from salt_p2pdist.core.priority import DEFAULT as DEFAULT_PRIORITY
 from salt_p2pdist.core.quiet import QUIET_REASON
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import Wan
-from salt_p2pdist.torrent.bencode import bencode
-from salt_p2pdist.tracker.announce import Announce, Holder, TrackerError, compact, parse_announce
+from salt_p2pdist.tracker.announce import Announce, Holder, TrackerError, answer, parse_announce, refusal
 from salt_p2pdist.tracker.fetchers import WanFetchers
 from salt_p2pdist.tracker.handout import ORIGIN_SITE, Peer, select_peers
 from salt_p2pdist.tracker.intervals import FLOOR_S, IntervalRule
 from salt_p2pdist.tracker.priorities import HeldSwarms, dist_id_of
 from salt_p2pdist.tracker.routes import WanRoutes
+from salt_p2pdist.tracker.swarm import Swarm
 from salt_p2pdist.tracker.wanshare import WanExposure, WanGrants, WanShare
 
 ORIGIN_ID = "origin"
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Swarm:
-    """One registered distribution: who may join, and who is in it."""
-
-    allowed: frozenset[str]
-    origin_port: int  # the master's seeding port; 0 when the origin no longer seeds
-    fetchers: WanFetchers
-    peers: dict[str, Peer] = field(default_factory=dict)
-    torrent_name: str = ""  # what certificates for this swarm are issued for
-    # When the swarm goes quiet (wall-clock time the master set; None: it does not):
-    # from then on a holder's announce is answered QUIET_REASON and it leaves the table.
-    quiet_at: float | None = None
-    announces: int = 0  # announces answered since the tracker started (status shows it)
-    priority: str = DEFAULT_PRIORITY  # urgent, normal or background (core/priority.py)
-
-    def is_quiet(self, now: float) -> bool:
-        return self.quiet_at is not None and now >= self.quiet_at
 
 
 class Tracker:
@@ -126,16 +107,15 @@ class Tracker:
         if not self.may_join(swarm, a.host_id):
             raise TrackerError(f"{a.host_id} is not a target of this distribution")
         if self.require_cert:
-            self._check_holder(holder, a.host_id, swarm.torrent_name)
+            swarm.check_holder(holder, a.host_id)
         swarm.announces += 1
         now = self._clock()
-        for host in [h for h, p in swarm.peers.items() if now - p.last_seen >= self.peer_ttl]:
-            self._drop(swarm, host)
+        swarm.expire(now, self.peer_ttl)
         if a.event == "stopped":
-            self._stopped(swarm, a, now)
+            swarm.stopped(a, now, self.seat_grace)
             return []
         if a.left == 0 and swarm.is_quiet(self.wall_clock()):  # a newcomer is still served
-            self._drop(swarm, a.host_id)
+            swarm.drop(a.host_id)
             raise TrackerError(QUIET_REASON)
         me = Peer(a.host_id, a.ip, a.port, a.left, now, self.sites.site_of(a.host_id, a.ip),
                   a.peer_id)
@@ -177,33 +157,6 @@ class Tracker:
         known = swarm.peers.get(host_id) if swarm else None
         return int(known.interval) if known and known.interval else self.interval
 
-    def _stopped(self, swarm: Swarm, a: Announce, now: float) -> None:
-        known = swarm.peers.get(a.host_id)
-        if known is not None and known.peer_id and a.peer_id and known.peer_id != a.peer_id:
-            return  # a late goodbye from a handle the host has already replaced: it is here
-        complete = a.left == 0 or (known is not None and known.complete)  # its "completed" counts too
-        if complete and a.host_id in swarm.fetchers.all():
-            # A complete fetcher, most likely moving its copy into place: back in a moment.
-            swarm.peers.pop(a.host_id, None)
-            swarm.fetchers.hold(a.host_id, now + self.seat_grace)
-        else:
-            self._drop(swarm, a.host_id)
-
-    @staticmethod
-    def _check_holder(holder: Holder | None, host_id: str, torrent_name: str) -> None:
-        if holder is None:
-            raise TrackerError(f"announce for {host_id} without a certificate from this master: "
-                               "a host must be certified by the master first")
-        if holder.host_id != host_id:
-            raise TrackerError(f"{holder.host_id}'s certificate cannot announce for {host_id}")
-        if holder.torrent_name != torrent_name:
-            raise TrackerError(f"{host_id}'s certificate is for another swarm")
-
-    @staticmethod
-    def _drop(swarm: Swarm, host_id: str) -> None:
-        swarm.peers.pop(host_id, None)
-        swarm.fetchers.forget(host_id)
-
     def held_sites(self) -> dict[str, dict[str, str]]:
         """Site -> (dist id -> the higher one it yields to there), at most a second old."""
         return self.held.now(self.swarms, self._clock(), self.wall_clock())
@@ -238,11 +191,5 @@ class Tracker:
             a = parse_announce(query, source_ip)
             peers = self.announce(a, origin_ip, holder)
         except TrackerError as exc:
-            # With the interval: without it libtorrent assumes 1800 s, and a host
-            # refused once (e.g. admitted a moment later) would wait half an hour.
-            return bencode({"failure reason": str(exc), **self._intervals(self.interval)})
-        interval = self.interval_of(a.info_hash20, a.host_id)
-        return bencode({**self._intervals(interval), "peers": compact([p for p in peers if ":" not in p.ip])})
-
-    def _intervals(self, interval: int) -> dict[str, int]:
-        return {"interval": interval, "min interval": IntervalRule.min_interval(interval)}
+            return refusal(str(exc), self.interval)  # with the interval: announce.refusal says why
+        return answer(peers, self.interval_of(a.info_hash20, a.host_id))

@@ -3,20 +3,14 @@ libtorrent session. The link's round trips are played in (the loopback has no qu
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from loopback_engine import fetching as _fetching
 
-from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.yielder import Yielder
 from salt_p2pdist.core.yielding import FLOOR_BPS, SAMPLE_S
-from salt_p2pdist.master import orders
-from salt_p2pdist.torrent import creation, metainfo
 
-TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: no announce
 BASE = 0.002
 
 
@@ -35,26 +29,6 @@ class Link:
     def clock(self) -> float:
         self.now += SAMPLE_S
         return self.now
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = Engine(AgentConfig(state_dir=tmp_path / "agent", host_id="m2", bt_interface="127.0.0.1"))
-    yield eng
-    eng.close()
-
-
-def _fetching(engine: Engine, tmp_path: Path, name: str, priority: str) -> str:
-    (tmp_path / "src").mkdir(exist_ok=True)
-    (tmp_path / "src" / name).write_bytes(os.urandom(300_000))
-    torrent = creation.create(tmp_path / "src" / name, TRACKER)
-    order = orders.fetch_order(metainfo.describe(torrent), torrent, dest=str(tmp_path / "dest"),
-                               force=False, tracker=TRACKER)
-    dist_id = str(engine.add({**order, "mode": "fetch"})["dist_id"])
-    transfer = engine.book.get(dist_id)
-    assert transfer is not None
-    engine.book.update(transfer, priority=priority)  # as pushed with priority=
-    return dist_id
 
 
 def _from_the_wan(engine: Engine, dist_id: str, more: int) -> None:

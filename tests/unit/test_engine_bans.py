@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from loopback_engine import fetching
 
 from salt_p2pdist.agent.bans import BLOCKED
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
-from salt_p2pdist.master import orders
 from salt_p2pdist.testing.waiting import wait_for
-from salt_p2pdist.torrent import creation, metainfo
-
-TRACKER = "http://127.0.0.1:9/announce"  # nothing listens: no certificate, no announce
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = Engine(AgentConfig(state_dir=tmp_path / "agent", host_id="m2", bt_interface="127.0.0.1"))
-    yield eng
-    eng.close()
-
-
-def _fetching(engine: Engine, tmp_path: Path) -> str:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "pkg.bin").write_bytes(os.urandom(300_000))
-    torrent = creation.create(tmp_path / "src" / "pkg.bin", TRACKER)
-    order = orders.fetch_order(metainfo.describe(torrent), torrent, dest=str(tmp_path / "dest"),
-                               force=False, tracker=TRACKER)
-    return str(engine.add({**order, "mode": "fetch"})["dist_id"])
 
 
 def test_a_corrupt_peer_is_blocked_and_shown_in_status(engine: Engine, tmp_path: Path) -> None:
-    dist_id = _fetching(engine, tmp_path)
+    dist_id = fetching(engine, tmp_path)
     engine.ban_peer(dist_id, "127.0.0.11")
     assert engine.session.get_ip_filter().access("127.0.0.11") == BLOCKED
     assert engine.status(dist_id)["banned"] == ["127.0.0.11"]
@@ -43,7 +21,7 @@ def test_a_corrupt_peer_is_blocked_and_shown_in_status(engine: Engine, tmp_path:
 
 def test_a_banned_origin_is_not_blocked_and_the_download_gets_a_fresh_peer_list(
         engine: Engine, tmp_path: Path) -> None:
-    dist_id = _fetching(engine, tmp_path)
+    dist_id = fetching(engine, tmp_path)
     before = engine.book.get(dist_id)
     assert before is not None
     engine.ban_peer(dist_id, "127.0.0.1")  # the tracker's host: the origin
@@ -62,7 +40,7 @@ def test_after_a_crash_a_download_is_rechecked_not_trusted_to_stale_resume_data(
 
     cfg = AgentConfig(state_dir=tmp_path / "agent", host_id="m2", bt_interface="127.0.0.1")
     first = Engine(cfg)
-    dist_id = _fetching(first, tmp_path)
+    dist_id = fetching(first, tmp_path)
     t = first.book.get(dist_id)
     assert t is not None
     # Resume data saved early (no piece yet), then every piece lands on disk.

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.core import names
 from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.torrent import creation
 
 TRACKER = "http://127.0.0.1:9/announce"  # nothing listens
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    e = Engine(AgentConfig(state_dir=tmp_path / "agent", host_id="m1", bt_interface="127.0.0.1"))
-    yield e
-    e.close()
 
 
 def fetch_order(tmp_path: Path, dest: str) -> dict[str, object]:

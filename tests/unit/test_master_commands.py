@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 from salt_fakes import FakeAgent, FakeMinions, salt_keypair
 
 from salt_p2pdist.core.config import MasterSettings
@@ -33,14 +31,6 @@ def caller(tmp_path: Path, minions: FakeMinions, user: str = "alice", seeder: Fa
 
 def audit_entries(c: Caller) -> list[dict[str, Any]]:
     return audit.read(c.cfg.state_dir / "audit.log")
-
-
-@pytest.fixture
-def source(tmp_path: Path) -> Path:
-    path = tmp_path / "srv" / "app.tar"
-    path.parent.mkdir()
-    path.write_bytes(os.urandom(100_000))
-    return path
 
 
 def test_a_push_signs_records_seeds_and_publishes_one_order(tmp_path: Path, source: Path) -> None:

@@ -89,3 +89,26 @@ def test_the_beacon_keeps_the_heartbeat_the_last_order_set(tmp_path: Path) -> No
     assert [now for now in (70, 75, 80) if beaconing.tick(host, memory, now)] == [70, 75, 80]
     reporting.set_pace(host, "bogus")
     assert reporting.pace(host) == 5
+
+
+def test_the_beacon_reads_the_heartbeat_file_again_only_once_it_changed(tmp_path: Path, monkeypatch) -> None:
+    host, _salt = minion(tmp_path)
+    reporting.set_pace(host, 15)
+    reads: list[str] = []
+    read_text = Path.read_text
+
+    def counted(path: Path, *args: Any, **kwargs: Any) -> str:
+        reads.append(path.name)
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    pace_file = reporting.PaceFile()
+    assert [pace_file.seconds(host) for _tick in range(3)] == [15, 15, 15]
+    assert reads.count(reporting.PACE_FILE) == 1
+    reporting.set_pace(host, 20)  # a later order's heartbeat replaces the file: read at the next tick
+    assert pace_file.seconds(host) == 20 == reporting.pace(host)
+    reporting.set_pace(host, 0)  # the file goes: the minion's own report_interval
+    assert pace_file.seconds(host) == 5
+    reporting.set_pace(host, 15)
+    assert pace_file.seconds(host) == 15
+    assert reads.count(reporting.PACE_FILE) == 4  # the first time, each new file, and pace() itself

@@ -19,8 +19,8 @@ from salt_p2pdist.torrent.placement import (
     place,
     remove_files,
     save_path,
-    seed_staging,
 )
+from salt_p2pdist.torrent.reuse import seed_staging
 
 
 def meta(files, *, name="pkg", torrent_name=None, single_file=False, wrapped=None) -> TorrentMeta:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,6 @@ from test_master_commands import MINIONS, audit_entries, caller
 from salt_p2pdist.core import present
 from salt_p2pdist.master import push, reprioritize, watch
 from salt_p2pdist.master.catalog import Catalog
-
-
-@pytest.fixture
-def source(tmp_path: Path) -> Path:
-    path = tmp_path / "srv" / "app.tar"
-    path.parent.mkdir()
-    path.write_bytes(os.urandom(50_000))
-    return path
 
 
 def seeder() -> FakeAgent:

@@ -21,8 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from salt_p2pdist.agent.config import AgentConfig
-from salt_p2pdist.agent.server import TrackerServer
-from salt_p2pdist.agent.trackerside import server_tls
+from salt_p2pdist.agent.trackerserver import TrackerServer, server_tls
 from salt_p2pdist.core.errors import InvalidRequest, TransferError
 from salt_p2pdist.master.orders import INLINE_TORRENT_MAX, fetch_order
 from salt_p2pdist.minion.torrentref import fetch_torrent

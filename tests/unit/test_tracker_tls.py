@@ -29,8 +29,7 @@ from salt_p2pdist.agent.certify import Certifier
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.record import OrderRecord
-from salt_p2pdist.agent.server import TrackerServer
-from salt_p2pdist.agent.trackerside import server_tls
+from salt_p2pdist.agent.trackerserver import TrackerServer, server_tls
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.testing.waiting import wait_for
 from salt_p2pdist.torrent import creation, metainfo, swarmca
