@@ -70,6 +70,12 @@ bench-modes: $(BENCH_STAMP)     ## the default lab (4x5, 64 MiB), p2pdist once i
 	    --out bench/results/default-4x5-64MiB-$$m-mode.json || exit 1; \
 	done
 
+bench-spread: $(BENCH_STAMP)    ## ten runs in a row of 4x2 and of 4x5 (64 MiB, p2pdist, Salt mode, defaults; root)
+	for c in 2 5; do \
+	  $(BIN)/python -m lab --scenarios p2pdist --runs 10 --clients $$c \
+	    --out bench/results/spread-4x$$c-64MiB-10runs.json || exit 1; \
+	done
+
 TOPOLOGIES ?= uneven asymmetric hub
 bench-topologies: $(BENCH_STAMP) ## each bench/topologies/*.yaml once (root): JSON + chart per topology
 	for t in $(TOPOLOGIES); do \
