@@ -118,8 +118,9 @@ def record_wan_copies(r: Rollouts, out: dict[str, Any], finished: Phase, pushed:
     finished.extra["wan_counters"] = raw
     both = sum(p.stat().st_size for _, p in dists.values())
     before, after = pushed.get("wan_before", {}), pushed.get("wan_after", {})
-    out["wan_copies_both_interface"] = {s: round((after[s] - before[s]) / both, 3)
-                                        for s in after if s in before} if valid else None
+    into = {s: after[s] - before[s] for s in after if s in before}
+    finished.extra["wan_router_bytes_into_site"] = into
+    out["wan_copies_both_interface"] = {s: round(b / both, 3) for s, b in into.items()} if valid else None
     out["wan_copies_both_interface_counted_by"] = INTERFACE_COUNTED_BY
 
 
