@@ -49,6 +49,11 @@ class Phase:
                 "valid": self.valid, "error": self.error, **self.extra}
 
 
+def valid_if(value: Any, *phases: Phase) -> Any:
+    """``value``, or None when one of the phases it comes from is invalid."""
+    return value if all(p.valid for p in phases) else None
+
+
 class Rollouts:
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
@@ -115,6 +120,8 @@ class Rollouts:
         finally:
             sampler.stop()
         phase.cpu_busy, phase.samples = sampler.cpu_busy, list(sampler.samples)
+        if "result" in pushed:  # the distribution's id: its hosts' own counters are read by it
+            phase.extra["dist_id"] = pushed["result"].get("id")
         return phase
 
     def _push_safely(self, path: Path, priority: str) -> dict[str, Any]:

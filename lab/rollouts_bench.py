@@ -10,7 +10,9 @@ settings. In the same run:
 - a background distribution alone: the fraction of the branch link it uses;
 - a new version of an image (2 % changed in place in a few regions) pushed to
   minions holding v1: bytes into the worst branch / size;
-- an urgent distribution alone, and the same pushed while a background one runs.
+- an urgent distribution alone, and the same pushed while a background one runs;
+  then the background one's completion and the WAN copies of each per branch
+  (lab/rollouts_urgent.py).
 
 Each phase records the machine's CPU busy fraction; a saturated phase is marked
 invalid, and its figure is not reported as met.
@@ -19,8 +21,6 @@ invalid, and its figure is not reported as met.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import importlib.util
 import json
 import shutil
 import sys
@@ -29,23 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from lab.params import LabParams
-from lab.rollouts import Phase, Rollouts, change_in_place, steady_rate
+from lab.rollouts import Phase, Rollouts, change_in_place, steady_rate, valid_if
+from lab.rollouts_urgent import priorities_built, urgent_phases
 from lab.session import open_lab
-from salt_p2pdist.agent.record import OrderRecord
 
 DEFAULT_OUT = Path("bench/results/rollouts.json")
 TARGETS = {"business_flow_share": ">= 0.80", "background_link_use": ">= 0.90",
-           "delta_wan_fraction": "<= 0.05", "urgent_with_background_s": "<= 1.25 x urgent_alone_s"}
-
-
-def priorities_built() -> bool:
-    """Whether this build carries a distribution's priority from the push to the agent."""
-    return "priority" in {f.name for f in dataclasses.fields(OrderRecord)}
-
-
-def holdback_built() -> bool:
-    """Whether this build holds lower priorities back on a WAN link (issue 16 part 1's scheduler)."""
-    return importlib.util.find_spec("salt_p2pdist.agent.holding") is not None
+           "delta_wan_fraction": "<= 0.05", "urgent_with_background_s": "<= 1.25 x urgent_alone_s",
+           "background_completed": "true", "wan_copies_worst": "about 1 per site per distribution"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -91,9 +82,9 @@ def business_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) 
     uses = [v for v in alone.extra["link_use_by_site"].values() if v is not None]
     out.update({
         "business_idle_bytes_per_s": idle_bps, "branch_link_bytes_per_s": cap,
-        "business_flow_share": _valid(shares.get("background_with_business"), phases[1], idle),
-        "baseline_business_flow_share": _valid(shares.get("normal_with_business"), phases[2], idle),
-        "background_link_use": _valid(min(uses) if uses else None, alone),
+        "business_flow_share": valid_if(shares.get("background_with_business"), phases[1], idle),
+        "baseline_business_flow_share": valid_if(shares.get("normal_with_business"), phases[2], idle),
+        "background_link_use": valid_if(min(uses) if uses else None, alone),
     })
     return phases
 
@@ -105,7 +96,8 @@ def yield_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) -> 
                          priority="background", during=flow_midway(r, args, "business"))
     idle_bps = idle.extra["business"]["bytes_per_s"] if "business" in idle.extra else None
     if idle_bps and "business" in beside.extra:
-        out["business_flow_share"] = _valid(beside.extra["business"]["bytes_per_s"] / idle_bps, idle, beside)
+        share = beside.extra["business"]["bytes_per_s"] / idle_bps
+        out["business_flow_share"] = valid_if(share, idle, beside)
     return [idle, beside]
 
 
@@ -143,36 +135,8 @@ def delta_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) -> 
     into = {s.name: r.site_bytes(s.name) - before[s.name] for s in r.lab.sites}
     size = v2.stat().st_size
     second.extra.update({"changed_bytes": changed, "bytes_into_site": into})
-    out["delta_wan_fraction"] = _valid(max(into.values()) / size if second.seconds else None, second, first)
+    out["delta_wan_fraction"] = valid_if(max(into.values()) / size if second.seconds else None, second, first)
     return [first, second]
-
-
-def urgent_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) -> list[Phase]:
-    if not priorities_built():
-        out["urgent_alone_s"] = out["urgent_with_background_s"] = None
-        out["urgent_null_reason"] = "no priority in this build: issue 16 part 1 was not merged in time"
-        return []
-    alone = r.run_phase("urgent_alone", r.payload("urgent-alone.bin", args.urgent_mib), priority="urgent")
-    background = r.payload("background-big.bin", args.urgent_background_mib)
-    urgent = r.payload("urgent-beside.bin", args.urgent_mib)
-    size = background.stat().st_size
-    site = r.lab.sites[0].name
-
-    def background_running(phase: Phase, _start: float, _sampler: Any) -> None:
-        base = r.site_bytes(site)
-        phase.extra["push"] = r.push(background, "background")
-        while r.site_bytes(site) - base < 0.1 * size:
-            time.sleep(0.2)
-    running = r.run_phase("background_for_urgent", None, during=background_running)
-    beside = r.run_phase("urgent_with_background", urgent, priority="urgent")
-    out["holdback_in_build"] = holdback_built()
-    out["urgent_alone_s"] = _valid(alone.seconds, alone)
-    out["urgent_with_background_s"] = _valid(beside.seconds, beside, running)
-    return [alone, running, beside]
-
-
-def _valid(value: Any, *phases: Phase) -> Any:
-    return value if all(p.valid for p in phases) else None
 
 
 def main(argv: list[str] | None = None) -> int:
