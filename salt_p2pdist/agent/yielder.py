@@ -24,6 +24,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.downlimit import DownloadLimits
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.priority import BACKGROUND
@@ -56,13 +57,14 @@ def wan_bytes(transfer: Transfer) -> int:
 
 
 class Yielder:
-    def __init__(self, book: TransferBook, probe: Probe = connect_rtt,
+    def __init__(self, book: TransferBook, limits: DownloadLimits | None = None, probe: Probe = connect_rtt,
                  clock: Callable[[], float] = time.monotonic):
         self.book, self.probe, self.clock = book, probe, clock
+        self.limits = limits or DownloadLimits()  # the download limit's one owner (with the hold-back)
         self.controller = DelayController()
         self._wan_seen: dict[str, tuple[int, float]] = {}  # dist_id -> (WAN bytes, when they grew)
         self._told = 0.0
-        self._limited: dict[str, tuple[Transfer, int]] = {}  # downloads this limits now, and to what
+        self._limited: dict[str, Transfer] = {}  # downloads this limits now
 
     def over_wan(self, transfer: Transfer, now: float) -> bool:
         count = wan_bytes(transfer)
@@ -73,9 +75,10 @@ class Yielder:
         return now - last_grew < WAN_RECENT_S
 
     def yielding(self, now: float) -> list[Transfer]:
-        """The background downloads this host makes over the WAN now."""
+        """The background downloads this host makes over the WAN now; not those held back for a
+        higher priority (they yield to it at a trickle already, and would take a part of the limit)."""
         return [t for t in self.book.all()
-                if t.record.level() == BACKGROUND and t.record.mode == "fetch"
+                if t.record.level() == BACKGROUND and t.record.mode == "fetch" and not t.held_by
                 and t.record.phase == lifecycle.STAGING and t.record.tracker and self.over_wan(t, now)]
 
     def step(self) -> bool:
@@ -83,7 +86,7 @@ class Yielder:
         now = self.clock()
         downloads = self.yielding(now)
         for gone in set(self._limited) - {t.dist_id for t in downloads}:
-            self._lift(*self._limited.pop(gone))
+            self._lift(self._limited.pop(gone))
         if not downloads:
             self.controller.reset()
             return False
@@ -103,25 +106,17 @@ class Yielder:
         return True
 
     def _apply(self, transfer: Transfer, limit: int) -> None:
-        """Set ``limit`` (-1: none) on a download, unless a limit set elsewhere holds it (a
-        distribution held back for a higher priority one): that one stays, and is not ours to lift."""
-        current = int(transfer.handle.download_limit())
-        mine = self._limited.get(transfer.dist_id)
-        if current > 0 and (mine is None or mine[1] != current):
-            self._limited.pop(transfer.dist_id, None)
-            return
+        """Our limit (-1: none) for a download; the owner combines it with a hold-back."""
         if limit > 0:
-            transfer.handle.set_download_limit(limit)
-            self._limited[transfer.dist_id] = (transfer, limit)
-        elif mine is not None:
-            self._lift(*self._limited.pop(transfer.dist_id))
+            self._limited[transfer.dist_id] = transfer
+            self.limits.set_yield(transfer, limit)
+        elif self._limited.pop(transfer.dist_id, None) is not None:
+            self.limits.set_yield(transfer, None)
 
-    @staticmethod
-    def _lift(transfer: Transfer, limit: int) -> None:
-        # Its torrent may have left the session (moved into dest, removed).
+    def _lift(self, transfer: Transfer) -> None:
+        # Its torrent may have left the session (moved into dest, removed): forgotten all the same.
         with contextlib.suppress(RuntimeError):
-            if int(transfer.handle.download_limit()) == limit:  # still ours, not set elsewhere since
-                transfer.handle.set_download_limit(-1)
+            self.limits.set_yield(transfer, None)
 
 
 def yield_loop(yielder: Yielder, stop: threading.Event) -> None:

@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.downlimit import DownloadLimits
 from salt_p2pdist.agent.engine import Engine
+from salt_p2pdist.agent.holding import Holds
 from salt_p2pdist.agent.yielder import Yielder
+from salt_p2pdist.core import priority
 from salt_p2pdist.core.yielding import FLOOR_BPS, SAMPLE_S
 from salt_p2pdist.master import orders
 from salt_p2pdist.torrent import creation, metainfo
@@ -123,23 +126,36 @@ def test_once_the_download_leaves_the_wan_its_limit_is_lifted(engine: Engine, tm
     assert _limit(engine, background) <= 0
 
 
-def test_a_limit_set_elsewhere_is_left_alone(engine: Engine, tmp_path: Path) -> None:
-    """A download held back for a higher priority distribution keeps that limit."""
+def test_a_hold_back_and_the_yielding_share_one_limit(engine: Engine, tmp_path: Path) -> None:
+    """Held back for a higher priority distribution, a yielding download gets the trickle; once
+    let go, the yielder's limit is in force again; the end of the yielding lifts only its own."""
     background = _fetching(engine, tmp_path, "image.bin", "background")
     transfer = engine.book.get(background)
     assert transfer is not None
+    limits = DownloadLimits()
+    holds = Holds(engine.book, limits)
     link = Link()
-    yielder = Yielder(engine.book, probe=link.probe, clock=link.clock)
+    yielder = Yielder(engine.book, limits, probe=link.probe, clock=link.clock)
     for rtt in [BASE] * 5 + [BASE + 0.040] * 20:
         link.rtt = rtt
         _from_the_wan(engine, background, 1_000)
         yielder.step()
-    transfer.handle.set_download_limit(1024)  # held back meanwhile
-    for rtt in [BASE + 0.040] * 5 + [BASE] * 30:
-        link.rtt = rtt
+    yielded = _limit(engine, background)
+    assert priority.TRICKLE < yielded <= FLOOR_BPS
+    holds.set({background: "f" * 16})  # a higher priority distribution needs the link
+    assert _limit(engine, background) == priority.TRICKLE
+    for _ in range(5):
         _from_the_wan(engine, background, 1_000)
         yielder.step()
-    assert _limit(engine, background) == 1024
-    for _ in range(40):  # no more WAN bytes: nothing of ours to lift
+    assert _limit(engine, background) == priority.TRICKLE, "the yielder lifted a hold-back"
+    holds.set({})
+    for _ in range(2):
+        _from_the_wan(engine, background, 1_000)
         yielder.step()
-    assert _limit(engine, background) == 1024
+    assert priority.TRICKLE < _limit(engine, background) <= 2 * FLOOR_BPS
+    holds.set({background: "f" * 16})
+    for _ in range(40):  # no more WAN bytes: the yielding ends, the hold-back stays
+        yielder.step()
+    assert _limit(engine, background) == priority.TRICKLE
+    holds.set({})
+    assert _limit(engine, background) <= 0
