@@ -20,6 +20,7 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 WAN_RECENT_S = 5.0
 IDLE_CHECK_S = 1.0
 PROBE_TIMEOUT_S = 2.0
+RATE_SAMPLES = 5  # the rate that came in: over the last five steps (one second)
 TELL_EVERY_S = 10.0  # the log says how it yields this often while it does
 
 Probe = Callable[[str, int], float | None]
@@ -56,15 +58,24 @@ def wan_bytes(transfer: Transfer) -> int:
     return int(totals.get("from_remote", 0)) + int(totals.get("from_origin", 0))
 
 
+def received_bytes(transfer: Transfer) -> int:
+    """What the download received in this session (every peer, protocol included)."""
+    return int(transfer.handle.status().total_download)
+
+
 class Yielder:
     def __init__(self, book: TransferBook, limits: DownloadLimits | None = None, probe: Probe = connect_rtt,
-                 clock: Callable[[], float] = time.monotonic):
-        self.book, self.probe, self.clock = book, probe, clock
+                 clock: Callable[[], float] = time.monotonic,
+                 received: Callable[[Transfer], int] = received_bytes):
+        self.book, self.probe, self.clock, self.received = book, probe, clock, received
         self.limits = limits or DownloadLimits()  # the download limit's one owner (with the hold-back)
         self.controller = DelayController()
         self._wan_seen: dict[str, tuple[int, float]] = {}  # dist_id -> (WAN bytes, when they grew)
         self._told = 0.0
         self._limited: dict[str, Transfer] = {}  # downloads this limits now
+        self._totals: dict[str, int] = {}  # dist_id -> bytes it had received at the last step
+        self._received = 0  # bytes the yielding downloads received, summed over the steps
+        self._counted: deque[tuple[float, int]] = deque(maxlen=RATE_SAMPLES + 1)
 
     def over_wan(self, transfer: Transfer, now: float) -> bool:
         count = wan_bytes(transfer)
@@ -92,7 +103,7 @@ class Yielder:
             return False
         url = urlsplit(downloads[0].record.tracker)
         rtt = self.probe(url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
-        rate = sum(float(t.handle.status().download_rate) for t in downloads)
+        rate = self._rate(now, downloads)
         before = self.controller.limit_bps
         limit = share(self.controller.step(now, rtt, rate), len(downloads))
         for t in downloads:
@@ -104,6 +115,17 @@ class Yielder:
                      f"limited to {limit / 1000:.0f} kB/s" if limit > 0 else "not limited",
                      "?" if delay is None else f"{delay * 1000:.0f}", rate / 1000)
         return True
+
+    def _rate(self, now: float, downloads: list[Transfer]) -> float:
+        """Bytes/s the downloads received over the last second, from their byte counters:
+        libtorrent's own rate is a moving average of several seconds, too slow to tell
+        that another flow took a part of the link."""
+        totals = {t.dist_id: self.received(t) for t in downloads}
+        self._received += sum(max(0, n - self._totals.get(d, n)) for d, n in totals.items())
+        self._totals = totals
+        self._counted.append((now, self._received))
+        (t0, b0), (t1, b1) = self._counted[0], self._counted[-1]
+        return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
 
     def _apply(self, transfer: Transfer, limit: int) -> None:
         """Our limit (-1: none) for a download; the owner combines it with a hold-back."""

@@ -17,6 +17,21 @@ base, and keeps it under a target:
 - never below a floor, so a distribution on a link that is always busy still
   finishes, slowly, instead of stalling.
 
+The download's own queue is not taken for other traffic. Alone on the link, a
+TCP download fills the router's queue as any loss-based flow does, and a
+limit cannot hold it just under the link's rate: libtorrent hands a limited
+torrent its quota in chunks of a second or more, which the sender delivers at
+full speed, so a limited download fills the queue in bursts and gets ~60 % of
+its limit. So the download runs unlimited while it is alone, and a queue is
+read as other traffic only while what comes in is well below the most that
+came in lately (the link's rate, as this host sees it): another flow that
+fills the queue also takes a part of the link. Once limited, the limit is
+lifted again when the queue was empty in at least half of the last few
+seconds' samples (the download's own bursts leave it empty between them; a
+loss-based flow keeps it up). Every ``RECHECK_S`` a queue that stays up is
+tested by a cut all the same: another flow that was there before the download
+started never lowered its rate.
+
 The round trips are measured by the agent (agent/yielder.py); this module only
 turns them into a limit, so the control law is tested without a network.
 """
@@ -59,6 +74,16 @@ CALM_S = 5.0
 # much less: libtorrent's rate limiter delivers 70-90 % of a per-torrent limit, so a
 # ceiling close to what comes in would hold the limit down on an idle link.
 HEADROOM = 2.0
+# Unlimited, a queue is another flow's while what comes in is below this part of the peak
+# (a TCP flow beside the download takes about half the link; the download alone gets ~95 %).
+CONTENDED = 0.75
+# The peak is the most that came in per second in the last PEAK_BUCKETS buckets of BASE_BUCKET_S.
+PEAK_BUCKETS = 3
+# Limited, the limit is lifted when at least half of the last LIFT_SAMPLES samples found the
+# queue under the target (3 s).
+LIFT_SAMPLES = 15
+# Unlimited with the queue up all the same, a cut tests for another flow this often.
+RECHECK_S = 60.0
 
 
 @dataclass
@@ -72,6 +97,12 @@ class DelayController:
     _last_cut: float = float("-inf")
     _current: deque[float] = field(default_factory=lambda: deque(maxlen=CURRENT_SAMPLES))
     _base: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=BASE_BUCKETS))
+    _peak: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=PEAK_BUCKETS))
+    _under: deque[bool] = field(default_factory=lambda: deque(maxlen=LIFT_SAMPLES))  # sample under target
+    _free_since: float | None = None  # unlimited since (None: not started)
+
+    def peak_bps(self) -> float:
+        return max((m for _, m in self._peak), default=0.0)
 
     def base_s(self) -> float | None:
         return min(m for _, m in self._base) if self._base else None
@@ -83,12 +114,13 @@ class DelayController:
         recent = sorted(self._current)
         return max(0.0, recent[len(recent) // 2] - base)
 
-    def _remember(self, now: float, rtt_s: float) -> None:
+    def _remember(self, now: float, rtt_s: float, rate_bps: float) -> None:
         bucket = int(now // BASE_BUCKET_S)
-        if self._base and self._base[-1][0] == bucket:
-            self._base[-1] = (bucket, min(self._base[-1][1], rtt_s))
-        else:
-            self._base.append((bucket, rtt_s))
+        for history, value, keep in ((self._base, rtt_s, min), (self._peak, rate_bps, max)):
+            if history and history[-1][0] == bucket:
+                history[-1] = (bucket, keep(history[-1][1], value))
+            else:
+                history.append((bucket, value))
         self._current.append(rtt_s)
 
     def step(self, now: float, rtt_s: float | None, rate_bps: float) -> float | None:
@@ -96,23 +128,28 @@ class DelayController:
 
         ``now`` is a monotonic clock in seconds. Returns None while unlimited.
         """
+        if self._free_since is None:
+            self._free_since = now
         if rtt_s is None:  # no measurement: keep what is in force
             return self.limit_bps
-        self._remember(now, rtt_s)
+        self._remember(now, rtt_s, rate_bps)
         delay = self.queue_delay_s()
         if delay is None:
             return self.limit_bps
+        self._under.append(rtt_s - (self.base_s() or 0.0) < self.target_s)
         off_target = (self.target_s - delay) / self.target_s  # 1 idle .. negative above target
-        if off_target < 0:
-            # What came in is what the link gave us; cutting below it drains the queue.
-            basis = rate_bps if self.limit_bps is None else min(self.limit_bps, max(rate_bps, self.floor_bps))
-            self._above += 1
-            cut = 1.0 - min(MAX_CUT, DECREASE * min(1.0, -off_target) * self._above)
-            self.limit_bps = max(float(self.floor_bps), basis * cut)
-            self._last_cut = now
+        if self.limit_bps is None:
+            others = rate_bps < CONTENDED * self.peak_bps() or now - self._free_since >= RECHECK_S
+            if off_target < 0 and others:
+                self._cut(now, rate_bps, off_target)
             return self.limit_bps
-        self._above //= 2  # a dip between samples above the target does not start the cuts over
-        if self.limit_bps is not None:
+        if off_target < 0:
+            self._cut(now, min(self.limit_bps, max(rate_bps, self.floor_bps)), off_target)
+        elif len(self._under) == LIFT_SAMPLES and 2 * sum(self._under) >= LIFT_SAMPLES:
+            self.limit_bps, self._above, self._free_since = None, 0, now  # alone again: unlimited
+            self._under.clear()
+        else:
+            self._above //= 2  # a dip between samples above the target does not start the cuts over
             calm = now - self._last_cut >= CALM_S
             step = max(GROWTH_MIN_BPS, GROWTH * self.limit_bps) if calm else GROWTH_MIN_BPS
             grown = self.limit_bps + off_target * step
@@ -120,10 +157,18 @@ class DelayController:
             self.limit_bps = max(self.limit_bps, min(grown, ceiling))
         return self.limit_bps
 
+    def _cut(self, now: float, basis: float, off_target: float) -> None:
+        """Below ``basis`` (what came in: what the link gave us), so that the queue drains."""
+        self._above += 1
+        cut = 1.0 - min(MAX_CUT, DECREASE * min(1.0, -off_target) * self._above)
+        self.limit_bps = max(float(self.floor_bps), basis * cut)
+        self._last_cut = now
+
     def reset(self) -> None:
         """No background download over the WAN any more: the next one starts unlimited."""
-        self.limit_bps, self._above = None, 0
+        self.limit_bps, self._above, self._free_since = None, 0, None
         self._current.clear()
+        self._under.clear()
 
 
 def share(limit_bps: float | None, downloads: int) -> int:
