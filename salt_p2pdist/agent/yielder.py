@@ -100,6 +100,7 @@ class Yielder:
             self._lift(self._limited.pop(gone))
         if not downloads:
             self.controller.reset()
+            self._counted.clear()  # the next one's rate is counted from its own start
             return False
         url = urlsplit(downloads[0].record.tracker)
         rtt = self.probe(url.hostname or "", url.port or (443 if url.scheme == "https" else 80))

@@ -17,20 +17,18 @@ base, and keeps it under a target:
 - never below a floor, so a distribution on a link that is always busy still
   finishes, slowly, instead of stalling.
 
-The download's own queue is not taken for other traffic. Alone on the link, a
-TCP download fills the router's queue as any loss-based flow does, and a
-limit cannot hold it just under the link's rate: libtorrent hands a limited
-torrent its quota in chunks of a second or more, which the sender delivers at
-full speed, so a limited download fills the queue in bursts and gets ~60 % of
-its limit. So the download runs unlimited while it is alone, and a queue is
-read as other traffic only while what comes in is well below the most that
-came in lately (the link's rate, as this host sees it): another flow that
-fills the queue also takes a part of the link. Once limited, the limit is
-lifted again when the queue was empty in at least half of the last few
-seconds' samples (the download's own bursts leave it empty between them; a
-loss-based flow keeps it up). Every ``RECHECK_S`` a queue that stays up is
-tested by a cut all the same: another flow that was there before the download
-started never lowered its rate.
+The download's own queue is not taken for other traffic. A limit cannot hold
+a TCP download just under the link's rate: in the WAN lab a limited download
+came in in bursts that filled the queue for a moment, and got ~60 % of its
+limit (libtorrent hands out a limited torrent's quota in chunks, which the
+sender then delivers at full speed). So the download runs unlimited while it
+is alone, and a queue is read as other traffic only while what comes in is
+well below the most that came in lately: another flow that fills the queue
+also takes a part of the link. Once limited, the limit is lifted when the
+queue was empty in at least half of the last few seconds' samples (the
+download's own bursts leave it empty between them; a loss-based flow keeps it
+up). A queue that stays up while nothing came in less is tested by a cut every
+``RECHECK_S``: a flow there before the download started never lowered its rate.
 
 The round trips are measured by the agent (agent/yielder.py); this module only
 turns them into a limit, so the control law is tested without a network.
@@ -48,8 +46,7 @@ TARGET_S = 0.010
 # 256 kbit/s: a trickle on a 20 Mbit/s link, enough to finish a small file in minutes.
 FLOOR_BPS = 32 * 1024
 # One round trip every SAMPLE_S; the queueing delay read is the median of the last
-# CURRENT_SAMPLES: one delayed answer (a busy server) is not taken for a queue, and one
-# short dip (a loss-based flow's queue drains for a moment after a loss) not for an idle link.
+# CURRENT_SAMPLES: one delayed answer (a busy server, a busy CPU) is not taken for a queue.
 SAMPLE_S = 0.2
 CURRENT_SAMPLES = 3
 # The base is the minimum of the last BASE_BUCKETS minima of BASE_BUCKET_S each (LEDBAT's
@@ -70,19 +67,14 @@ GROWTH = 0.08
 GROWTH_MIN_BPS = 64 * 1024
 CALM_S = 5.0
 # The limit grows no further than this much above what comes in: a limit that nothing
-# reaches (the sender or the other end is slower) would otherwise grow without bound. Not
-# much less: libtorrent's rate limiter delivers 70-90 % of a per-torrent limit, so a
-# ceiling close to what comes in would hold the limit down on an idle link.
+# reaches (the sender or the other end is slower) would otherwise grow without bound.
 HEADROOM = 2.0
-# Unlimited, a queue is another flow's while what comes in is below this part of the peak
-# (a TCP flow beside the download takes about half the link; the download alone gets ~95 %).
+# Unlimited, a queue is another flow's while what comes in is below this part of the peak,
+# the most per second in the last PEAK_BUCKETS buckets of BASE_BUCKET_S (a TCP flow beside
+# the download takes about half the link). LIFT_SAMPLES: 3 s of samples.
 CONTENDED = 0.75
-# The peak is the most that came in per second in the last PEAK_BUCKETS buckets of BASE_BUCKET_S.
 PEAK_BUCKETS = 3
-# Limited, the limit is lifted when at least half of the last LIFT_SAMPLES samples found the
-# queue under the target (3 s).
 LIFT_SAMPLES = 15
-# Unlimited with the queue up all the same, a cut tests for another flow this often.
 RECHECK_S = 60.0
 
 

@@ -161,3 +161,15 @@ def test_a_hold_back_and_the_yielding_share_one_limit(engine: Engine, tmp_path: 
     assert _limit(engine, background) == priority.TRICKLE
     holds.set({})
     assert _limit(engine, background) <= 0
+
+
+def test_a_download_alone_that_fills_the_queue_itself_stays_unlimited(engine: Engine, tmp_path: Path) -> None:
+    """Its own queue: what comes in does not drop, so the queue is not another flow's."""
+    background = _fetching(engine, tmp_path, "image.bin", "background")
+    link = Link()
+    yielder = Yielder(engine.book, probe=link.probe, clock=link.clock, received=wan_bytes)
+    for rtt in [BASE] * 5 + [BASE + 0.040] * 100:
+        link.rtt = rtt
+        _from_the_wan(engine, background, 100_000)
+        yielder.step()
+    assert _limit(engine, background) <= 0
