@@ -25,9 +25,9 @@ sender then delivers at full speed). So the download runs unlimited while it
 is alone, and a queue is read as other traffic only while what comes in is
 well below the most that came in lately: another flow that fills the queue
 also takes a part of the link. Once limited, the limit is lifted when the
-queue was empty in at least half of the last few seconds' samples (the
-download's own bursts leave it empty between them; a loss-based flow keeps it
-up). A queue that stays up while nothing came in less is tested by a cut every
+link was idle in at least half of the last few seconds' samples (the
+download's own bursts leave it empty between them; another flow keeps a
+queue). A queue that stays up while nothing came in less is tested by a cut every
 ``RECHECK_S``: a flow there before the download started never lowered its rate.
 
 The round trips are measured by the agent (agent/yielder.py); this module only
@@ -71,10 +71,16 @@ CALM_S = 5.0
 HEADROOM = 2.0
 # Unlimited, a queue is another flow's while what comes in is below this part of the peak,
 # the most per second in the last PEAK_BUCKETS buckets of BASE_BUCKET_S (a TCP flow beside
-# the download takes about half the link). LIFT_SAMPLES: 3 s of samples.
+# the download takes about half the link), learnt from PEAK_AFTER_S after the limit went:
+# the first second reads what piled up in buffers meanwhile, above the link's rate.
 CONTENDED = 0.75
 PEAK_BUCKETS = 3
+PEAK_AFTER_S = 2.0
+# Limited, the limit is lifted when at least half of the last LIFT_SAMPLES (3 s) found the
+# link idle: a round trip within IDLE_S of the base. Not the target: a TCP download alone
+# on the lab's link (a fast one, its window small) queued only 4-8 ms, under the target.
 LIFT_SAMPLES = 15
+IDLE_S = TARGET_S / 4
 RECHECK_S = 60.0
 
 
@@ -90,7 +96,7 @@ class DelayController:
     _current: deque[float] = field(default_factory=lambda: deque(maxlen=CURRENT_SAMPLES))
     _base: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=BASE_BUCKETS))
     _peak: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=PEAK_BUCKETS))
-    _under: deque[bool] = field(default_factory=lambda: deque(maxlen=LIFT_SAMPLES))  # sample under target
+    _idle: deque[bool] = field(default_factory=lambda: deque(maxlen=LIFT_SAMPLES))  # sample found it idle
     _free_since: float | None = None  # unlimited since (None: not started)
 
     def peak_bps(self) -> float:
@@ -108,7 +114,9 @@ class DelayController:
 
     def _remember(self, now: float, rtt_s: float, rate_bps: float) -> None:
         bucket = int(now // BASE_BUCKET_S)
-        for history, value, keep in ((self._base, rtt_s, min), (self._peak, rate_bps, max)):
+        free = self.limit_bps is None and self._free_since is not None
+        learnt = rate_bps if free and now - (self._free_since or 0.0) >= PEAK_AFTER_S else 0.0
+        for history, value, keep in ((self._base, rtt_s, min), (self._peak, learnt, max)):
             if history and history[-1][0] == bucket:
                 history[-1] = (bucket, keep(history[-1][1], value))
             else:
@@ -128,7 +136,7 @@ class DelayController:
         delay = self.queue_delay_s()
         if delay is None:
             return self.limit_bps
-        self._under.append(rtt_s - (self.base_s() or 0.0) < self.target_s)
+        self._idle.append(rtt_s - (self.base_s() or 0.0) < IDLE_S)
         off_target = (self.target_s - delay) / self.target_s  # 1 idle .. negative above target
         if self.limit_bps is None:
             others = rate_bps < CONTENDED * self.peak_bps() or now - self._free_since >= RECHECK_S
@@ -137,9 +145,9 @@ class DelayController:
             return self.limit_bps
         if off_target < 0:
             self._cut(now, min(self.limit_bps, max(rate_bps, self.floor_bps)), off_target)
-        elif len(self._under) == LIFT_SAMPLES and 2 * sum(self._under) >= LIFT_SAMPLES:
+        elif len(self._idle) == LIFT_SAMPLES and 2 * sum(self._idle) >= LIFT_SAMPLES:
             self.limit_bps, self._above, self._free_since = None, 0, now  # alone again: unlimited
-            self._under.clear()
+            self._idle.clear()
         else:
             self._above //= 2  # a dip between samples above the target does not start the cuts over
             calm = now - self._last_cut >= CALM_S
@@ -160,7 +168,7 @@ class DelayController:
         """No background download over the WAN any more: the next one starts unlimited."""
         self.limit_bps, self._above, self._free_since = None, 0, None
         self._current.clear()
-        self._under.clear()
+        self._idle.clear()
 
 
 def share(limit_bps: float | None, downloads: int) -> int:

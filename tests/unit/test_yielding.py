@@ -98,6 +98,29 @@ def test_the_download_s_own_bursts_under_a_limit_do_not_hold_it_down() -> None:
     assert c.limit_bps is None
 
 
+def test_a_flow_that_queues_less_than_the_target_keeps_the_download_limited() -> None:
+    """Yielded, the download hardly queues; the other flow alone queues a few ms (a fast TCP
+    download with a small window): under the target, but not an idle link."""
+    c = DelayController()
+    t = alone(c)
+    t = feed(c, t, [FULL] * 20, HALF)
+    feed(c, t, [BASE + 0.005] * 100, FLOOR_BPS)
+    assert c.limit_bps is not None and c.limit_bps < HALF
+
+
+def test_what_piled_up_while_limited_is_not_taken_for_the_link_s_rate() -> None:
+    """Lifted, the download first reads what piled up meanwhile, above the link's rate; then,
+    alone at the link's rate with its own queue, it stays unlimited."""
+    c = DelayController()
+    t = alone(c)
+    t = feed(c, t, [FULL] * 20, HALF)
+    while c.limit_bps is not None:
+        t = feed(c, t, [BASE], FLOOR_BPS)
+    t = feed(c, t, [FULL] * 5, 2.5 * LINK)
+    feed(c, t, [FULL] * 50, LINK)
+    assert c.limit_bps is None
+
+
 def test_short_dips_of_a_busy_queue_do_not_give_the_link_back() -> None:
     """A loss-based flow's queue drains for a moment after a loss: not an idle link."""
     c = DelayController()
