@@ -76,10 +76,19 @@ HEADROOM = 2.0
 CONTENDED = 0.75
 PEAK_BUCKETS = 3
 PEAK_AFTER_S = 2.0
-# Limited, the limit is lifted when at least half of the last LIFT_SAMPLES (3 s) found the
-# link idle: a round trip within IDLE_S of the base. Not the target: a TCP download alone
-# on the lab's link (a fast one, its window small) queued only 4-8 ms, under the target.
-LIFT_SAMPLES = 15
+# Limited, the limit is lifted when at least half of the samples of the last hold (LIFT_S
+# at first) found the link idle: a round trip within IDLE_S of the base. Not the target: a
+# TCP download alone on the lab's link (a fast one, its window small) queued only 4-8 ms,
+# under the target. Such a flow is also hard to tell from an idle link once the download
+# yields (its queue is 1-5 ms), so a lift that is cut again within RELAPSE_S (the other
+# flow was still there) makes the next hold HOLD_GROWTH times longer, up to HOLD_MAX_S; a
+# lift that holds for RELAPSE_S sets it back. In the lab each lift beside a business flow
+# cost it ~1.5 s of the link, every 5 s without the growth.
+LIFT_S = 3.0
+LIFT_SAMPLES = int(LIFT_S / SAMPLE_S)
+HOLD_GROWTH = 4.0
+HOLD_MAX_S = 48.0
+RELAPSE_S = 10.0
 IDLE_S = TARGET_S / 4
 RECHECK_S = 60.0
 
@@ -96,8 +105,11 @@ class DelayController:
     _current: deque[float] = field(default_factory=lambda: deque(maxlen=CURRENT_SAMPLES))
     _base: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=BASE_BUCKETS))
     _peak: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=PEAK_BUCKETS))
-    _idle: deque[bool] = field(default_factory=lambda: deque(maxlen=LIFT_SAMPLES))  # sample found it idle
+    # (when, found the link idle) for the samples of the longest hold
+    _idle: deque[tuple[float, bool]] = field(default_factory=lambda: deque(maxlen=int(HOLD_MAX_S / SAMPLE_S)))
     _free_since: float | None = None  # unlimited since (None: not started)
+    _hold_s: float = LIFT_S  # how long a limit holds before the link may be found idle
+    _lifted_at: float | None = None  # the last lift (None: none, or it held)
 
     def peak_bps(self) -> float:
         return max((m for _, m in self._peak), default=0.0)
@@ -136,18 +148,21 @@ class DelayController:
         delay = self.queue_delay_s()
         if delay is None:
             return self.limit_bps
-        self._idle.append(rtt_s - (self.base_s() or 0.0) < IDLE_S)
+        self._idle.append((now, rtt_s - (self.base_s() or 0.0) < IDLE_S))
         off_target = (self.target_s - delay) / self.target_s  # 1 idle .. negative above target
         if self.limit_bps is None:
             others = rate_bps < CONTENDED * self.peak_bps() or now - self._free_since >= RECHECK_S
             if off_target < 0 and others:
+                self._limit(now)
                 self._cut(now, rate_bps, off_target)
+            elif self._lifted_at is not None and now - self._lifted_at >= RELAPSE_S:
+                self._hold_s, self._lifted_at = LIFT_S, None  # the lift held: the link was ours
             return self.limit_bps
         if off_target < 0:
             self._cut(now, min(self.limit_bps, max(rate_bps, self.floor_bps)), off_target)
-        elif len(self._idle) == LIFT_SAMPLES and 2 * sum(self._idle) >= LIFT_SAMPLES:
+        elif self._link_idle(now):
             self.limit_bps, self._above, self._free_since = None, 0, now  # alone again: unlimited
-            self._idle.clear()
+            self._lifted_at = now
         else:
             self._above //= 2  # a dip between samples above the target does not start the cuts over
             calm = now - self._last_cut >= CALM_S
@@ -156,6 +171,21 @@ class DelayController:
             ceiling = HEADROOM * rate_bps + GROWTH_MIN_BPS
             self.limit_bps = max(self.limit_bps, min(grown, ceiling))
         return self.limit_bps
+
+    def _limit(self, now: float) -> None:
+        """From unlimited to limited: a hold starts, longer if the last lift was too early."""
+        if self._lifted_at is not None and now - self._lifted_at < RELAPSE_S:
+            self._hold_s = min(HOLD_MAX_S, HOLD_GROWTH * self._hold_s)
+        self._lifted_at = None
+        self._idle.clear()
+        self._idle.append((now, False))  # the hold starts with this sample
+
+    def _link_idle(self, now: float) -> bool:
+        """The hold is over and at least half of its samples found the link idle."""
+        if not self._idle or now - self._idle[0][0] < self._hold_s - SAMPLE_S / 2:
+            return False
+        recent = [idle for when, idle in self._idle if now - when < self._hold_s]
+        return 2 * sum(recent) >= len(recent)
 
     def _cut(self, now: float, basis: float, off_target: float) -> None:
         """Below ``basis`` (what came in: what the link gave us), so that the queue drains."""
@@ -167,6 +197,7 @@ class DelayController:
     def reset(self) -> None:
         """No background download over the WAN any more: the next one starts unlimited."""
         self.limit_bps, self._above, self._free_since = None, 0, None
+        self._hold_s, self._lifted_at = LIFT_S, None
         self._current.clear()
         self._idle.clear()
 
