@@ -25,9 +25,11 @@ sender then delivers at full speed). So the download runs unlimited while it
 is alone, and a queue is read as other traffic only while what comes in is
 well below the most that came in lately: another flow that fills the queue
 also takes a part of the link. Once limited, the limit is lifted when the
-link was idle in at least half of the last few seconds' samples (the
+link was idle in at least half of the samples (the
 download's own bursts leave it empty between them; another flow keeps a
-queue). A queue that stays up while nothing came in less is tested by a cut every
+queue), among the samples of a hold long enough for a short pause of the other
+flow not to count (YIELD_HOLD_S, longer after a lift that came too early). A
+queue that stays up while nothing came in less is tested by a cut every
 ``RECHECK_S``: a flow there before the download started never lowered its rate.
 
 The round trips are measured by the agent (agent/yielder.py); this module only
@@ -76,20 +78,26 @@ HEADROOM = 2.0
 CONTENDED = 0.75
 PEAK_BUCKETS = 3
 PEAK_AFTER_S = 2.0
-# Limited, the limit is lifted when at least half of the samples of the last hold (LIFT_S
-# at first) found the link idle: a round trip within IDLE_S of the base. Not the target: a
-# TCP download alone on the lab's link (a fast one, its window small) queued only 4-8 ms,
-# under the target. Such a flow is also hard to tell from an idle link once the download
-# yields (its queue is 1-5 ms), so a lift that is cut again within RELAPSE_S (the other
-# flow was still there) makes the next hold HOLD_GROWTH times longer, up to HOLD_MAX_S; a
-# lift that holds for RELAPSE_S sets it back. In the lab each lift beside a business flow
-# cost it ~1.5 s of the link, every 5 s without the growth.
+# Limited, the limit is lifted when at least half of the samples of the hold found the link
+# idle: a round trip within IDLE_S of the base. Not the target: a TCP download alone on the
+# lab's link (a fast one, its window small) queued only 4-8 ms, under the target. Such a
+# flow is also hard to tell from an idle link once the download yields (its queue is 1-5
+# ms), so the hold after another flow was found is long (YIELD_HOLD_S: an office's flow is
+# rarely shorter), and a lift cut again within RELAPSE_S (the flow was still there) makes
+# the next one HOLD_GROWTH times longer, up to HOLD_MAX_S; a lift that holds for RELAPSE_S
+# sets it back. With 3 s holds, each lift beside a business flow in the lab took it ~1.5 s of
+# the link every ~5 s, and it kept 0.59 of its idle-link rate. The recheck's test cut holds
+# only LIFT_S: the download is most likely alone.
 LIFT_S = 3.0
 LIFT_SAMPLES = int(LIFT_S / SAMPLE_S)
-HOLD_GROWTH = 4.0
+YIELD_HOLD_S = 24.0
+HOLD_GROWTH = 2.0
 HOLD_MAX_S = 48.0
 RELAPSE_S = 10.0
 IDLE_S = TARGET_S / 4
+# Unlimited for less than this, a queue is not judged: a download that starts (or is let
+# go) ramps up while its own queue builds, below the rate it reaches.
+RAMP_S = 3.0
 RECHECK_S = 60.0
 
 
@@ -106,9 +114,11 @@ class DelayController:
     _base: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=BASE_BUCKETS))
     _peak: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=PEAK_BUCKETS))
     # (when, found the link idle) for the samples of the longest hold
-    _idle: deque[tuple[float, bool]] = field(default_factory=lambda: deque(maxlen=int(HOLD_MAX_S / SAMPLE_S)))
+    _idle: deque[tuple[float, bool]] = field(
+        default_factory=lambda: deque(maxlen=int(HOLD_MAX_S / SAMPLE_S) + 2))
     _free_since: float | None = None  # unlimited since (None: not started)
-    _hold_s: float = LIFT_S  # how long a limit holds before the link may be found idle
+    _hold_s: float = LIFT_S  # how long this limit holds before the link may be found idle
+    _next_hold_s: float = YIELD_HOLD_S  # the hold after the next flow found
     _lifted_at: float | None = None  # the last lift (None: none, or it held)
 
     def peak_bps(self) -> float:
@@ -151,12 +161,14 @@ class DelayController:
         self._idle.append((now, rtt_s - (self.base_s() or 0.0) < IDLE_S))
         off_target = (self.target_s - delay) / self.target_s  # 1 idle .. negative above target
         if self.limit_bps is None:
-            others = rate_bps < CONTENDED * self.peak_bps() or now - self._free_since >= RECHECK_S
-            if off_target < 0 and others:
-                self._limit(now)
+            free_for = now - self._free_since
+            recheck = free_for >= RECHECK_S
+            others = free_for >= RAMP_S and rate_bps < CONTENDED * self.peak_bps()
+            if off_target < 0 and (others or recheck):
+                self._limit(now, recheck and not others)
                 self._cut(now, rate_bps, off_target)
             elif self._lifted_at is not None and now - self._lifted_at >= RELAPSE_S:
-                self._hold_s, self._lifted_at = LIFT_S, None  # the lift held: the link was ours
+                self._next_hold_s, self._lifted_at = YIELD_HOLD_S, None  # the lift held: the link was ours
             return self.limit_bps
         if off_target < 0:
             self._cut(now, min(self.limit_bps, max(rate_bps, self.floor_bps)), off_target)
@@ -172,10 +184,11 @@ class DelayController:
             self.limit_bps = max(self.limit_bps, min(grown, ceiling))
         return self.limit_bps
 
-    def _limit(self, now: float) -> None:
+    def _limit(self, now: float, test: bool) -> None:
         """From unlimited to limited: a hold starts, longer if the last lift was too early."""
         if self._lifted_at is not None and now - self._lifted_at < RELAPSE_S:
-            self._hold_s = min(HOLD_MAX_S, HOLD_GROWTH * self._hold_s)
+            self._next_hold_s = min(HOLD_MAX_S, HOLD_GROWTH * self._next_hold_s)
+        self._hold_s = LIFT_S if test else self._next_hold_s
         self._lifted_at = None
         self._idle.clear()
         self._idle.append((now, False))  # the hold starts with this sample
@@ -197,7 +210,7 @@ class DelayController:
     def reset(self) -> None:
         """No background download over the WAN any more: the next one starts unlimited."""
         self.limit_bps, self._above, self._free_since = None, 0, None
-        self._hold_s, self._lifted_at = LIFT_S, None
+        self._hold_s, self._next_hold_s, self._lifted_at = LIFT_S, YIELD_HOLD_S, None
         self._current.clear()
         self._idle.clear()
 

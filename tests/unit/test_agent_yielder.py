@@ -15,7 +15,7 @@ from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.holding import Holds
 from salt_p2pdist.agent.yielder import Yielder, wan_bytes
 from salt_p2pdist.core import priority
-from salt_p2pdist.core.yielding import FLOOR_BPS, SAMPLE_S
+from salt_p2pdist.core.yielding import FLOOR_BPS, RAMP_S, SAMPLE_S, YIELD_HOLD_S
 from salt_p2pdist.master import orders
 from salt_p2pdist.torrent import creation, metainfo
 
@@ -103,7 +103,7 @@ def test_a_rising_delay_limits_only_the_background_download_over_the_wan_and_idl
     assert _limit(engine, normal) <= 0, "a normal distribution was limited"
 
     link.rtt = BASE  # the other flow ended
-    for _ in range(30):
+    for _ in range(int(YIELD_HOLD_S / SAMPLE_S) + 5):
         _from_the_wan(engine, background, 1_000)
         yielder.step()
     assert _limit(engine, background) <= 0, "not unlimited again on an idle link"
@@ -133,7 +133,7 @@ def test_once_the_download_leaves_the_wan_its_limit_is_lifted(engine: Engine, tm
 
 def test_a_hold_back_and_the_yielding_share_one_limit(engine: Engine, tmp_path: Path) -> None:
     """Held back for a higher priority distribution, a yielding download gets the trickle; once
-    let go, the yielder's limit is in force again; the end of the yielding lifts only its own."""
+    let go, the yielder's limit is in force again once it ramped up; the end of the yielding lifts only its own."""
     background = _fetching(engine, tmp_path, "image.bin", "background")
     transfer = engine.book.get(background)
     assert transfer is not None
@@ -151,7 +151,7 @@ def test_a_hold_back_and_the_yielding_share_one_limit(engine: Engine, tmp_path: 
         yielder.step()
     assert _limit(engine, background) == priority.TRICKLE, "the yielder lifted a hold-back"
     holds.set({})
-    for _ in range(2):
+    for _ in range(int(RAMP_S / SAMPLE_S) + 3):  # let go, it ramps up before it is judged
         _from_the_wan(engine, background, 1_000)
         yielder.step()
     assert priority.TRICKLE < _limit(engine, background) <= 2 * FLOOR_BPS

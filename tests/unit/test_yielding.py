@@ -6,12 +6,13 @@ from salt_p2pdist.core.yielding import (
     CONTENDED,
     FLOOR_BPS,
     HOLD_GROWTH,
-    LIFT_S,
     LIFT_SAMPLES,
+    RAMP_S,
     RECHECK_S,
     RELAPSE_S,
     SAMPLE_S,
     TARGET_S,
+    YIELD_HOLD_S,
     DelayController,
     share,
 )
@@ -81,12 +82,12 @@ def test_one_late_answer_is_not_taken_for_a_queue() -> None:
     assert c.limit_bps is None
 
 
-def test_an_idle_link_is_taken_back_at_once_after_yielding() -> None:
+def test_an_idle_link_is_taken_back_after_the_hold() -> None:
     c = DelayController()
     t = alone(c)
     t = feed(c, t, [FULL] * 100, HALF)
     assert c.limit_bps == FLOOR_BPS
-    feed(c, t, [BASE] * LIFT_SAMPLES, FLOOR_BPS)  # the other flow ended: 3 s of an empty queue
+    feed(c, t, [BASE] * int(YIELD_HOLD_S / SAMPLE_S / 2 + 2), FLOOR_BPS)  # the other flow ended
     assert c.limit_bps is None
 
 
@@ -98,7 +99,7 @@ def test_the_download_s_own_bursts_under_a_limit_do_not_hold_it_down() -> None:
     t = feed(c, t, [FULL] * 10, HALF)
     assert c.limit_bps is not None
     lifted = False
-    for rtt in [FULL, FULL, BASE, BASE, BASE] * 6:
+    for rtt in [FULL, FULL, BASE, BASE, BASE] * int(YIELD_HOLD_S + 2):
         t = feed(c, t, [rtt], 0.6 * LINK)
         lifted = lifted or c.limit_bps is None
     assert lifted
@@ -169,23 +170,23 @@ def test_a_lift_cut_again_soon_makes_the_next_hold_longer() -> None:
     c = DelayController()
     start = alone(c)
     t = limited_beside_a_quiet_flow(c, feed(c, start, [FULL] * 5, HALF))
-    assert t - start <= LIFT_S + 6 * SAMPLE_S
+    assert t - start <= YIELD_HOLD_S + 6 * SAMPLE_S
     start = t  # it took the link and the queue came back, the rate halved
-    t = limited_beside_a_quiet_flow(c, feed(c, start, [FULL] * 5, HALF))
-    assert t - start >= HOLD_GROWTH * LIFT_S
+    t = limited_beside_a_quiet_flow(c, feed(c, start, [FULL] * int(RAMP_S / SAMPLE_S + 5), HALF))
+    assert t - start >= HOLD_GROWTH * YIELD_HOLD_S
 
 
 def test_a_lift_that_holds_sets_the_hold_back() -> None:
     c = DelayController()
     t = feed(c, alone(c), [FULL] * 5, HALF)
     t = limited_beside_a_quiet_flow(c, t)
-    t = feed(c, t, [FULL] * 5, HALF)  # too early: the next hold is longer
+    t = feed(c, t, [FULL] * int(RAMP_S / SAMPLE_S + 5), HALF)  # too early: the next hold is longer
     t = limited_beside_a_quiet_flow(c, t)
     t = feed(c, t, [FULL] * int(RELAPSE_S / SAMPLE_S + 2), LINK)  # alone this time, at the link's rate
     assert c.limit_bps is None
     start = t  # another flow comes much later
     t = limited_beside_a_quiet_flow(c, feed(c, start, [FULL] * 5, HALF))
-    assert t - start <= LIFT_S + 6 * SAMPLE_S
+    assert t - start <= YIELD_HOLD_S + 6 * SAMPLE_S
 
 
 def test_no_answer_keeps_the_limit_in_force() -> None:
