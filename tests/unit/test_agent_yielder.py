@@ -133,7 +133,8 @@ def test_once_the_download_leaves_the_wan_its_limit_is_lifted(engine: Engine, tm
 
 def test_a_hold_back_and_the_yielding_share_one_limit(engine: Engine, tmp_path: Path) -> None:
     """Held back for a higher priority distribution, a yielding download gets the trickle; once
-    let go, the yielder's limit is in force again once it ramped up; the end of the yielding lifts only its own."""
+    let go, the yielder's limit is in force again once it ramped up; the end of the yielding
+    lifts only its own."""
     background = _fetching(engine, tmp_path, "image.bin", "background")
     transfer = engine.book.get(background)
     assert transfer is not None
