@@ -50,7 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--delta-mib", type=float, default=256.0)
     p.add_argument("--urgent-mib", type=float, default=32.0)
     p.add_argument("--urgent-background-mib", type=float, default=256.0)
-    p.add_argument("--phases", default="business,delta,urgent", help="which groups to run")
+    p.add_argument("--phases", default="business,delta,urgent",
+                   help="which groups to run: business, yield (the business flow beside background "
+                   "only), alone (background alone only), delta, urgent")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--logs", type=Path, help="keep the daemons' logs in this dir")
     return p.parse_args(argv)
@@ -74,17 +76,13 @@ def business_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) 
                          priority="background") if priorities_built()
              else Phase("background_alone", error="no priority in this build (issue 16 part 1 not merged)"))
     phases.append(alone)
-    rates = {s: steady_rate(alone.samples, s.name) for s in lab.sites} if not alone.error else {}
-    alone.extra["link_use_by_site"] = {s.name: rate / (s.down_mbit * 1e6 / 8) if rate else None
-                                       for s, rate in rates.items()}
+    link_use(r, alone, out)
     shares = {p.name: (p.extra["business"]["bytes_per_s"] / idle_bps
                        if idle_bps and "business" in p.extra else None) for p in phases[1:3]}
-    uses = [v for v in alone.extra["link_use_by_site"].values() if v is not None]
     out.update({
         "business_idle_bytes_per_s": idle_bps, "branch_link_bytes_per_s": cap,
         "business_flow_share": valid_if(shares.get("background_with_business"), phases[1], idle),
         "baseline_business_flow_share": valid_if(shares.get("normal_with_business"), phases[2], idle),
-        "background_link_use": valid_if(min(uses) if uses else None, alone),
     })
     return phases
 
@@ -99,6 +97,22 @@ def yield_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) -> 
         share = beside.extra["business"]["bytes_per_s"] / idle_bps
         out["business_flow_share"] = valid_if(share, idle, beside)
     return [idle, beside]
+
+
+def alone_phases(r: Rollouts, args: argparse.Namespace, out: dict[str, Any]) -> list[Phase]:
+    """Only a background distribution alone: the fraction of the branch link it uses (to tune by)."""
+    alone = r.run_phase("background_alone", r.payload("alone.bin", args.background_mib),
+                        priority="background")
+    link_use(r, alone, out)
+    return [alone]
+
+
+def link_use(r: Rollouts, alone: Phase, out: dict[str, Any]) -> None:
+    rates = {s: steady_rate(alone.samples, s.name) for s in r.lab.sites} if not alone.error else {}
+    alone.extra["link_use_by_site"] = {s.name: rate / (s.down_mbit * 1e6 / 8) if rate else None
+                                       for s, rate in rates.items()}
+    uses = [v for v in alone.extra["link_use_by_site"].values() if v is not None]
+    out["background_link_use"] = valid_if(min(uses) if uses else None, alone)
 
 
 def flow_midway(r: Rollouts, args: argparse.Namespace, key: str) -> Any:
@@ -143,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     params = LabParams(branches=args.branches, clients_per_branch=args.clients,
                        branch_mbit=args.branch_mbit, hq_mbit=args.hq_mbit, size_mib=1)
-    groups = {"business": business_phases, "yield": yield_phases, "delta": delta_phases,
-              "urgent": urgent_phases}
+    groups = {"business": business_phases, "yield": yield_phases, "alone": alone_phases,
+              "delta": delta_phases, "urgent": urgent_phases}
     out: dict[str, Any] = {"lab": {"branches": args.branches, "clients_per_branch": args.clients,
                                    "branch_mbit": args.branch_mbit, "hq_mbit": args.hq_mbit},
                            "sizes_mib": {"background": args.background_mib, "delta": args.delta_mib,

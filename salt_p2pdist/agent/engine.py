@@ -25,6 +25,7 @@ from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.certify import Certifier
 from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.downlimit import DownloadLimits
 from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.finishing import Readder
 from salt_p2pdist.agent.joining import SwarmJoiner
@@ -85,9 +86,10 @@ class Engine:
         handler = AlertHandler(self.book, self.waiters, on_ban=self.ban_peer,
                                on_moving=lambda t: self._worker(self._readder.finish, t),
                                on_quiet=lambda t: self._worker(self._quieter.quiet, t))
-        poller = SharePoller(self.book, self.policy, cfg.host_id, cfg.state_dir)
+        limits = DownloadLimits()  # a fetch's download limit: hold-back and yielding, one owner
+        poller = SharePoller(self.book, self.policy, cfg.host_id, cfg.state_dir, limits)
         self._alerts = start_loops(self.session, handler, self.book, self.policy, poller, self.stopped)
-        self.yielder = Yielder(self.book)  # background downloads give the WAN link way
+        self.yielder = Yielder(self.book, limits)  # background downloads give the WAN link way
         threading.Thread(target=yield_loop, name="yield", daemon=True,
                          args=(self.yielder, self.stopped)).start()
 

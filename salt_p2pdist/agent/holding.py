@@ -3,7 +3,8 @@
 The master's tracker decides (core/priority.py, tracker/priorities.py) and
 says so with each WAN share (``/wan``): the torrents this host fetches across
 its site's WAN link that must yield, and to whom. Here that becomes a
-per-torrent download limit at a trickle (``priority.TRICKLE``): the held
+per-torrent download limit at a trickle (``priority.TRICKLE``), set by the
+limit's one owner (downlimit.py, which combines it with yielding): the held
 torrent keeps its connections but leaves the link to the higher one. Uploads
 are not limited, so a held fetcher still serves its site-mates over the LAN,
 and site-mates that download over the LAN are never told to hold.
@@ -22,20 +23,21 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.downlimit import UNLIMITED, DownloadLimits
 from salt_p2pdist.core import priority
 from salt_p2pdist.tracker.priorities import held_at_origin
 from salt_p2pdist.tracker.tracker import Tracker
 
 log = logging.getLogger(__name__)
-UNLIMITED = -1  # libtorrent: no per-torrent limit
 ORIGIN_EVERY_S = 2.0
 
 
 class Holds:
     """The tracker's latest word on what this host holds back, applied to the session."""
 
-    def __init__(self, book: TransferBook):
+    def __init__(self, book: TransferBook, limits: DownloadLimits | None = None):
         self.book = book
+        self.limits = limits or DownloadLimits()
         self.held: dict[str, str] = {}  # dist id -> the dist id it yields to
 
     def set(self, held: Mapping[str, str]) -> None:
@@ -54,11 +56,9 @@ class Holds:
             if t.record.mode != "fetch":  # a seed (the origin's): origin_limits holds it
                 continue
             yields_to = self.held.get(t.dist_id, "")
-            want = priority.TRICKLE if yields_to else UNLIMITED
             if t.held_by != yields_to:
                 self.book.set_held(t, yields_to)
-            if (t.handle.download_limit() == priority.TRICKLE) != bool(yields_to):
-                t.handle.set_download_limit(want)
+            self.limits.apply(t)
 
 
 def origin_limits(book: TransferBook, held: Mapping[str, str]) -> None:

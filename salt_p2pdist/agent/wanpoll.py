@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urlsplit
 
 from salt_p2pdist.agent import mastertls
 from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.downlimit import DownloadLimits
 from salt_p2pdist.agent.enforcer import PolicyEnforcer
 from salt_p2pdist.agent.holding import Holds
 from salt_p2pdist.agent.transfer import Transfer
@@ -51,9 +52,10 @@ def ask(transfer: Transfer, host_id: str, ctx: ssl.SSLContext | None, capped: bo
 
 
 class SharePoller:
-    def __init__(self, book: TransferBook, policy: PolicyEnforcer, host_id: str, state_dir: Path):
+    def __init__(self, book: TransferBook, policy: PolicyEnforcer, host_id: str, state_dir: Path,
+                 limits: DownloadLimits | None = None):
         self.book, self.policy, self.host_id, self.state_dir = book, policy, host_id, state_dir
-        self.holds = Holds(book)
+        self.holds = Holds(book, limits)
         self.last, self.connected, self.failing = 0.0, frozenset[str](), False
         self._tls: tuple[str, ssl.SSLContext | None] = ("", None)  # dist_id whose certificate it shows
 

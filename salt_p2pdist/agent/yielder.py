@@ -20,10 +20,12 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.downlimit import DownloadLimits
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.priority import BACKGROUND
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 WAN_RECENT_S = 5.0
 IDLE_CHECK_S = 1.0
 PROBE_TIMEOUT_S = 2.0
+RATE_SAMPLES = 5  # the rate that came in: over the last five steps (one second)
 TELL_EVERY_S = 10.0  # the log says how it yields this often while it does
 
 Probe = Callable[[str, int], float | None]
@@ -55,14 +58,24 @@ def wan_bytes(transfer: Transfer) -> int:
     return int(totals.get("from_remote", 0)) + int(totals.get("from_origin", 0))
 
 
+def received_bytes(transfer: Transfer) -> int:
+    """What the download received in this session (every peer, protocol included)."""
+    return int(transfer.handle.status().total_download)
+
+
 class Yielder:
-    def __init__(self, book: TransferBook, probe: Probe = connect_rtt,
-                 clock: Callable[[], float] = time.monotonic):
-        self.book, self.probe, self.clock = book, probe, clock
+    def __init__(self, book: TransferBook, limits: DownloadLimits | None = None, probe: Probe = connect_rtt,
+                 clock: Callable[[], float] = time.monotonic,
+                 received: Callable[[Transfer], int] = received_bytes):
+        self.book, self.probe, self.clock, self.received = book, probe, clock, received
+        self.limits = limits or DownloadLimits()  # the download limit's one owner (with the hold-back)
         self.controller = DelayController()
         self._wan_seen: dict[str, tuple[int, float]] = {}  # dist_id -> (WAN bytes, when they grew)
         self._told = 0.0
-        self._limited: dict[str, tuple[Transfer, int]] = {}  # downloads this limits now, and to what
+        self._limited: dict[str, Transfer] = {}  # downloads this limits now
+        self._totals: dict[str, int] = {}  # dist_id -> bytes it had received at the last step
+        self._received = 0  # bytes the yielding downloads received, summed over the steps
+        self._counted: deque[tuple[float, int]] = deque(maxlen=RATE_SAMPLES + 1)
 
     def over_wan(self, transfer: Transfer, now: float) -> bool:
         count = wan_bytes(transfer)
@@ -73,9 +86,10 @@ class Yielder:
         return now - last_grew < WAN_RECENT_S
 
     def yielding(self, now: float) -> list[Transfer]:
-        """The background downloads this host makes over the WAN now."""
+        """The background downloads this host makes over the WAN now; not those held back for a
+        higher priority (they yield to it at a trickle already, and would take a part of the limit)."""
         return [t for t in self.book.all()
-                if t.record.level() == BACKGROUND and t.record.mode == "fetch"
+                if t.record.level() == BACKGROUND and t.record.mode == "fetch" and not t.held_by
                 and t.record.phase == lifecycle.STAGING and t.record.tracker and self.over_wan(t, now)]
 
     def step(self) -> bool:
@@ -83,13 +97,14 @@ class Yielder:
         now = self.clock()
         downloads = self.yielding(now)
         for gone in set(self._limited) - {t.dist_id for t in downloads}:
-            self._lift(*self._limited.pop(gone))
+            self._lift(self._limited.pop(gone))
         if not downloads:
             self.controller.reset()
+            self._counted.clear()  # the next one's rate is counted from its own start
             return False
         url = urlsplit(downloads[0].record.tracker)
         rtt = self.probe(url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
-        rate = sum(float(t.handle.status().download_rate) for t in downloads)
+        rate = self._rate(now, downloads)
         before = self.controller.limit_bps
         limit = share(self.controller.step(now, rtt, rate), len(downloads))
         for t in downloads:
@@ -102,26 +117,29 @@ class Yielder:
                      "?" if delay is None else f"{delay * 1000:.0f}", rate / 1000)
         return True
 
-    def _apply(self, transfer: Transfer, limit: int) -> None:
-        """Set ``limit`` (-1: none) on a download, unless a limit set elsewhere holds it (a
-        distribution held back for a higher priority one): that one stays, and is not ours to lift."""
-        current = int(transfer.handle.download_limit())
-        mine = self._limited.get(transfer.dist_id)
-        if current > 0 and (mine is None or mine[1] != current):
-            self._limited.pop(transfer.dist_id, None)
-            return
-        if limit > 0:
-            transfer.handle.set_download_limit(limit)
-            self._limited[transfer.dist_id] = (transfer, limit)
-        elif mine is not None:
-            self._lift(*self._limited.pop(transfer.dist_id))
+    def _rate(self, now: float, downloads: list[Transfer]) -> float:
+        """Bytes/s the downloads received over the last second, from their byte counters:
+        libtorrent's own rate is a moving average of several seconds, too slow to tell
+        that another flow took a part of the link."""
+        totals = {t.dist_id: self.received(t) for t in downloads}
+        self._received += sum(max(0, n - self._totals.get(d, n)) for d, n in totals.items())
+        self._totals = totals
+        self._counted.append((now, self._received))
+        (t0, b0), (t1, b1) = self._counted[0], self._counted[-1]
+        return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
 
-    @staticmethod
-    def _lift(transfer: Transfer, limit: int) -> None:
-        # Its torrent may have left the session (moved into dest, removed).
+    def _apply(self, transfer: Transfer, limit: int) -> None:
+        """Our limit (-1: none) for a download; the owner combines it with a hold-back."""
+        if limit > 0:
+            self._limited[transfer.dist_id] = transfer
+            self.limits.set_yield(transfer, limit)
+        elif self._limited.pop(transfer.dist_id, None) is not None:
+            self.limits.set_yield(transfer, None)
+
+    def _lift(self, transfer: Transfer) -> None:
+        # Its torrent may have left the session (moved into dest, removed): forgotten all the same.
         with contextlib.suppress(RuntimeError):
-            if int(transfer.handle.download_limit()) == limit:  # still ours, not set elsewhere since
-                transfer.handle.set_download_limit(-1)
+            self.limits.set_yield(transfer, None)
 
 
 def yield_loop(yielder: Yielder, stop: threading.Event) -> None:
