@@ -92,6 +92,11 @@ class Yielder:
                 if t.record.level() == BACKGROUND and t.record.mode == "fetch" and not t.held_by
                 and t.record.phase == lifecycle.STAGING and t.record.tracker and self.over_wan(t, now)]
 
+    def held(self) -> bool:
+        """Some background download over the WAN is held back for a higher priority one."""
+        return any(t.record.level() == BACKGROUND and t.record.mode == "fetch" and t.held_by
+                   and t.record.phase == lifecycle.STAGING for t in self.book.all())
+
     def step(self) -> bool:
         """One measurement and one limit; True while some download yields."""
         now = self.clock()
@@ -99,7 +104,8 @@ class Yielder:
         for gone in set(self._limited) - {t.dist_id for t in downloads}:
             self._lift(self._limited.pop(gone))
         if not downloads:
-            self.controller.reset()
+            if not self.held():  # one held back for a moment keeps what was learnt of the link
+                self.controller.reset()
             self._counted.clear()  # the next one's rate is counted from its own start
             return False
         url = urlsplit(downloads[0].record.tracker)

@@ -208,8 +208,10 @@ class DelayController:
         self._last_cut = now
 
     def reset(self) -> None:
-        """No background download over the WAN any more: the next one starts unlimited."""
+        """No background download over the WAN any more: the next one starts unlimited, and learns
+        the link's peak itself (what an earlier one read may include bursts from the LAN)."""
         self.limit_bps, self._above, self._free_since = None, 0, None
+        self._peak.clear()
         self._hold_s, self._next_hold_s, self._lifted_at = LIFT_S, YIELD_HOLD_S, None
         self._current.clear()
         self._idle.clear()

@@ -189,6 +189,16 @@ def test_a_lift_that_holds_sets_the_hold_back() -> None:
     assert t - start <= YIELD_HOLD_S + 6 * SAMPLE_S
 
 
+def test_the_next_download_learns_the_link_s_peak_itself() -> None:
+    """An earlier download's peak (it may have counted a burst from the LAN) is not the next
+    one's: alone on the link at its rate, with its own queue, the next stays unlimited."""
+    c = DelayController()
+    feed(c, 0.0, [BASE] * 5 + [FULL] * 30, 2 * LINK)  # a peak the link cannot give
+    c.reset()
+    feed(c, 100.0, [BASE] * 5 + [FULL] * 50, LINK)
+    assert c.limit_bps is None
+
+
 def test_no_answer_keeps_the_limit_in_force() -> None:
     c = DelayController()
     t = alone(c)
