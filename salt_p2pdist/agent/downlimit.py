@@ -31,10 +31,6 @@ class DownloadLimits:
         limits = [v for v in (held, self._yielding.get(transfer.dist_id, 0)) if v > 0]
         return min(limits) if limits else UNLIMITED
 
-    def yielding(self, dist_id: str) -> int | None:
-        """The yielder's limit for ``dist_id`` in force (None: it does not limit it)."""
-        return self._yielding.get(dist_id)
-
     def apply(self, transfer: Transfer) -> None:
         """Set the limit as the hold-back and the yielding say (also on a re-added handle)."""
         with self._lock:

@@ -58,6 +58,12 @@ def wan_bytes(transfer: Transfer) -> int:
     return int(totals.get("from_remote", 0)) + int(totals.get("from_origin", 0))
 
 
+def background_download(transfer: Transfer) -> bool:
+    """A background distribution this host is downloading (not yet placed)."""
+    record = transfer.record
+    return record.level() == BACKGROUND and record.mode == "fetch" and record.phase == lifecycle.STAGING
+
+
 def received_bytes(transfer: Transfer) -> int:
     """What the download received in this session (every peer, protocol included)."""
     return int(transfer.handle.status().total_download)
@@ -88,14 +94,12 @@ class Yielder:
     def yielding(self, now: float) -> list[Transfer]:
         """The background downloads this host makes over the WAN now; not those held back for a
         higher priority (they yield to it at a trickle already, and would take a part of the limit)."""
-        return [t for t in self.book.all()
-                if t.record.level() == BACKGROUND and t.record.mode == "fetch" and not t.held_by
-                and t.record.phase == lifecycle.STAGING and t.record.tracker and self.over_wan(t, now)]
+        return [t for t in self.book.all() if background_download(t) and not t.held_by
+                and t.record.tracker and self.over_wan(t, now)]
 
     def held(self) -> bool:
-        """Some background download over the WAN is held back for a higher priority one."""
-        return any(t.record.level() == BACKGROUND and t.record.mode == "fetch" and t.held_by
-                   and t.record.phase == lifecycle.STAGING for t in self.book.all())
+        """Some background download is held back for a higher priority one."""
+        return any(background_download(t) and t.held_by for t in self.book.all())
 
     def step(self) -> bool:
         """One measurement and one limit; True while some download yields."""

@@ -70,8 +70,8 @@ class PaceFile:
 
     def seconds(self, minion: Minion) -> int:
         """As :func:`pace`."""
-        tick = minion.settings().report_interval
-        path = minion.settings().state_dir / PACE_FILE
+        settings = minion.settings()
+        tick, path = settings.report_interval, settings.state_dir / PACE_FILE
         try:
             st = path.stat()
         except OSError:  # no word from the master (or none readable now): report_interval

@@ -53,4 +53,4 @@ def test_a_re_added_handle_gets_the_limit_in_force_and_an_unchanged_one_is_not_s
     sets = again.handle.sets
     limits.apply(again)
     assert again.handle.sets == sets
-    assert limits.yielding(t.dist_id) == 300_000
+    assert limits.wanted(t) == 300_000
