@@ -74,6 +74,11 @@ class AgentClient:
         dists = AgentConfig(state_dir=self.state_dir, host_id=self.host_id).dists_dir
         return sorted(order.parent.name for order in dists.glob("*/order.json"))
 
+    def has_process(self) -> bool:
+        """Is the agent's process there? No call to it, so a busy agent counts as there."""
+        ep = self._endpoint()
+        return ep is not None and stopping.running(ep, (self.state_dir / "agent.json").exists)
+
     def alive(self, timeout: float = 3) -> bool:
         try:
             return bool(self.call("GET", "/health", timeout=timeout).get("ok"))

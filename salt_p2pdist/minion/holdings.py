@@ -17,7 +17,8 @@ from salt_p2pdist.minion.reporting import BEACON_NAME, KEEPALIVE_NAME, SCHEDULE_
 def status(minion: Minion, dist_id: str = "", verbose: bool = False) -> Any:
     """All distributions in a few fields (``verbose``: in full), or one in full; raises when unknown."""
     agent = minion.agent()
-    if not agent.alive():
+    # Not alive(): its 3 s would call a busy agent (a loaded host) "not running".
+    if not agent.has_process():
         if dist_id:
             raise P2PDistError("the p2pdist agent is not running")
         return {}

@@ -59,6 +59,9 @@ class FakeAgent:
     def alive(self, timeout: float = 3) -> bool:
         return self.running
 
+    def has_process(self) -> bool:
+        return self.running
+
     def start(self) -> None:  # started at once here: ensure() then finds it running
         self.ensure()
 

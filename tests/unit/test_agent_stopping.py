@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -123,3 +124,22 @@ def test_a_real_agent_stops_through_its_api_as_on_sigterm(tmp_path: Path) -> Non
     assert (tmp_path / "state" / "clean_stop").exists()  # resume data saved, can be trusted
     assert not (tmp_path / "state" / "agent.json").exists()
     assert "agent m1 up" in (tmp_path / "state" / "agent.log").read_text()
+
+
+def test_a_busy_agent_is_there_though_it_does_not_answer_in_time(
+        stand_in: subprocess.Popen[bytes], tmp_path: Path) -> None:
+    # The stand-in's port accepts connections (the backlog) but never answers,
+    # like an agent whose threads a loaded host has not scheduled for seconds.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(4)
+        ep = {**endpoint(stand_in), "api_port": busy.getsockname()[1], "token": "t"}
+        (tmp_path / "agent.json").write_text(json.dumps(ep))
+        client = AgentClient(tmp_path, "m1")
+        assert not client.alive(timeout=0.3)
+        assert client.has_process()  # status waits for its answer instead of "not running"
+    stand_in.kill()
+    stand_in.wait()
+    assert not client.has_process()
+    (tmp_path / "agent.json").unlink()
+    assert not client.has_process()

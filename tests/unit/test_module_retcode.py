@@ -25,6 +25,9 @@ class DownAgent:
     def alive(self) -> bool:
         return True
 
+    def has_process(self) -> bool:
+        return True
+
     def ensure(self) -> None:
         raise AgentUnavailable("the p2pdist agent did not start: see agent.log")
 
@@ -88,6 +91,9 @@ def test_every_failure_sets_retcode(module, function, kwargs):
 def test_success_leaves_retcode_alone(module, monkeypatch):
     class Idle(DownAgent):
         def alive(self) -> bool:
+            return False
+
+        def has_process(self) -> bool:
             return False
 
         def stop_outcome(self) -> StopOutcome:
