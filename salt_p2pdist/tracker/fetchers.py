@@ -3,9 +3,10 @@
 Chosen by the master's tracker, per swarm and site. A fetcher is replaced
 when it leaves ("stopped"), when it misses its announces (silent for 1.5 of
 the interval it was given, plus 2 s: it died; see intervals.py, which keeps fetchers'
-intervals short), or when it stalls (no progress for ``stall_after``
-seconds; a stalled host is benched for a while so it is not chosen straight
-back). The seat goes to the site-mate whose announce finds it free: that
+intervals short), when it stalls (no progress for ``stall_after``
+seconds), or when it slows down to a fraction of what its site has shown it
+can do (pace.py). A stalled or slow host is benched for a while so it is
+not chosen straight back. The seat goes to the site-mate whose announce finds it free: that
 host gets remote peers in this very answer, where any other would wait for
 its own next announce. A site with an incomplete host always has a fetcher.
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 
 from salt_p2pdist.tracker.handout import Peer
 from salt_p2pdist.tracker.intervals import silent
+from salt_p2pdist.tracker.pace import PaceWatch
 
 
 @dataclass
@@ -41,6 +43,7 @@ class WanFetchers:
     held: dict[str, float] = field(default_factory=dict)  # absent complete host -> seat kept until
     fed_since: dict[str, float] = field(default_factory=dict)  # site -> its complete fetcher is back since
     handles: dict[str, str] = field(default_factory=dict)  # host -> peer id of its torrent handle
+    pace: PaceWatch = field(default_factory=PaceWatch)
 
     def observe(self, peer: Peer, now: float) -> None:
         left, _since = self.progress.get(peer.host_id, (None, now))
@@ -49,11 +52,13 @@ class WanFetchers:
         if self.handles.get(peer.host_id, peer.peer_id) != peer.peer_id and peer.host_id in self.all():
             self.fed_since.pop(peer.site, None)  # re-added without a goodbye we heard: a gap
         self.handles[peer.host_id] = peer.peer_id
+        self.pace.observe(peer.host_id, peer.site, peer.left, now)
 
     def forget(self, host_id: str) -> None:
         self.progress.pop(host_id, None)
         self.held.pop(host_id, None)
         self.handles.pop(host_id, None)
+        self.pace.forget(host_id)
         for hosts in self.by_site.values():
             if host_id in hosts:
                 hosts.remove(host_id)
@@ -68,6 +73,7 @@ class WanFetchers:
         for host in hosts:
             if host in members:
                 self.progress[host] = (members[host].left, now)
+                self.pace.excuse(host, now)
 
     def idle_for(self, peer: Peer, now: float) -> float:
         _left, since = self.progress.get(peer.host_id, (peer.left, now))
@@ -85,7 +91,7 @@ class WanFetchers:
         return not peer.complete and self.idle_for(peer, now) > self.stall_after
 
     def _keeps_seat(self, host: str, members: Mapping[str, Peer], starving: list[Peer],
-                    now: float) -> bool:
+                    now: float, judge_pace: bool) -> bool:
         peer = members.get(host)
         if peer is None:  # gone; a complete one that said goodbye keeps its seat a while
             return self.held.get(host, 0) > now
@@ -94,7 +100,7 @@ class WanFetchers:
             return False  # it missed its announces: dead or cut off
         if peer.complete:  # serves its site from the LAN, as long as that works
             return not starving
-        if self._stalled(peer, now):
+        if self._stalled(peer, now) or (judge_pace and self.pace.slow(host, peer.site, peer.left)):
             self.benched[host] = now + self.stall_after
             self.progress[host] = (peer.left, now)  # its clock restarts when benched
             return False
@@ -108,12 +114,14 @@ class WanFetchers:
         else:
             self.fed_since.pop(site, None)
 
-    def elect(self, site: str, members: Mapping[str, Peer], now: float, announcer: str = "") -> list[str]:
-        """The site's fetchers after dropping the gone, the silent, the stalled and the useless complete."""
+    def elect(self, site: str, members: Mapping[str, Peer], now: float, announcer: str = "",
+              judge_pace: bool = True) -> list[str]:
+        """The site's fetchers after dropping the gone, the silent, the stalled, the slow
+        (``judge_pace``: not in a background swarm) and the useless complete."""
         seated = self.by_site.get(site, [])
         self._feeding(site, seated, members, now)
         starving = [p for p in members.values() if p.host_id not in seated and self.hungry(p, now)]
-        current = [h for h in seated if self._keeps_seat(h, members, starving, now)]
+        current = [h for h in seated if self._keeps_seat(h, members, starving, now, judge_pace)]
         for host in set(self.held) - set(current):
             if host in seated:
                 del self.held[host]
@@ -129,6 +137,7 @@ class WanFetchers:
             chosen = pool.pop(0)
             # Judge it from now on: until elected it had no remote peers to progress from.
             self.progress[chosen.host_id] = (chosen.left, now)
+            self.pace.seated(chosen.host_id, now)
             current.append(chosen.host_id)
         if current != seated:
             self.fed_since.pop(site, None)

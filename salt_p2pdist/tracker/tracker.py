@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
+from salt_p2pdist.core.priority import BACKGROUND
 from salt_p2pdist.core.priority import DEFAULT as DEFAULT_PRIORITY
 from salt_p2pdist.core.quiet import QUIET_REASON
 from salt_p2pdist.core.topology import SiteMap
@@ -125,7 +126,9 @@ class Tracker:
         before = list(swarm.fetchers.by_site.get(me.site, []))
         if dist_id_of(a.info_hash20) in self.held_sites().get(me.site, {}):
             swarm.fetchers.excuse(before, site_members, now)  # held back by priority, not stalled
-        after = swarm.fetchers.elect(me.site, site_members, now, announcer=a.host_id)
+        # A background swarm's fetcher yields to the office's traffic on purpose: not slow.
+        after = swarm.fetchers.elect(me.site, site_members, now, announcer=a.host_id,
+                                     judge_pace=swarm.priority != BACKGROUND)
         if after != before:  # who fetches across a site's WAN link, in the origin's log
             self.held.at = -1.0  # who needs which link changed: a host asking now learns it
             log.info("%s: site %s's WAN fetchers %s -> %s", a.info_hash20.hex()[:16], me.site or "-",
