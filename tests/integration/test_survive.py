@@ -6,18 +6,38 @@ import json
 import os
 import signal
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from salt_p2pdist.testing.deployment import Deployment, sha256, write_random
-from salt_p2pdist.testing.waiting import wait_for
+from salt_p2pdist.testing.waiting import WaitTimeout, wait_for
 
 
 def minion_status(deployment: Deployment, minion: str, dist_id: str) -> dict[str, Any]:
     ret = deployment.salt(minion, "p2pdist.status", dist_id)[minion]
     return ret if isinstance(ret, dict) and "state" in ret else {}
+
+
+def status_read_again(deployment: Deployment, minion: str, dist_id: str) -> dict[str, Any]:
+    """A minion's status, read again if a salt call comes back without it (it did once in CI,
+    on a loaded host: not what the callers test); what came back instead is shown as a warning."""
+    answers: list[Any] = []
+
+    def read() -> dict[str, Any]:
+        answers.append(deployment.salt(minion, "p2pdist.status", dist_id)[minion])
+        return answers[-1] if isinstance(answers[-1], dict) and "state" in answers[-1] else {}
+
+    try:
+        status = wait_for(f"{minion}'s status", read, timeout=60)
+    except WaitTimeout as exc:
+        raise AssertionError(f"{exc}; it answered {answers[-3:]!r}") from exc
+    if len(answers) > 1:
+        warnings.warn(f"{minion}'s status needed {len(answers)} reads; before: {answers[:-1]!r}",
+                      stacklevel=2)
+    return status
 
 
 def agent_log_tail(deployment: Deployment, minion: str, lines: int = 40) -> str:
@@ -137,9 +157,7 @@ def test_a_corrupt_peer_cannot_spoil_the_copy(deployment: Deployment, srv: Path)
     assert sha256(deployment.copy_at("m2", "/opt/clean", "clean.bin")) == sha256(payload)
     # m2 got pieces from m1 (same site, fast), they failed their hash, were
     # fetched again elsewhere, and m1 is blocked on m2 for good.
-    # (Read again if one salt call comes back without the minion's answer: the
-    # CLI's hiccup on a loaded host is not what this test is about.)
-    st = wait_for("m2's status", lambda: minion_status(deployment, "m2", ret["id"]), timeout=60)
+    st = status_read_again(deployment, "m2", ret["id"])
     assert st["state"] == "seeding" and st["failed_bytes"] > 0, st
     assert st["banned"] == ["127.0.0.11"], st  # m1 (conftest.SITES)
 
