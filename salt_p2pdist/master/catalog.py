@@ -3,15 +3,13 @@
 SQLite in WAL mode: the runner, the event returner and status queries touch it
 from different processes. One row per (distribution, host) holds only the
 latest report, so the store grows with hosts x distributions, not with time.
+The file itself (tables, upgrades, the connection held open) is catalogfile.py.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
-import sqlite3
 import time
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,42 +17,8 @@ from typing import Any
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.priority import DEFAULT as DEFAULT_PRIORITY
 from salt_p2pdist.core.reports import REPORT_FIELDS
+from salt_p2pdist.master import catalogfile
 
-# reports are keyed minion first: a minion's report rewrites its rows for every
-# distribution, and with them side by side that is a page or two, not a page per
-# distribution (catalogs made before keep (dist_id, minion), which still works).
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS dists (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, dest TEXT NOT NULL,
-    torrent BLOB NOT NULL, total_bytes INTEGER NOT NULL, num_pieces INTEGER NOT NULL,
-    created REAL NOT NULL, created_by TEXT NOT NULL, cancelled INTEGER NOT NULL DEFAULT 0,
-    quiet_after REAL, quiet_at REAL, priority TEXT);
-CREATE TABLE IF NOT EXISTS targets (
-    dist_id TEXT NOT NULL, minion TEXT NOT NULL, ordered REAL NOT NULL, order_id TEXT,
-    PRIMARY KEY (dist_id, minion)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS reports (
-    dist_id TEXT NOT NULL, minion TEXT NOT NULL, ts REAL NOT NULL, state TEXT NOT NULL,
-    pieces INTEGER, bytes_done INTEGER, down_rate INTEGER, up_rate INTEGER, peers INTEGER,
-    downloaded INTEGER, uploaded INTEGER, eta_s INTEGER, error TEXT,
-    site TEXT, from_site INTEGER, from_remote INTEGER, from_origin INTEGER, order_id TEXT,
-    PRIMARY KEY (minion, dist_id)) WITHOUT ROWID;
-"""
-# Columns added after catalogs were in use: (table, column, type), added when missing.
-# quiet_after: the grace in seconds (-1: never; NULL: the master's default); quiet_at: when the
-# swarm goes (went) quiet, set once every target holds the distribution (master/quieting.py).
-ADDED_COLUMNS = (("targets", "order_id", "TEXT"), ("reports", "order_id", "TEXT"),
-                 ("dists", "quiet_after", "REAL"), ("dists", "quiet_at", "REAL"),
-                 ("dists", "priority", "TEXT"))
-# priority: urgent, normal or background (core/priority.py); NULL (pushed before priorities): normal.
-SCHEMA += """
-CREATE TABLE IF NOT EXISTS site_grains (minion TEXT PRIMARY KEY, site TEXT NOT NULL) WITHOUT ROWID;
-"""
-# Minions a push's allow= expression matched (admission.py): admitted, never ordered.
-SCHEMA += """
-CREATE TABLE IF NOT EXISTS allowed (
-    dist_id TEXT NOT NULL, minion TEXT NOT NULL, rule TEXT NOT NULL, added REAL NOT NULL,
-    PRIMARY KEY (dist_id, minion)) WITHOUT ROWID;
-"""
 # The hosts status shows: every target, and every allowed minion once it reported.
 HOSTS = ("(SELECT dist_id, minion, order_id FROM targets UNION ALL"
          " SELECT a.dist_id, a.minion, NULL FROM allowed a JOIN reports r"
@@ -69,51 +33,10 @@ UPSERT = (f"INSERT INTO reports ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' *
           + ", site=COALESCE(excluded.site, reports.site)"
           + " WHERE excluded.ts >= reports.ts")
 
-# (pid, path) -> an idle connection held for the life of this process; see _hold_open.
-_HELD: dict[tuple[int, str], sqlite3.Connection] = {}
-HELD_MAX = 8  # catalogs per process; a master has one, the tests open many
-
-
-def _hold_open(path: Path) -> None:
-    """Keep one idle connection to the catalog open in this process.
-
-    When the last connection to a WAL database closes, SQLite checkpoints the
-    WAL into the database and deletes it: four fsyncs and an unlink. The event
-    returner opens and closes the catalog per batch -- with Salt's default
-    ``event_return_queue: 0``, per event -- so every report paid for that. An
-    idle connection that has read once holds the WAL open: commits then cost no
-    fsync (``synchronous=NORMAL``) and SQLite still checkpoints every
-    ``wal_autocheckpoint`` pages. It never holds a transaction, so it blocks no
-    writer and no checkpoint. Connections a forked parent held are left alone.
-    """
-    key = (os.getpid(), os.path.abspath(path))
-    if key in _HELD:
-        return
-    conn = sqlite3.connect(key[1], timeout=30, check_same_thread=False)
-    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # maps the WAL index
-    _HELD[key] = conn
-    mine = [k for k in _HELD if k[0] == key[0]]
-    for old in mine[:-HELD_MAX]:
-        _HELD.pop(old).close()
-
 
 class Catalog:
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        # The returner opens the catalog per batch: set up the file only when
-        # its recorded schema is not this one (WAL mode is stored in the file).
-        version = zlib.crc32(SCHEMA.encode()) & 0x7FFFFFFF
-        if self.db.execute("PRAGMA user_version").fetchone()[0] != version:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.executescript(SCHEMA)
-            for table, column, kind in ADDED_COLUMNS:
-                if column not in {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}:
-                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-            self.db.execute(f"PRAGMA user_version={version}")
-        _hold_open(path)
+        self.db = catalogfile.connect(path)
 
     def close(self) -> None:
         self.db.close()

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from salt_p2pdist.master import catalog
+from salt_p2pdist.master import catalogfile
 from salt_p2pdist.master.catalog import Catalog
 
 
@@ -139,7 +139,7 @@ def test_an_answer_without_a_site_keeps_the_reported_one(cat):
 def test_a_catalog_without_order_ids_gets_the_columns(tmp_path):
     path = tmp_path / "old.db"
     old = sqlite3.connect(str(path))
-    old.executescript(catalog.SCHEMA.replace(", order_id TEXT", ""))
+    old.executescript(catalogfile.SCHEMA.replace(", order_id TEXT", ""))
     old.execute("INSERT INTO targets VALUES ('d1', 'm1', 1.0)")
     old.commit()
     old.close()
@@ -169,7 +169,7 @@ def test_closing_a_catalog_does_not_checkpoint_it_away(tmp_path):
 def test_a_catalog_keyed_the_old_way_still_works(tmp_path):
     path = tmp_path / "old.db"
     old = sqlite3.connect(str(path))
-    old.executescript(catalog.SCHEMA.replace("PRIMARY KEY (minion, dist_id)",
+    old.executescript(catalogfile.SCHEMA.replace("PRIMARY KEY (minion, dist_id)",
                                              "PRIMARY KEY (dist_id, minion)"))
     old.close()
     c = Catalog(path)
@@ -184,7 +184,7 @@ def test_a_catalog_keyed_the_old_way_still_works(tmp_path):
 
 def test_a_changed_schema_is_applied_to_an_existing_catalog(tmp_path, monkeypatch):
     Catalog(tmp_path / "c.db").close()
-    monkeypatch.setattr(catalog, "SCHEMA", catalog.SCHEMA + "CREATE TABLE IF NOT EXISTS extra (x);")
+    monkeypatch.setattr(catalogfile, "SCHEMA", catalogfile.SCHEMA + "CREATE TABLE IF NOT EXISTS extra (x);")
     c = Catalog(tmp_path / "c.db")
     assert c.db.execute("SELECT name FROM sqlite_master WHERE name='extra'").fetchone()
     c.close()
