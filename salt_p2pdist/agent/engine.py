@@ -3,23 +3,21 @@
 One session per host. The distributions and their records belong to the
 TransferBook (book.py); the engine's operations lock keeps operations that
 remove and add torrents (add, remove, the move into dest) from interleaving.
+The engine holds the session and that lock, and hands each operation's work to
+its module: a new order (adding.py), another order for a distribution held
+(reordering.py), removing one (removing.py), resume data across restarts
+(resuming.py), the move into dest (finishing.py), a quiet swarm (quieting.py).
 """
 
 from __future__ import annotations
 
 import base64
-import logging
-import shutil
 import threading
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import libtorrent as lt
-
-from salt_p2pdist.agent import adding, memory, seeding
+from salt_p2pdist.agent import adding, memory, removing, reordering, resuming, seeding
 from salt_p2pdist.agent.alerts import AlertHandler
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.book import TransferBook
@@ -39,12 +37,9 @@ from salt_p2pdist.agent.transfer import Transfer, quiet_status, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.agent.wanpoll import SharePoller
 from salt_p2pdist.agent.yielder import Yielder, yield_loop
-from salt_p2pdist.core import destpaths, lifecycle, names
-from salt_p2pdist.core.errors import InvalidRequest, NotFound, P2PDistError
-from salt_p2pdist.torrent import placement
+from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core.errors import NotFound
 from salt_p2pdist.torrent.metainfo import TorrentMeta, describe
-
-log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -67,22 +62,7 @@ class Engine:
                                 ops_lock=self._ops, staging_dir=cfg.staging_dir, start=self.start)
         self._quieter = Quieter(book=self.book, waiters=self.waiters, session=self.session,
                                 ops_lock=self._ops, start=self.start, resume_data=self._readder.resume_data)
-        # After a crash, resume data can be older than the pieces already
-        # written (saved every 30 s): trusting it would fetch those pieces
-        # again. Downloads are then re-checked against the files instead.
-        clean = self._clean_stop_marker.exists()
-        self._clean_stop_marker.unlink(missing_ok=True)
-        for record, resume in self.book.load():
-            if record.phase == lifecycle.DORMANT:  # its swarm is quiet: no torrent until woken
-                self.book.keep_quiet(record)
-                continue
-            try:
-                transfer = self.start(record, resume)
-                if resume and not clean and record.phase == lifecycle.STAGING:
-                    log.info("%s: re-checking staged pieces (the last stop was not clean)", record.dist_id)
-                    transfer.handle.force_recheck()
-            except (P2PDistError, RuntimeError) as exc:
-                log.error("cannot resume %s: %s", record.dist_id, exc)
+        resuming.resume_all(self.book, cfg.state_dir, self.start)
         handler = AlertHandler(self.book, self.waiters, on_ban=self.ban_peer,
                                on_moving=lambda t: self._worker(self._readder.finish, t),
                                on_quiet=lambda t: self._worker(self._quieter.quiet, t))
@@ -109,37 +89,13 @@ class Engine:
         with self._ops:
             known = self.book.get(meta.dist_id) or self._quieter.wake(meta.dist_id)  # an order wakes it
             if known is not None:
-                return self._readd(known, order)
+                return reordering.reorder(self.book, self._readder, known, order)
             record = adding.new_record(order, meta, self.cfg.staging_dir,
                                        [*self.book.all(), *seeding.quiet_copies(self.book.quiet_records())])
             self.book.create(record)
             started = status_of(self.start(record, None, meta))
         memory.release()  # the order of a big tree is megabytes, parsed more than once
         return started
-
-    def _readd(self, known: Transfer, order: dict[str, Any]) -> dict[str, Any]:
-        # The same place by the host's own rules: on Windows C:\Dist and c:/dist/ are one folder.
-        same = destpaths.same_place(known.record.dest, order.get("dest"), names.local_flavor())
-        if order["mode"] == "fetch" and not same:
-            raise InvalidRequest(f"distribution {known.dist_id} is already on this host at "
-                                 f"{known.record.dest or None}; remove it before sending it elsewhere")
-        changes: dict[str, Any] = {}
-        if "targets" in order:
-            changes["targets"] = order["targets"] or []
-        if order.get("order_id"):  # the master's latest order; reports name it (status rule)
-            changes["order_id"] = str(order["order_id"])
-        if order.get("priority"):  # a re-push may change the level
-            changes["priority"] = str(order["priority"])
-        if changes:
-            self.book.update(known, **changes)
-        if known.error:  # a failed transfer is ordered again: retry it
-            failed_move = known.place_failed
-            self.book.set_error(known, "", place_failed=failed_move)
-            known.handle.clear_error()
-            known.handle.resume()
-            if failed_move:  # a failed move into dest, too
-                self._readder.retry_place(known)
-        return status_of(known)
 
     def start(self, record: OrderRecord, resume: bytes | None, meta: TorrentMeta | None = None) -> Transfer:
         """Add ``record``'s torrent to the session; it becomes the distribution's current transfer."""
@@ -182,27 +138,8 @@ class Engine:
     def remove(self, dist_id: str, *, remove_data: bool) -> dict[str, Any]:
         """Stop sharing; drop staged data, and the files at dest if asked."""
         with self._ops:
-            quiet = self.book.pop_quiet(dist_id)
-            if quiet is not None:  # no torrent to remove
-                if remove_data:
-                    placement.remove_files(Path(quiet.dest), placement.dest_files(
-                        describe(base64.b64decode(quiet.torrent))))
-                self.book.forget(dist_id)
-                return {"dist_id": dist_id, "state": lifecycle.CANCELLED, "removed_data": remove_data,
-                        "order_id": quiet.order_id, "as_of": time.time()}
-            transfer = self.book.pop(dist_id)
-            if transfer is None:
-                raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
-            self.waiters.wait(dist_id, "removed", lambda: self.session.remove_torrent(transfer.handle))
-            record = transfer.record
-            staged = record.phase in (lifecycle.STAGING, lifecycle.MOVING)
-            if staged:  # the staging dir is ours alone
-                shutil.rmtree(self.cfg.staging_dir / dist_id, ignore_errors=True)
-            elif record.phase == lifecycle.PLACED and remove_data:
-                placement.remove_files(Path(record.dest), transfer.files)
-            self.book.forget(dist_id)
-            return {"dist_id": dist_id, "state": lifecycle.CANCELLED, "removed_data": remove_data or staged,
-                    "order_id": record.order_id, "as_of": time.time()}
+            return removing.remove(self.cfg, self.book, self.waiters, self.session, dist_id,
+                                   remove_data=remove_data)
 
     def status(self, dist_id: str | None = None) -> dict[str, Any]:
         with self._ops:
@@ -217,24 +154,10 @@ class Engine:
                 raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
             return status_of(transfer)
 
-    @property
-    def _clean_stop_marker(self) -> Path:
-        return self.cfg.state_dir / "clean_stop"
-
     def close(self) -> None:
         """Pause, save resume data for every transfer, then stop."""
         self.session.pause()
-        for t in self.book.all():
-            # A handle removed meanwhile (a finished download being re-added as a
-            # seed) raises RuntimeError; the stop must go on and leave its marker.
-            try:
-                self.waiters.wait(t.dist_id, "resume", _saving_resume_data(t), timeout=10)
-            except (P2PDistError, RuntimeError) as exc:
-                log.warning("%s: resume data not saved: %s", t.dist_id, exc)
+        resuming.save_all(self.book, self.waiters)
         self.stopped.set()
         self._alerts.join(timeout=5)
-        self._clean_stop_marker.touch()  # the resume data just saved can be trusted
-
-
-def _saving_resume_data(transfer: Transfer) -> Callable[[], None]:
-    return lambda: transfer.handle.save_resume_data(lt.torrent_handle.flush_disk_cache)
+        resuming.mark_clean_stop(self.cfg.state_dir)
