@@ -28,8 +28,9 @@ from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.downlimit import DownloadLimits
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core.linkreadings import SAMPLE_S
 from salt_p2pdist.core.priority import BACKGROUND
-from salt_p2pdist.core.yielding import SAMPLE_S, DelayController, share
+from salt_p2pdist.core.yielding import DelayController, share
 
 log = logging.getLogger(__name__)
 # A download counts as over the WAN while its bytes from the origin or other sites

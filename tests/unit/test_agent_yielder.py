@@ -12,7 +12,9 @@ from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.holding import Holds
 from salt_p2pdist.agent.yielder import Yielder, wan_bytes
 from salt_p2pdist.core import priority
-from salt_p2pdist.core.yielding import FLOOR_BPS, RAMP_S, SAMPLE_S, YIELD_HOLD_S
+from salt_p2pdist.core.liftholds import YIELD_HOLD_S
+from salt_p2pdist.core.linkreadings import SAMPLE_S
+from salt_p2pdist.core.yielding import FLOOR_BPS, RAMP_S
 
 BASE = 0.002
 

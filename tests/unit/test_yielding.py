@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+from salt_p2pdist.core.liftholds import HOLD_GROWTH, LIFT_SAMPLES, RELAPSE_S, YIELD_HOLD_S
+from salt_p2pdist.core.linkreadings import SAMPLE_S
 from salt_p2pdist.core.yielding import (
     CONTENDED,
     FLOOR_BPS,
-    HOLD_GROWTH,
-    LIFT_SAMPLES,
     RAMP_S,
     RECHECK_S,
-    RELAPSE_S,
-    SAMPLE_S,
     TARGET_S,
-    YIELD_HOLD_S,
     DelayController,
     share,
 )

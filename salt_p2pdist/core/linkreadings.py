@@ -1,0 +1,62 @@
+"""What the background downloads' controller reads of a WAN link: the idle round trip, the
+queueing delay and the most that came in lately (pure).
+
+Apart from the control law (yielding.py) because these are the measurements,
+not what is done about them: as in LEDBAT (RFC 6817), the idle link's round
+trip ("base") is the smallest seen lately, and the queueing delay is the
+latest round trip minus the base.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+# One round trip every SAMPLE_S.
+SAMPLE_S = 0.2
+# The queueing delay read is the median of the last CURRENT_SAMPLES round trips: one delayed
+# answer (a busy server, a busy CPU) is not taken for a queue.
+CURRENT_SAMPLES = 3
+# The base is the minimum of the last BASE_BUCKETS minima of BASE_BUCKET_S each (LEDBAT's
+# base history): a route that changed forgets its old base within ten minutes.
+BASE_BUCKET_S = 60.0
+BASE_BUCKETS = 10
+# The peak is the most per second in the last PEAK_BUCKETS buckets of BASE_BUCKET_S.
+PEAK_BUCKETS = 3
+
+
+@dataclass
+class LinkReadings:
+    """The round trips and rates a host's background downloads measured on the WAN link."""
+
+    _current: deque[float] = field(default_factory=lambda: deque(maxlen=CURRENT_SAMPLES))
+    _base: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=BASE_BUCKETS))
+    _peak: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=PEAK_BUCKETS))
+
+    def peak_bps(self) -> float:
+        return max((m for _, m in self._peak), default=0.0)
+
+    def base_s(self) -> float | None:
+        return min(m for _, m in self._base) if self._base else None
+
+    def queue_delay_s(self) -> float | None:
+        base = self.base_s()
+        if base is None or not self._current:
+            return None
+        recent = sorted(self._current)
+        return max(0.0, recent[len(recent) // 2] - base)
+
+    def remember(self, now: float, rtt_s: float, learnt_bps: float) -> None:
+        """One round trip, and the rate that came in (0.0 when it is not to count for the peak)."""
+        bucket = int(now // BASE_BUCKET_S)
+        for history, value, keep in ((self._base, rtt_s, min), (self._peak, learnt_bps, max)):
+            if history and history[-1][0] == bucket:
+                history[-1] = (bucket, keep(history[-1][1], value))
+            else:
+                history.append((bucket, value))
+        self._current.append(rtt_s)
+
+    def forget_download(self) -> None:
+        """The next download reads its own queue and learns its own peak; the idle link's base stays."""
+        self._peak.clear()
+        self._current.clear()
