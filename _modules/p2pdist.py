@@ -214,7 +214,7 @@ def stop_agent(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
         salt 'web1' p2pdist.stop_agent
     """
-    return _minion().agent().stop_outcome().as_dict()
+    return holdings.stop_agent(_minion())
 
 
 @_checked({"purge": args_check.FLAG})

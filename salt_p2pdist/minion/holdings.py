@@ -1,4 +1,4 @@
-"""What this minion holds and its agent: status, keeping the agent up, removing, uninstalling."""
+"""What this minion holds and its agent: status, keeping the agent up, removing, stopping, uninstalling."""
 
 from __future__ import annotations
 
@@ -96,6 +96,11 @@ def prioritize(minion: Minion, dist_id: str, level: str) -> dict[str, Any]:
     except NotFound:
         return {"result": True, "dist_id": dist_id, "comment": "not held on this minion"}
     return {"result": True, "dist_id": dist_id, "priority": answer.get("priority")}
+
+
+def stop_agent(minion: Minion) -> dict[str, Any]:
+    """Stop the agent (it saves resume data first); ``result`` False when the stop could not be confirmed."""
+    return minion.agent().stop_outcome().as_dict()
 
 
 def uninstall(minion: Minion, purge: bool) -> dict[str, Any]:
