@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,7 @@ import pytest
 from test_wanshare import HOSTS, SIZE, SWARM_A, SWARM_B, Clock, ann, make
 
 from salt_p2pdist.agent.book import TransferBook
-from salt_p2pdist.agent.holding import UNLIMITED, Holds, origin_limits
-from salt_p2pdist.agent.record import OrderRecord
+from salt_p2pdist.agent.holding import Holds, origin_limits
 from salt_p2pdist.agent.store import OrderStore
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import priority
@@ -82,59 +82,47 @@ def test_the_origin_serves_the_higher_swarm_first(both: Tracker) -> None:
     assert held_at_origin(both.swarms, 2.0) == {}
 
 
-class Handle:
-    """The part of lt.torrent_handle holding uses."""
-
-    def __init__(self) -> None:
-        self.down, self.up = UNLIMITED, UNLIMITED
-
-    def download_limit(self) -> int:
-        return self.down
-
-    def set_download_limit(self, limit: int) -> None:
-        self.down = limit
-
-    def upload_limit(self) -> int:
-        return self.up
-
-    def set_upload_limit(self, limit: int) -> None:
-        self.up = limit
-
-
-def transfer(book: TransferBook, dist_id: str, mode: str, upload_limit: int = 0) -> Transfer:
-    record = OrderRecord(dist_id=dist_id, mode=mode, torrent="", phase="staging", save_path="/s",
-                         upload_limit=upload_limit)
-    meta: Any = type("Meta", (), {"dist_id": dist_id})()
-    t = Transfer(record=record, meta=meta, handle=Handle())
+def added(book: TransferBook, add_transfer: Callable[..., Transfer], name: str, mode: str = "fetch",
+          upload_limit: int = 0) -> Transfer:
+    """A transfer on a real libtorrent handle (conftest.py), put in the agent's book."""
+    t = add_transfer(name, mode, upload_limit)
     book.put(t)
     return t
 
 
-def test_the_agent_holds_back_only_the_named_fetch_and_lets_go(tmp_path: Path) -> None:
-    book = TransferBook(OrderStore(tmp_path))
-    bg, fix = transfer(book, BG, "fetch"), transfer(book, FIX, "fetch")
+def unlimited(limit: int) -> bool:
+    return limit <= 0  # libtorrent reads -1 on a torrent never limited, 0 once a limit was lifted
+
+
+def test_the_agent_holds_back_only_the_named_fetch_and_lets_go(
+        tmp_path: Path, lt_session: Any, add_transfer: Callable[..., Transfer]) -> None:
+    book = TransferBook(OrderStore(tmp_path / "dists"))
+    bg, fix = added(book, add_transfer, "bg.bin"), added(book, add_transfer, "fix.bin")
     holds = Holds(book)
-    holds.set({BG: FIX})
-    assert bg.handle.down == priority.TRICKLE and bg.held_by == FIX
-    assert fix.handle.down == UNLIMITED and not fix.held_by
-    assert bg.handle.up == UNLIMITED  # its LAN uploads to site-mates are not held back
-    again = transfer(book, BG, "fetch")  # re-added (moved into place): the limit comes back
+    holds.set({bg.dist_id: fix.dist_id})
+    assert bg.handle.download_limit() == priority.TRICKLE and bg.held_by == fix.dist_id
+    assert unlimited(fix.handle.download_limit()) and not fix.held_by
+    assert unlimited(bg.handle.upload_limit())  # its LAN uploads to site-mates are not held back
+    lt_session.remove_torrent(bg.handle)
+    again = added(book, add_transfer, "bg.bin")  # re-added (moved into place): the limit comes back
+    assert unlimited(again.handle.download_limit())
     holds.apply()
-    assert again.handle.down == priority.TRICKLE
+    assert again.handle.download_limit() == priority.TRICKLE
     holds.set({})
-    assert again.handle.down == UNLIMITED and not again.held_by
+    assert unlimited(again.handle.download_limit()) and not again.held_by
 
 
-def test_the_origin_uploads_a_held_seed_at_a_trickle_then_at_its_own_limit(tmp_path: Path) -> None:
-    book = TransferBook(OrderStore(tmp_path))
-    seed = transfer(book, BG, "seed", upload_limit=5_000_000)
-    seed.handle.up = 5_000_000
-    origin_limits(book, {BG: FIX})
-    assert seed.handle.up == priority.TRICKLE and seed.held_by == FIX
+def test_the_origin_uploads_a_held_seed_at_a_trickle_then_at_its_own_limit(
+        tmp_path: Path, add_transfer: Callable[..., Transfer]) -> None:
+    book = TransferBook(OrderStore(tmp_path / "dists"))
+    seed = added(book, add_transfer, "bg.bin", "seed", upload_limit=5_000_000)
+    seed.handle.set_upload_limit(5_000_000)  # as the engine sets it when it adds the seed
+    origin_limits(book, {seed.dist_id: FIX})
+    assert seed.handle.upload_limit() == priority.TRICKLE and seed.held_by == FIX
     Holds(book).set({})  # the origin's own WAN-share poller leaves its seeds alone
     assert seed.held_by == FIX
     origin_limits(book, {})
-    assert seed.handle.up == 5_000_000 and not seed.held_by
+    assert seed.handle.upload_limit() == 5_000_000 and not seed.held_by
 
 
 def test_nothing_here_blocks(tmp_path: Path) -> None:  # the origin loop stops with its event
