@@ -103,5 +103,7 @@ def wan_share_loop(poller: SharePoller, stop: threading.Event) -> None:
     while not stop.wait(1.0):
         try:
             poller.step()
-        except Exception:  # a transfer removed mid-step, a libtorrent hiccup: try again next second
+        except RuntimeError as exc:  # libtorrent's "invalid handle": a transfer removed mid-step
+            log.debug("WAN share step skipped, a transfer went meanwhile: %s", exc)
+        except Exception:  # a libtorrent hiccup: try again next second, but say so
             log.exception("asking for the WAN share failed")

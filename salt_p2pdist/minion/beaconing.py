@@ -49,8 +49,10 @@ class BeaconMemory:
 
 
 def settled_states(dists: dict[str, Any]) -> str:
-    """What must reach the master when it changes: each distribution's state and error."""
-    return json.dumps({d: [v.get("state"), v.get("error")] for d, v in dists.items()
+    """What must reach the master when it changes: each distribution's state and error, and the
+    order it answers. A new order can end in the state the last report had (a cancelled copy
+    pushed again, found whole at dest between two ticks): the master waits for a report naming it."""
+    return json.dumps({d: [v.get("state"), v.get("error"), v.get("order_id")] for d, v in dists.items()
                        if isinstance(v, dict)}, sort_keys=True)
 
 

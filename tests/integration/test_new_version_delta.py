@@ -76,15 +76,19 @@ def test_a_new_image_version_moves_only_its_changed_pieces(deployment: Deploymen
     change_in_place(v2, regions, seed=72)
     first = push(deployment, v1, "/opt/delta-img", wait=True)
     assert first["result"] is True, first
-    # m1 downloads at 100 kB/s: v2's few pieces take seconds, long enough to look at dest.
-    set_policy(deployment, "m1", {"download_rate": 100_000})
+    # m1 downloads at 25 kB/s: v2's 6 pieces (384 KiB) take ~15 s, long enough to look at
+    # dest even on a loaded host, where each salt call takes seconds (at 100 kB/s, once,
+    # v2 was in place before the test read dest).
+    set_policy(deployment, "m1", {"download_rate": 25_000})
     second = push(deployment, v2, "/opt/delta-img", wait=False)
 
     # m1 fetches v2 slowly: while it does, dest still holds v1, whole.
     placed = deployment.copy_at("m1", "/opt/delta-img", "disk.img")
     mid = wait_for("m1 downloading v2", lambda: (s := held(deployment, "m1").get(second["id"]))
                    and s["state"] == "downloading" and s, timeout=60)
-    assert sha256(placed) == sha256(v1), mid
+    digest = sha256(placed)
+    after = held(deployment, "m1").get(second["id"], {})
+    assert digest == sha256(v1), (mid, after)  # (after: still downloading when dest was read?)
     assert mid["seeded"] == size and mid["reused"] == 0, mid  # started from v1's copy, not verified whole
     assert 0 < mid["bytes_done"] < size, mid
 

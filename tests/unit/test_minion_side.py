@@ -85,6 +85,21 @@ def test_the_beacon_reports_while_active_then_once_per_change(tmp_path: Path) ->
     assert salt.fired[-1][1]["dists"] == dists and salt.fired[-1][1]["minion"] == "m1"
 
 
+def test_a_new_order_is_reported_though_it_ends_in_the_state_last_reported(tmp_path: Path) -> None:
+    # A copy is cancelled (kept at dest) and pushed again between two ticks: the agent finds
+    # it whole and seeds it, as before. The master waits for a report naming the new order.
+    dists: dict[str, Any] = {"a" * 16: {"state": "seeding", "order_id": "o1"}}
+    agent = FakeAgent({("GET", "/policy"): {"digest": "a"},
+                       ("POST", "/policy"): {"digest": "a"}, ("GET", "/dists"): dists})
+    host, salt = minion(tmp_path, agent)
+    memory = beaconing.BeaconMemory()
+    assert beaconing.tick(host, memory, 0) is True
+    assert beaconing.tick(host, memory, 5) is False
+    dists["a" * 16] = {"state": "seeding", "order_id": "o2"}
+    assert beaconing.tick(host, memory, 10) is True
+    assert salt.fired[-1][1]["dists"]["a" * 16]["order_id"] == "o2"
+
+
 def test_the_beacon_has_a_down_agent_restarted_only_if_it_holds_something(tmp_path: Path) -> None:
     idle = FakeAgent(alive=False)
     host, salt = minion(tmp_path, idle)
