@@ -55,8 +55,14 @@ class SaltCalls:
         self.salt["schedule.delete"](name, persist=True)
 
     def run_job(self, name: str) -> None:
-        """Run a schedule job now, in its own process; returns at once."""
-        self.salt["schedule.run_job"](name)
+        """Run a schedule job now, in its own process; returns at once.
+
+        Not ``schedule.run_job``: it first lists the schedule through the minion's own loop and
+        waits up to 30 s for the answer, which never comes when the caller is that loop (the
+        beacon): the job did not run, and the minion stood still meanwhile. The event it would
+        fire is fired here directly; the loop runs the job once the beacon returns.
+        """
+        self.salt["event.fire"]({"name": name, "func": "run_job"}, "manage_schedule")
 
     def beacons(self) -> dict[str, Any]:
         return dict(self.salt["beacons.list"](return_yaml=False) or {})

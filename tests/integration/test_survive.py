@@ -162,6 +162,28 @@ def test_a_corrupt_peer_cannot_spoil_the_copy(deployment: Deployment, srv: Path)
     assert st["banned"] == ["127.0.0.11"], st  # m1 (conftest.SITES)
 
 
+def test_an_agent_that_dies_alone_is_started_again_within_seconds(deployment: Deployment,
+                                                                   srv: Path) -> None:
+    payload = write_random(srv / "alive.bin", 1 << 20, seed=38)
+    ret = deployment.salt_run("p2pdist.push", str(payload),
+                              kwargs={"tgt": "m2", "dest": "/opt/alive", "wait": True})
+    assert ret["result"] is True, ret
+    # The agent crashes; salt-minion runs on. Its report beacon finds the agent down and has
+    # the minion start it at once (the keepalive schedule alone would take up to 5 minutes).
+    endpoint = deployment.minion_root("m2") / "cache" / "p2pdist" / "agent.json"
+    dead = int(json.loads(endpoint.read_text())["pid"])
+    os.kill(dead, signal.SIGKILL)
+
+    def back() -> bool:
+        try:
+            pid = int(json.loads(endpoint.read_text())["pid"])
+        except (OSError, ValueError, KeyError):
+            return False
+        return pid != dead and minion_status(deployment, "m2", ret["id"]).get("state") == "seeding"
+
+    wait_for("m2's agent started again, seeding", back, timeout=40)
+
+
 def test_an_offline_minion_gets_its_order_when_it_returns(deployment: Deployment, srv: Path) -> None:
     payload = write_random(srv / "late.bin", 1 << 20, seed=35)
     deployment.stop_minion("m4")
