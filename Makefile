@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt s
 # Bench-only dependencies (charts), never installed by make test.
 BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-modes bench-topologies bench-status bench-status-e2e bench-policy bench-wan-total bench-report-cost bench-tracker bench-large bench-startup bench-rollouts clean
+.PHONY: demo test test-windows unit integration lint lint-win32 bench bench-scale bench-modes bench-topologies bench-status bench-status-e2e bench-policy bench-wan-total bench-report-cost bench-tracker bench-large bench-startup bench-rollouts bench-spread bench-fetcher clean
 
 $(STAMP): requirements.txt requirements-dev.txt setup.py
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
@@ -75,6 +75,10 @@ bench-spread: $(BENCH_STAMP)    ## ten runs in a row of 4x2 and of 4x5 (64 MiB, 
 	  $(BIN)/python -m lab --scenarios p2pdist --runs 10 --clients $$c \
 	    --out bench/results/spread-4x$$c-64MiB-10runs.json || exit 1; \
 	done
+
+FETCHER_ARGS ?= --runs 3
+bench-fetcher: $(BENCH_STAMP)   ## a site's WAN fetcher slowed to a tenth of its link, or killed, mid-run (4x2, 64 MiB, root)
+	$(BIN)/python -m lab.fetcher_bench $(FETCHER_ARGS)
 
 TOPOLOGIES ?= uneven asymmetric hub
 bench-topologies: $(BENCH_STAMP) ## each bench/topologies/*.yaml once (root): JSON + chart per topology

@@ -13,7 +13,7 @@ verified, so its appearance is the moment the client is done.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from lab.agentsdriver import AgentsDriver
 from lab.p2pdistsetup import Watched, keep_agent_logs, master_section, watch
@@ -60,13 +60,21 @@ class P2PDist:
         self.first_piece_s, self.cpu_s_by_role = watched.first_piece_s, watched.cpu_s_by_role
         return watched.done
 
+    def pushing(self, lab: Lab) -> None:
+        """Called as the push command starts, the run's clock running (Salt mode; a bench's hook)."""
+
     def _run_salt(self, lab: Lab) -> Watched:
         salt = self.salt
         assert salt is not None
         try:
             staging = [salt.minion_root(c.name) / "cache" / "p2pdist" / "staging" for c in lab.clients]
-            return watch(lab, staging, lambda: dict(salt.salt_run(
-                "p2pdist.push", str(lab.payload), timeout=300, kwargs={"tgt": "*", "dest": "/"})))
+
+            def push() -> dict[str, Any]:
+                self.pushing(lab)
+                return dict(salt.salt_run("p2pdist.push", str(lab.payload), timeout=300,
+                                          kwargs={"tgt": "*", "dest": "/"}))
+
+            return watch(lab, staging, push)
         finally:
             salt.stop()
             stop_agents_under(lab.hq_dir / "salt")
