@@ -19,8 +19,11 @@ are also reported apart (``rest_of_site_delay_s``).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -66,6 +69,17 @@ class Disturbed(P2PDist):
         finally:
             if self.disturber is not None:
                 self.disturber.stop()
+                self._keep_logs(lab, self.disturber.result.host)
+
+    def _keep_logs(self, lab: Lab, host: str | None) -> None:
+        """The disturbed host's minion and agent logs, per run (the lab keeps only the last run's)."""
+        if host is None or self.salt is None:
+            return
+        tag = f"disturbed-{self.kind}-{time.strftime('%H%M%S')}-{host}"
+        for log in (self.salt.root / "logs" / f"minion-{host}.log",
+                    *self.salt.minion_root(host).rglob("agent.*")):
+            with contextlib.suppress(OSError):
+                shutil.copyfile(log, lab.log_dir / f"{tag}-{log.name}")
 
 
 def build_commit() -> str:
