@@ -29,17 +29,22 @@ def uninstall(agent: AgentClient, state_dir: Path, purge: bool,
     held: dict[str, str] = {}
     if purge and any((state_dir / "dists").glob("*/order.json")):
         agent.ensure()  # only the agent knows which files at dest are its own
-    if agent.alive():
+    running = agent.alive()
+    if running:
         held = held_copies(agent)
         if purge:
             for dist_id in held:
                 agent.call("DELETE", f"/dists/{dist_id}?remove_data=1")
-        agent.stop()
-    if agent.alive():
-        raise P2PDistError("the p2pdist agent did not stop; nothing was removed. "
-                           "Stop it (its pid is in the state directory's agent.json) and run again")
+    # The beacon and the schedules go before the agent stops: the beacon has a stopped agent
+    # that still holds distributions started again at its next tick (and so would the keepalive).
     for name in schedules:
         delete_schedule(name)
+    if running:
+        agent.stop()
+    if agent.alive():
+        raise P2PDistError("the p2pdist agent did not stop; its beacon and schedules are removed, its "
+                           "state directory is kept. Stop it (its pid is in the state directory's "
+                           "agent.json) and run p2pdist.uninstall again")
     if state_dir.exists():
         shutil.rmtree(state_dir)
     return {"result": True, "agent_stopped": True, "schedules_removed": schedules,

@@ -105,7 +105,7 @@ def stop_agent(minion: Minion) -> dict[str, Any]:
 
 def uninstall(minion: Minion, purge: bool) -> dict[str, Any]:
     """Agent stopped, beacon, schedules and state directory gone; delivered copies stay unless ``purge``."""
-    def unhook(name: str) -> None:  # the report beacon first: it would ask for a restart
+    def unhook(name: str) -> None:  # the report beacon first: it asks for a stopped agent's restart
         (minion.salt.delete_beacon if name == BEACON_NAME else minion.salt.delete_schedule)(name)
 
     return uninstalling.uninstall(minion.agent(), minion.settings().state_dir, purge, unhook,
