@@ -41,10 +41,11 @@ class AgentClient:
         self.host_id = host_id
         self.agent_args = agent_args or []
         self._spawned = False  # by start(), for the next ensure() only
+        self._endpoint_file = AgentConfig(state_dir=state_dir, host_id=host_id).endpoint_file
 
     def _endpoint(self) -> dict[str, Any] | None:
         try:
-            return dict(json.loads((self.state_dir / "agent.json").read_text()))
+            return dict(json.loads(self._endpoint_file.read_text()))
         except (OSError, ValueError):
             return None
 
@@ -77,7 +78,7 @@ class AgentClient:
     def has_process(self) -> bool:
         """Is the agent's process there? No call to it, so a busy agent counts as there."""
         ep = self._endpoint()
-        return ep is not None and stopping.running(ep, (self.state_dir / "agent.json").exists)
+        return ep is not None and stopping.running(ep, self._endpoint_file.exists)
 
     def alive(self, timeout: float = 3) -> bool:
         try:
@@ -131,7 +132,7 @@ class AgentClient:
         ep = self._endpoint()
         if ep is None:
             return stopping.StopOutcome(True, f"the p2pdist agent of {self.host_id} was not running", False)
-        endpoint_file, marker = self.state_dir / "agent.json", self.state_dir / "clean_stop"
+        endpoint_file, marker = self._endpoint_file, self.state_dir / "clean_stop"
         pid = int(ep.get("pid") or 0) or None
         was_running = stopping.running(ep, endpoint_file.exists)
         try:
