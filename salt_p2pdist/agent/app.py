@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -97,10 +99,11 @@ class Agent:
         if parts == ["dists"] and method == "GET":
             return self.engine.status()
         if parts == ["dists"] and method == "POST":
-            status = self.engine.add(body)
-            transfer = self.engine.book.get(status["dist_id"])
-            if self.side is not None and transfer is not None:
-                self.side.register(transfer)
+            with self._origin_settled():
+                status = self.engine.add(body)
+                transfer = self.engine.book.get(status["dist_id"])
+                if self.side is not None and transfer is not None:
+                    self.side.register(transfer)
             return status
         if len(parts) == 3 and parts[0] == "dists" and parts[2] == "wake" and method == "POST":
             return self.engine.wake(parts[1])
@@ -114,12 +117,17 @@ class Agent:
                                     keep_swarm=query.get("keep_swarm") == "1")
         raise NotFound(f"no API route {method} {path}")
 
+    def _origin_settled(self) -> AbstractContextManager[Any]:
+        """Held while the origin adds or drops a seed: its quiet seeds are not closed or opened
+        meanwhile (originquiet.py), so neither undoes the other's word to the tracker."""
+        return self.side.origin.settling if self.side is not None else contextlib.nullcontext()
+
     def _remove(self, dist_id: str, *, remove_data: bool, keep_swarm: bool) -> Any:
         """Stop seeding; with keep_swarm the tracker goes on serving the minions' swarm."""
-        t = self.engine.book.get(dist_id)
-        if self.side is not None and self.side.stop_serving(dist_id, t, keep_swarm=keep_swarm):
-            return {"dist_id": dist_id, "state": lifecycle.CANCELLED, "removed_data": False}
-        return self.engine.remove(dist_id, remove_data=remove_data)
+        with self._origin_settled():
+            if self.side is not None and self.side.stop_serving(dist_id, keep_swarm=keep_swarm):
+                return {"dist_id": dist_id, "state": lifecycle.CANCELLED, "removed_data": False}
+            return self.engine.remove(dist_id, remove_data=remove_data)
 
     def _set_priority(self, dist_id: str, body: dict[str, Any]) -> Any:
         """The master changed ``dist_id``'s level (salt-run p2pdist.priority): kept in its record."""

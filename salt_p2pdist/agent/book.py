@@ -106,13 +106,15 @@ class TransferBook:
             return True
 
     def wake(self, dist_id: str) -> OrderRecord | None:
-        """Take a quiet distribution back (phase placed, written); its torrent is added next."""
+        """Take a quiet distribution back (phase placed, or seed for the origin's; written); its
+        torrent is added next."""
         with self._lock:
             record = self._quiet.get(dist_id)
             if record is None:
                 return None
-            lifecycle.check_phase_move(dist_id, record.phase, lifecycle.PLACED)
-            record.phase = lifecycle.PLACED
+            awake = lifecycle.awake_phase(record.mode)
+            lifecycle.check_phase_move(dist_id, record.phase, awake)
+            record.phase = awake
             self._store.save(dist_id, record.to_json())
             del self._quiet[dist_id]
             return record

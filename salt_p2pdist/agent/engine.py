@@ -124,7 +124,7 @@ class Engine:
             self._worker(self._readder.forget_bans, transfer)
 
     @staticmethod
-    def _worker(job: Callable[[Transfer], None], transfer: Transfer) -> None:
+    def _worker(job: Callable[[Transfer], object], transfer: Transfer) -> None:
         threading.Thread(target=job, args=(transfer,), daemon=True).start()
 
     def wake(self, dist_id: str) -> dict[str, Any]:
@@ -134,6 +134,12 @@ class Engine:
             if transfer is None:
                 raise NotFound(f"no distribution {dist_id} on {self.cfg.host_id}")
             return status_of(transfer)
+
+    def quiet(self, dist_id: str) -> bool:
+        """Close the torrent of a complete distribution whose swarm is quiet (the origin decides
+        this for its seeds: originquiet.py); True if it is closed now."""
+        transfer = self.book.get(dist_id)
+        return transfer is not None and self._quieter.quiet(transfer)
 
     def remove(self, dist_id: str, *, remove_data: bool) -> dict[str, Any]:
         """Stop sharing; drop staged data, and the files at dest if asked."""

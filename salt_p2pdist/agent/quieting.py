@@ -6,6 +6,8 @@ torrent: no announces, no open torrent, no serving. The files stay at dest;
 the record (phase quiet) and the resume data saved just before stay on disk,
 so waking adds the torrent again without hashing the files -- unless they
 changed meanwhile (size or modification time), then libtorrent checks them.
+The origin's seed goes quiet the same way, told by its own tracker's table
+instead of an answer (originquiet.py); its files are the pushed path.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.record import OrderRecord
-from salt_p2pdist.agent.transfer import Transfer, status_of
+from salt_p2pdist.agent.transfer import Transfer, recheck, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import P2PDistError
@@ -28,8 +30,13 @@ from salt_p2pdist.torrent.metainfo import TorrentMeta
 log = logging.getLogger(__name__)
 
 
+def files_at(record: OrderRecord, meta: TorrentMeta) -> str:
+    """Where the files lie: dest for a fetched copy, the pushed path's folder for the origin's seed."""
+    return record.dest or str(placement.base_of(Path(record.save_path), meta))
+
+
 def dest_stamp(dest: str, meta: TorrentMeta) -> list[list[Any]]:
-    """[path, size, mtime_ns] of each file at dest; size -1 for a missing one."""
+    """[path, size, mtime_ns] of each file under ``dest``; size -1 for a missing one."""
     stamp: list[list[Any]] = []
     for rel, _size, _root in placement.dest_files(meta):
         try:
@@ -49,25 +56,30 @@ class Quieter:
         self.book, self.waiters, self.session, self.ops_lock = book, waiters, session, ops_lock
         self.start, self.resume_data = start, resume_data
 
-    def quiet(self, transfer: Transfer) -> None:
-        """Worker thread: the tracker said the swarm is quiet; close the torrent, keep the rest."""
+    def quiet(self, transfer: Transfer) -> bool:
+        """Worker thread: the tracker said the swarm is quiet; close the torrent, keep the rest.
+        True if it closed it."""
         dist_id = transfer.dist_id
         with self.ops_lock:
-            if not self.book.is_current(transfer) or transfer.record.phase != lifecycle.PLACED:
-                return  # already quiet, removed, or not complete at dest
+            if not self.book.is_current(transfer) or not lifecycle.can_go_quiet(transfer.record.phase):
+                return False  # already quiet, removed, or not complete where it lies
+            where = files_at(transfer.record, transfer.meta)
             try:
                 self.resume_data(transfer)  # written to disk by the alert handler
-                fields: dict[str, Any] = {"failed_bytes": status_of(transfer)["failed_bytes"],
-                                          "dest_stamp": dest_stamp(transfer.record.dest, transfer.meta)}
+                status = status_of(transfer)
+                fields: dict[str, Any] = {"failed_bytes": status["failed_bytes"],
+                                          "uploaded": status["uploaded"],  # still reported while quiet
+                                          "dest_stamp": dest_stamp(where, transfer.meta)}
                 if transfer.ledger is not None:
                     fields["ledger"] = dict(transfer.ledger.totals)
                 if not self.book.go_quiet(transfer, **fields):
-                    return
+                    return False
                 self.waiters.wait(dist_id, "removed", lambda: self.session.remove_torrent(transfer.handle))
             except (OSError, P2PDistError, RuntimeError) as exc:
                 log.error("%s: closing its quiet torrent failed: %s", dist_id, exc)
-                return
-        log.info("%s: swarm quiet; torrent closed, the files stay at %s", dist_id, transfer.record.dest)
+                return False
+        log.info("%s: swarm quiet; torrent closed, the files stay at %s", dist_id, where)
+        return True
 
     def wake(self, dist_id: str) -> Transfer | None:
         """A quiet distribution shared again (None if it is not quiet here)."""
@@ -76,9 +88,10 @@ class Quieter:
             if record is None:
                 return None
             transfer = self.start(record, self.book.resume(dist_id))
-            if record.dest_stamp != dest_stamp(record.dest, transfer.meta):
-                log.info("%s: its files at %s changed while quiet; checking them", dist_id, record.dest)
-                transfer.handle.force_recheck()
+            where = files_at(record, transfer.meta)
+            if record.dest_stamp != dest_stamp(where, transfer.meta):
+                log.info("%s: its files at %s changed while quiet; checking them", dist_id, where)
+                recheck(transfer.handle)
             self.book.update(transfer, dest_stamp=[])
-        log.info("%s: woken; shared from %s again", dist_id, record.dest)
+        log.info("%s: woken; shared from %s again", dist_id, where)
         return transfer

@@ -43,6 +43,7 @@ class OrderRecord:
     # Quiet distributions: [path, size, mtime_ns] of each file at dest when it went quiet,
     # so waking checks the files only when they changed (quieting.py).
     dest_stamp: list[list[Any]] = field(default_factory=list)
+    uploaded: int = 0  # all-time bytes served when it went quiet: a quiet one still reports them
     # urgent, normal or background (core/priority.py): as the master last ordered or told it.
     # Read it through level(); what holds a torrent back is the tracker's word (agent/priorities.py).
     priority: str = priority_rule.DEFAULT
@@ -68,7 +69,7 @@ class OrderRecord:
         record = cls(**{k: v for k, v in raw.items() if k in known and v is not None})
         record.force, record.upload_limit = bool(record.force), int(record.upload_limit or 0)
         record.reused, record.failed_bytes = int(record.reused or 0), int(record.failed_bytes or 0)
-        record.seeded = int(record.seeded or 0)
+        record.seeded, record.uploaded = int(record.seeded or 0), int(record.uploaded or 0)
         return record
 
     def to_json(self) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def remove(cfg: AgentConfig, book: TransferBook, waiters: AlertWaiters, session:
     """Stop sharing; drop staged data, and the files at dest if asked. The caller holds the ops lock."""
     quiet = book.pop_quiet(dist_id)
     if quiet is not None:  # no torrent to remove
-        if remove_data:
+        if remove_data and quiet.dest:  # the origin's seed has none: its source is never removed
             placement.remove_files(Path(quiet.dest), placement.dest_files(
                 describe(base64.b64decode(quiet.torrent))))
         book.forget(dist_id)

@@ -16,10 +16,12 @@ import threading
 import time
 from typing import Any
 
-from salt_p2pdist.agent import holding
+from salt_p2pdist.agent import holding, originquiet
 from salt_p2pdist.agent.config import AgentConfig
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.kept import KeptSwarms, QuietTimes
+from salt_p2pdist.agent.originquiet import QuietOrigin
+from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.trackerserver import TrackerServer, server_tls
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import priority
@@ -30,6 +32,7 @@ from salt_p2pdist.files.audit import AuditLog
 from salt_p2pdist.torrent import swarmca
 from salt_p2pdist.tracker.announce import TrackerError
 from salt_p2pdist.tracker.certdesk import UsedRequests, check_torrent_request, issue_certificate
+from salt_p2pdist.tracker.priorities import dist_id_of
 from salt_p2pdist.tracker.routes import ORIGIN_SITE
 from salt_p2pdist.tracker.swarm import Swarm
 from salt_p2pdist.tracker.tracker import Tracker
@@ -57,6 +60,10 @@ class TrackerSide:
                                     self._certify if self.ca else None, tls, self._serve_torrent)
         for t in engine.book.all():  # swarms survive restarts
             self.register(t)
+        for record in originquiet.quiet_seeds(engine.book):  # so do quiet ones, the origin closed
+            meta = originquiet.meta_of(record)
+            self.tracker.register(bytes.fromhex(meta.info_hash)[:20], frozenset(record.targets), 0,
+                                  meta.torrent_name, record.level())
         for kept in self.kept.load().values():
             self.tracker.register(bytes.fromhex(kept["info_hash20"]), frozenset(kept["targets"]), 0,
                                   kept.get("torrent_name", ""))
@@ -66,6 +73,10 @@ class TrackerSide:
                 swarm.quiet_at = quiet_at
         threading.Thread(target=holding.serve_by_priority, name="priorities", daemon=True,
                          args=(self.tracker, self.server.lock, engine.book, engine.stopped)).start()
+        # The origin's seeds close with their quiet swarms and open when they wake.
+        self.origin = QuietOrigin(engine, self.tracker, self.server.lock, self.register)
+        threading.Thread(target=originquiet.settle_loop, name="quiet-origin", daemon=True,
+                         args=(self.origin, engine.stopped)).start()
 
     def _known_host(self, host_id: str) -> bool:
         keys = self.cfg.known_hosts_dir
@@ -93,10 +104,11 @@ class TrackerSide:
         """A torrent too big for its Salt order, to a host that may join its swarm (certdesk.py)."""
         with self.server.lock:
             info_hash20 = check_torrent_request(self.tracker, body, key_of=self._salt_key, now=time.time())
-        for t in self.engine.book.all():
-            if t.record.mode == "seed" and self._hash20(t) == info_hash20:
-                return {"torrent": t.record.torrent}  # already base64
-        kept = self.kept.torrent(info_hash20.hex()[:16])  # the dist id: the info hash's first 16 digits
+        dist_id = info_hash20.hex()[:16]  # the info hash's first 16 digits
+        seed = self._seed_record(dist_id)  # seeded, or quiet
+        if seed is not None:
+            return {"torrent": seed.torrent}  # already base64
+        kept = self.kept.torrent(dist_id)
         if kept is None:
             raise TrackerError("the origin no longer holds this distribution's torrent")
         return {"torrent": base64.b64encode(kept).decode()}
@@ -128,13 +140,21 @@ class TrackerSide:
     def _hash20(t: Transfer) -> bytes:
         return bytes.fromhex(t.meta.info_hash)[:20]
 
-    def stop_serving(self, dist_id: str, t: Transfer | None, *, keep_swarm: bool) -> bool:
+    def _seed_record(self, dist_id: str) -> OrderRecord | None:
+        """The origin's record of ``dist_id`` if it seeds it, its torrent open or quiet."""
+        t = self.engine.book.get(dist_id)
+        record = t.record if t is not None else self.engine.book.get_quiet(dist_id)
+        return record if record is not None and record.mode == "seed" else None
+
+    def stop_serving(self, dist_id: str, *, keep_swarm: bool) -> bool:
         """Before the origin drops ``dist_id``; True if the origin no longer seeds it.
 
         With ``keep_swarm`` (stop_seeding) the swarm stays, also when asked
-        again; without it (cancel) a kept swarm is forgotten as well.
+        again; without it (cancel) a kept swarm is forgotten as well. A seed
+        closed with its quiet swarm is dropped like an open one.
         """
-        if t is None:
+        seed = self._seed_record(dist_id)
+        if seed is None:
             if keep_swarm:
                 return dist_id in self.kept.load()
             kept_hash = self.kept.drop(dist_id)
@@ -142,15 +162,17 @@ class TrackerSide:
             if kept_hash is not None:
                 self.tracker.unregister(kept_hash)
             return kept_hash is not None
+        t = self.engine.book.get(dist_id)
+        meta = t.meta if t is not None else originquiet.meta_of(seed)
+        info_hash20 = bytes.fromhex(meta.info_hash)[:20]
         if keep_swarm:
-            targets = list(t.record.targets)
-            self.tracker.register(self._hash20(t), frozenset(targets), 0, t.meta.torrent_name)
-            self.kept.keep(dist_id, self._hash20(t), targets, t.meta.torrent_name,
-                           base64.b64decode(t.record.torrent))
+            targets = list(seed.targets)
+            self.tracker.register(info_hash20, frozenset(targets), 0, meta.torrent_name)
+            self.kept.keep(dist_id, info_hash20, targets, meta.torrent_name, base64.b64decode(seed.torrent))
         else:
             self.kept.drop(dist_id)
             self.quiet.set(dist_id, None)
-            self.tracker.unregister(self._hash20(t))
+            self.tracker.unregister(info_hash20)
         return False
 
     # -- the swarm's life, as the master sets it (master/quieting.py) ------------
@@ -158,6 +180,8 @@ class TrackerSide:
         t = self.engine.book.get(dist_id)
         if t is not None and t.record.mode == "seed":
             return self._hash20(t)
+        if self._seed_record(dist_id) is not None:  # quiet: its swarm is registered all the same
+            return next((k for k in self.tracker.swarms if dist_id_of(k) == dist_id), None)
         kept = self.kept.load().get(dist_id)
         return bytes.fromhex(str(kept["info_hash20"])) if kept else None
 
@@ -175,7 +199,7 @@ class TrackerSide:
         if "priority" in body:
             swarm.priority = priority.parse(body["priority"])
             self.engine.book.set_priority(dist_id, swarm.priority)  # survives a restart if seeded
-        if "targets" in body and self.engine.book.get(dist_id) is None:
+        if "targets" in body and self._seed_record(dist_id) is None:
             kept = self.kept.load()[dist_id]
             targets = sorted({str(h) for h in body["targets"] or []})
             swarm.allowed = frozenset(targets)
@@ -184,6 +208,7 @@ class TrackerSide:
             quiet_at = None if body["quiet_at"] is None else float(body["quiet_at"])
             swarm.quiet_at = quiet_at
             self.quiet.set(dist_id, quiet_at)
+            self.origin.settle(only=dist_id)  # woken: the origin serves before the holders are told
         return self.swarm_view(dist_id)
 
     def swarm_view(self, dist_id: str) -> dict[str, Any]:
@@ -193,6 +218,7 @@ class TrackerSide:
             raise NotFound(f"no swarm {dist_id} on this tracker")
         return {"dist_id": dist_id, "peers": len(swarm.peers), "announces": swarm.announces,
                 "quiet_at": swarm.quiet_at, "origin_seeds": bool(swarm.origin_port),
+                "origin": originquiet.part_of(self.engine.book, dist_id),
                 "priority": swarm.priority, "held_back": self._held_view(dist_id)}
 
     def _held_view(self, dist_id: str) -> dict[str, str]:

@@ -47,6 +47,17 @@ class Transfer:
         return placement.dest_files(self.meta)
 
 
+def recheck(handle: Any, wait_s: float = 10.0) -> None:
+    """Check a torrent just added against its files. libtorrent ignores ``force_recheck`` while
+    the torrent still reads its resume data (its first moment after the add), so that is waited
+    out first: a copy changed while quiet, or staged pieces written after the last save of
+    its resume data, would otherwise be trusted as they were."""
+    deadline = time.monotonic() + wait_s
+    while handle.status().state == _LT_STATES.checking_resume_data and time.monotonic() < deadline:
+        time.sleep(0.02)
+    handle.force_recheck()
+
+
 def state_of(t: Transfer, st: Any) -> str:
     return lifecycle.reported_state(t.record.phase, failed=bool(t.error or st.errc.value()),
                                     checking=st.state in _CHECKING,
@@ -108,7 +119,7 @@ def quiet_status(record: OrderRecord) -> dict[str, Any]:
     return {
         "dist_id": record.dist_id, "name": meta.name, "mode": record.mode, "state": lifecycle.QUIET,
         "pieces": meta.num_pieces, "num_pieces": meta.num_pieces, "bytes_done": meta.total_size,
-        "bytes_total": meta.total_size, "down_rate": 0, "up_rate": 0, "peers": 0,
+        "bytes_total": meta.total_size, "down_rate": 0, "up_rate": 0, "peers": 0, "uploaded": record.uploaded,
         "failed_bytes": record.failed_bytes, "eta_s": 0, "dest": record.dest or record.save_path,
         "error": "", "banned": list(record.banned), "reused": record.reused, "order_id": record.order_id,
         "as_of": time.time(), **record.ledger, **({"site": record.site_seen} if record.site_seen else {}),

@@ -74,7 +74,7 @@ SEED: Final = "seed"  # the origin's source, shared where it lies
 STAGING: Final = "staging"  # being fetched into the agent's staging directory
 MOVING: Final = "moving"  # verified; being moved from staging into dest (never stored)
 PLACED: Final = "placed"  # complete at dest (moved there, or found there already)
-DORMANT: Final = "quiet"  # complete at dest, torrent closed: its swarm is quiet (resume data kept)
+DORMANT: Final = "quiet"  # complete, torrent closed: its swarm is quiet (resume data kept)
 
 AGENT_PHASES: Final = (SEED, STAGING, MOVING, PLACED, DORMANT)
 # A new order starts where its data is: the source, nothing yet, or an
@@ -82,15 +82,27 @@ AGENT_PHASES: Final = (SEED, STAGING, MOVING, PLACED, DORMANT)
 FIRST_PHASES: Final = frozenset({SEED, STAGING, PLACED})
 STORED_PHASES: Final = FIRST_PHASES | {DORMANT}  # what order.json may hold
 PHASE_MOVES: Final[dict[str, frozenset[str]]] = {
-    SEED: frozenset(),
+    # The origin's seed goes quiet with its swarm too (agent/originquiet.py).
+    SEED: frozenset({DORMANT}),
     STAGING: frozenset({MOVING}),
     # Moved; or the move failed: the data stays staged and the error is shown.
     MOVING: frozenset({PLACED, STAGING}),
     # The tracker said the swarm is quiet: the torrent is closed, the files stay.
     PLACED: frozenset({DORMANT}),
-    # Woken (the master's order, or a new order for it): shared from dest again.
-    DORMANT: frozenset({PLACED}),
+    # Woken (the master's order, or a new order for it): shared from where it lies again.
+    DORMANT: frozenset({PLACED, SEED}),
 }
+
+
+def can_go_quiet(phase: str) -> bool:
+    """Is a copy in ``phase`` complete where it lies, so that its torrent may close for a quiet swarm?"""
+    return DORMANT in PHASE_MOVES.get(phase, frozenset())
+
+
+def awake_phase(mode: str) -> str:
+    """The phase a quiet distribution wakes into: the origin's seed (mode "seed") is shared from
+    the pushed path again, a fetched copy from dest."""
+    return SEED if mode == "seed" else PLACED
 
 
 class IllegalTransition(P2PDistError):

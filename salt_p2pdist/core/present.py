@@ -8,7 +8,7 @@ and tables, with nothing unknown shown as ``None``.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, Final
 
 from salt_p2pdist.core import planview, progress
 
@@ -71,6 +71,13 @@ def list_for_humans(entries: list[dict[str, Any]]) -> dict[str, str] | str:
     return {e["id"]: list_line(e) for e in entries} if entries else NO_DISTRIBUTIONS
 
 
+# The origin's part in a swarm when it is not seeding (agent/originquiet.py), for people.
+ORIGIN_PARTS: Final = {
+    "quiet": "quiet with the swarm, its torrent closed (it serves again when the swarm wakes)",
+    "stopped": "stopped (stop_seeding): only the minions that hold it serve",
+}
+
+
 def detail_lines(view: dict[str, Any]) -> list[str]:
     """One distribution for people: what, when, who; the board; who is not done and why."""
     d = view["distribution"]
@@ -81,6 +88,8 @@ def detail_lines(view: dict[str, Any]) -> list[str]:
         verb = "quiet since" if d["state"] == "quiet" else "goes quiet at"
         lines.append(f"  {verb} {iso(d['quiet_at'])} ({d.get('announcing', '?')} hosts announcing;"
                      " a push or p2pdist.present wakes it)")
+    if d.get("origin") in ORIGIN_PARTS:  # the master's seeder, when it serves nothing
+        lines.append(f"  the master's seeder: {ORIGIN_PARTS[d['origin']]}")
     if d.get("expected_finish_s") is not None:
         after = f" after {', '.join(d['ahead'])} (higher priority)" if d.get("ahead") else ""
         lines.append(f"  expected to finish in {progress.duration(d['expected_finish_s'])}{after}"

@@ -90,7 +90,7 @@ def view(catalog: Catalog, origin: AgentClient, dist_id: str,
     swarm = tracker_status(origin, dist_id)
     if swarm is not None:
         shown["distribution"].update(announcing=swarm["peers"], announces=swarm["announces"],
-                                     origin_seeds=swarm["origin_seeds"],
+                                     origin_seeds=swarm["origin_seeds"], origin=swarm.get("origin"),
                                      held_back=swarm.get("held_back") or {})
     if wan is not None:
         shown["plan"] = planview.progress_against_plan(shown, wan, now)

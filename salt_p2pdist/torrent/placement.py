@@ -69,6 +69,12 @@ def save_path(base: Path, meta: TorrentMeta) -> Path:
     return base / meta.name if _nested(meta) else base
 
 
+def base_of(save_path: Path, meta: TorrentMeta) -> Path:
+    """The folder that holds the ``dest_files`` layout of a torrent saved at ``save_path``
+    (``save_path``'s inverse: the origin's seed records only where libtorrent finds it)."""
+    return save_path.parent if _nested(meta) else save_path
+
+
 def check_destination(dest: Path, files: list[FileEntry], *, force: bool,
                       replaceable: frozenset[str] = frozenset()) -> str:
     """ABSENT (nothing there), IDENTICAL (all there, verified) or REPLACE (force, or a new version).

@@ -33,6 +33,14 @@ class Swarm:
     def is_quiet(self, now: float) -> bool:
         return self.quiet_at is not None and now >= self.quiet_at
 
+    def needs_origin(self, wall_now: float, now: float, peer_ttl: float) -> bool:
+        """Should the origin hold this swarm's torrent open? While the swarm is not quiet, and
+        while a host fetches in it (heard from within ``peer_ttl``): a newcomer whose holders
+        the master could not wake has only the origin. ``wall_now`` is for the master's quiet
+        time, ``now`` the tracker's clock of the hosts' announces."""
+        return not self.is_quiet(wall_now) or any(
+            not p.complete and now - p.last_seen < peer_ttl for p in self.peers.values())
+
     def check_holder(self, holder: Holder | None, host_id: str) -> None:
         """In a closed swarm: refuse an announce for ``host_id`` that ``holder`` does not prove."""
         if holder is None:

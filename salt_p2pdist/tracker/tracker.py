@@ -154,6 +154,11 @@ class Tracker:
             seats = swarm.fetchers.all()
             yield from (h in seats for h, p in swarm.peers.items() if not p.complete)
 
+    def needing_origin(self) -> dict[str, bool]:
+        """Dist id -> should the origin hold its swarm's torrent open (Swarm.needs_origin)?"""
+        wall_now, now = self.wall_clock(), self._clock()
+        return {dist_id_of(k): s.needs_origin(wall_now, now, self.peer_ttl) for k, s in self.swarms.items()}
+
     def interval_of(self, info_hash20: bytes, host_id: str) -> int:
         """The announce interval ``host_id`` was last given in that swarm (the seeds' if unknown)."""
         swarm = self.swarms.get(info_hash20)

@@ -1,4 +1,4 @@
-"""Finished distributions go quiet, and a newcomer wakes one: real Salt master, minions and agents."""
+"""Finished distributions go quiet, and newcomers wake them: real Salt master, minions and agents."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ INTERVAL_S = 5  # the deployment's announce interval
 def agent_of(deployment: Deployment, minion: str) -> AgentClient:
     endpoint = next(deployment.minion_root(minion).rglob("agent.json"))
     return AgentClient(endpoint.parent, minion)
+
+
+def open_on_origin(deployment: Deployment) -> set[str]:
+    """The distributions whose torrent the master's seeder holds open."""
+    origin = AgentClient(deployment.root / "master" / "cache" / "p2pdist" / "origin", "origin")
+    return set(origin.call("GET", "/torrents")["dist_ids"])
 
 
 def status(deployment: Deployment, dist_id: str) -> dict[str, Any]:
@@ -47,6 +53,10 @@ def test_finished_distributions_go_quiet_and_a_newcomer_completes_from_the_quiet
         for d in ids), timeout=60)
     held = deployment.salt("m1,m2", "p2pdist.status", tgt_type="list")
     assert all(held[m][d]["state"] == "quiet" for m in ("m1", "m2") for d in ids), held
+    # The master's seeder closes them too (its own check runs every 2 s); status says so.
+    wait_for("the origin's seeds closed", lambda: not set(ids) & open_on_origin(deployment), timeout=10)
+    assert all((s := status(deployment, d)["distribution"])["origin"] == "quiet" and not s["origin_seeds"]
+               for d in ids)
     # Other tests' distributions on these minions are not quiet: only these must be closed.
     assert all(not set(ids) & set(agent_of(deployment, m).call("GET", "/torrents")["dist_ids"])
                for m in ("m1", "m2"))
@@ -69,7 +79,7 @@ def test_finished_distributions_go_quiet_and_a_newcomer_completes_from_the_quiet
     assert sha256(deployment.copy_at("m3", "/opt/quiet", "quiet0.bin")) == sha256(payloads[0])
     shown = status(deployment, ids[0])
     # The master held no torrent for it (stop_seeding): m3's bytes came from the woken holders.
-    assert shown["distribution"]["origin_seeds"] is False
+    assert shown["distribution"]["origin_seeds"] is False and shown["distribution"]["origin"] == "stopped"
     assert shown["distribution"]["served_by_master"] is None
     assert shown["minions"]["m3"]["from_origin"] in (0, None), shown["minions"]["m3"]
     assert shown["distribution"]["state"] == "complete" and shown["distribution"]["quiet_at"] is None
@@ -81,3 +91,17 @@ def test_finished_distributions_go_quiet_and_a_newcomer_completes_from_the_quiet
     assert [status(deployment, d)["distribution"]["state"] for d in ids[1:]] == ["quiet", "quiet"]
     assert all(set(ids) & set(agent_of(deployment, m).call("GET", "/torrents")["dist_ids"]) == {ids[0]}
                for m in ("m1", "m2"))
+    assert not set(ids) & open_on_origin(deployment)
+
+    # The second, still seeded by the master but quiet, is pushed to m3: the master's seeder
+    # opens it again (from its resume data) with the holders, and m3 completes.
+    ret = deployment.salt_run("p2pdist.push", str(payloads[1]), timeout=300,
+                              kwargs={"tgt": "m3", "dest": "/opt/quiet", "wait": True,
+                                      "quiet_after": "never"})
+    assert ret["result"] is True and ret["origin"] == "seeding", ret
+    assert sha256(deployment.copy_at("m3", "/opt/quiet", "quiet1.bin")) == sha256(payloads[1])
+    assert set(ids) & open_on_origin(deployment) == {ids[1]}
+    shown = status(deployment, ids[1])["distribution"]
+    assert (shown["origin"], shown["origin_seeds"], shown["state"]) == ("seeding", True, "complete")
+    # The third stays quiet, on the origin too.
+    assert status(deployment, ids[2])["distribution"]["origin"] == "quiet"

@@ -31,7 +31,7 @@ def test_a_record_of_the_previous_agent_reads_and_writes_back_field_for_field():
     assert (record.phase, record.dest, record.order_id, record.banned) == (
         lifecycle.PLACED, "/srv/dest", "o-7", ["10.1.0.9"])
     # Fields this agent added come back at their defaults; every earlier one as it was.
-    assert record.to_json() == {**CURRENT, "seeded": 0, "supersedes": [], "replaced": {},
+    assert record.to_json() == {**CURRENT, "seeded": 0, "supersedes": [], "replaced": {}, "uploaded": 0,
                                 "priority": "normal"}
 
 

@@ -49,13 +49,14 @@ def test_stop_seeding_twice_keeps_the_swarm_and_cancel_drops_it(tmp_path: Path) 
     from salt_p2pdist.agent.trackerside import TrackerSide
 
     side = SimpleNamespace(kept=KeptSwarms(tmp_path / "kept.json"), tracker=_Tracker(),
-                           quiet=QuietTimes(tmp_path / "quiet.json"))
+                           quiet=QuietTimes(tmp_path / "quiet.json"),
+                           _seed_record=lambda _dist_id: None)  # the origin holds no seed of it
     side.kept.keep("d1", b"\x01" * 20, ["m1"], "pkg.bin")  # the first stop_seeding kept it
     side.tracker.register(b"\x01" * 20)
     # The origin no longer holds it: asked again to stop seeding, the swarm stays.
-    assert TrackerSide.stop_serving(side, "d1", None, keep_swarm=True) is True
+    assert TrackerSide.stop_serving(side, "d1", keep_swarm=True) is True
     assert "d1" in side.kept.load() and side.tracker.swarms == {b"\x01" * 20}
-    assert TrackerSide.stop_serving(side, "d2", None, keep_swarm=True) is False
+    assert TrackerSide.stop_serving(side, "d2", keep_swarm=True) is False
     # A cancel forgets it.
-    assert TrackerSide.stop_serving(side, "d1", None, keep_swarm=False) is True
+    assert TrackerSide.stop_serving(side, "d1", keep_swarm=False) is True
     assert side.kept.load() == {} and side.tracker.swarms == set()

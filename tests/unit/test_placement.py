@@ -14,6 +14,7 @@ from salt_p2pdist.torrent.placement import (
     ABSENT,
     IDENTICAL,
     REPLACE,
+    base_of,
     check_destination,
     dest_files,
     place,
@@ -64,6 +65,9 @@ def test_dest_files_puts_a_one_file_directory_back():
     plain = meta([("f.bin", 5, "r")], name="f.bin", single_file=True)
     assert dest_files(plain) == [("f.bin", 5, "r")]
     assert save_path(Path("/base"), plain) == Path("/base")
+    # And back: where the layout lies, from where libtorrent finds the files (a seed's record).
+    assert base_of(save_path(Path("/base"), m), m) == Path("/base")
+    assert base_of(save_path(Path("/base"), plain), plain) == Path("/base")
 
 
 @pytest.mark.parametrize("path", ["../evil", "pkg/../../evil", "pkg/../x", "/etc/passwd", ""])

@@ -53,3 +53,11 @@ def test_compact_transfer():
          "peers": 3, "ledger": {"x": 1}, "error": ""}
     assert compact_transfer(s) == {"name": "a", "state": "downloading", "dest": "/opt", "percent": 25.0}
     assert compact_transfer({**s, "error": "disk full"})["error"] == "disk full"
+
+
+def test_detail_says_when_the_masters_seeder_serves_nothing():
+    lines = {o: "\n".join(detail_lines({"distribution": {**SUMMARY, "origin": o}, "minions": {}}))
+             for o in ("seeding", "quiet", "stopped")}
+    assert "master's seeder" not in lines["seeding"]
+    assert "the master's seeder: quiet with the swarm, its torrent closed" in lines["quiet"]
+    assert "the master's seeder: stopped (stop_seeding)" in lines["stopped"]

@@ -48,10 +48,15 @@ def test_the_master_default_is_a_day_and_can_be_never() -> None:
 # -- the phase tables -------------------------------------------------------------
 
 
-def test_a_placed_copy_goes_quiet_and_wakes_placed_only() -> None:
+def test_a_complete_copy_goes_quiet_and_wakes_where_it_lies() -> None:
     lc.check_phase_move("d", lc.PLACED, lc.DORMANT)
     lc.check_phase_move("d", lc.DORMANT, lc.PLACED)
-    for old in (lc.SEED, lc.STAGING, lc.MOVING):  # only a copy complete at dest goes quiet
+    # The origin's seed goes quiet with its swarm too, and wakes as the seed it was.
+    lc.check_phase_move("d", lc.SEED, lc.DORMANT)
+    lc.check_phase_move("d", lc.DORMANT, lc.SEED)
+    assert (lc.awake_phase("seed"), lc.awake_phase("fetch")) == (lc.SEED, lc.PLACED)
+    assert [p for p in lc.AGENT_PHASES if lc.can_go_quiet(p)] == [lc.SEED, lc.PLACED]
+    for old in (lc.STAGING, lc.MOVING):  # only a copy complete where it lies goes quiet
         with pytest.raises(lc.IllegalTransition):
             lc.check_phase_move("d", old, lc.DORMANT)
     with pytest.raises(lc.IllegalTransition):
@@ -104,6 +109,30 @@ def test_a_holder_of_a_quiet_swarm_is_told_so_and_leaves_the_table_a_fetcher_is_
     assert set(swarm.peers) == {"m3"} and swarm.announces == 6
     swarm.quiet_at = None  # woken
     peers_of(announce(t, "m1", "10.0.0.1", left=0))
+
+
+def test_the_origin_is_needed_while_the_swarm_is_awake_or_a_host_fetches_in_it() -> None:
+    clock, wall = Clock(), Clock()
+    t = Tracker(interval=30, peer_ttl=150, clock=clock, rng=random.Random(1), wall_clock=wall)
+    t.register(INFO_HASH, frozenset({"m1", "m2"}), 6881)
+    dist_id = INFO_HASH.hex()[:16]
+    swarm = t.swarms[INFO_HASH]
+    peers_of(announce(t, "m1", "10.0.0.1", left=0))
+    assert t.needing_origin() == {dist_id: True}  # no quiet time
+    swarm.quiet_at = wall.now + 60
+    assert t.needing_origin() == {dist_id: True}  # the grace runs
+    wall.now += 60
+    assert t.needing_origin() == {dist_id: False}  # quiet, even before the holder has heard it
+    # A newcomer fetches in the quiet swarm (its holders not woken): the origin is its source.
+    peers_of(announce(t, "m2", "10.0.0.2", left=100))
+    assert t.needing_origin() == {dist_id: True}
+    clock.now += 150  # not heard from for a peer's lifetime: gone
+    assert t.needing_origin() == {dist_id: False}
+    peers_of(announce(t, "m2", "10.0.0.2", left=100))
+    failure(announce(t, "m2", "10.0.0.2", left=0))  # complete now: told the swarm is quiet
+    assert t.needing_origin() == {dist_id: False}
+    swarm.quiet_at = None  # woken
+    assert t.needing_origin() == {dist_id: True}
 
 
 # -- status ---------------------------------------------------------------------------
