@@ -17,7 +17,7 @@ import libtorrent as lt
 
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.record import OrderRecord
-from salt_p2pdist.agent.transfer import Transfer
+from salt_p2pdist.agent.transfer import Transfer, recheck
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import P2PDistError
@@ -46,7 +46,7 @@ def resume_all(book: TransferBook, state_dir: Path,
             transfer = start(record, resume)
             if resume and not clean and record.phase == lifecycle.STAGING:
                 log.info("%s: re-checking staged pieces (the last stop was not clean)", record.dist_id)
-                transfer.handle.force_recheck()
+                recheck(transfer.handle)  # not at once: libtorrent would ignore it
         except (P2PDistError, RuntimeError) as exc:
             log.error("cannot resume %s: %s", record.dist_id, exc)
 
