@@ -23,6 +23,7 @@ from types import FrameType
 from lab.build import build, make_payload
 from lab.netns import LabError, purge
 from lab.params import LabParams
+from lab.tools import ensure_tools
 from lab.topology import Lab, plan
 
 WORKDIR_PREFIX = "p2pdist-lab-"
@@ -107,6 +108,9 @@ def open_lab(params: LabParams, *, logs_to: Path | None = None) -> Iterator[Lab]
     problems = params.validate()
     if problems:
         raise LabError("; ".join(problems))
+    # Every bench builds its lab here, so the lab's own tools (ethtool, tc...)
+    # are installed here too, not only by ``python -m lab``.
+    ensure_tools()
     with _exclusive(params.prefix), _signals_raise():
         leftovers = purge(params.prefix)
         if leftovers:
