@@ -19,16 +19,18 @@ from salt_p2pdist.agent import freespace, seeding
 from salt_p2pdist.agent.certify import announce_url
 from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.record import OrderRecord
-from salt_p2pdist.core import lifecycle, names, priority
+from salt_p2pdist.core import delta, lifecycle, names, priority
 from salt_p2pdist.core.topology import SiteMap
-from salt_p2pdist.torrent import placement, reuse
+from salt_p2pdist.torrent import placement
 from salt_p2pdist.torrent.metainfo import TorrentMeta
 
 
 def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
-               held: Sequence[seeding.Held]) -> OrderRecord:
-    """The record of a checked order; staging seeded from what this host holds (``held``
-    distributions, the files at dest): libtorrent's check pass keeps what matches."""
+               held: Sequence[seeding.Held]) -> tuple[OrderRecord, list[delta.Seed]]:
+    """The record of a checked order, and the older copies this host holds (``held``
+    distributions, the files at dest) to seed its staging from: if there are any, the record
+    is in phase preparing and agent/preparing.py copies them (libtorrent's check pass then
+    keeps what matches). Only looks (a stat per file): nothing is copied or hashed here."""
     record = OrderRecord(dist_id=meta.dist_id, mode=order["mode"], torrent=order["torrent"],
                          phase=lifecycle.SEED, save_path="", name=meta.name,
                          tracker=order.get("tracker") or meta.tracker, force=bool(order.get("force")),
@@ -38,7 +40,7 @@ def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
                          priority=priority.level_of(order.get("priority")))
     if order["mode"] == "seed":
         record.save_path = str(placement.save_path(Path(order["source"]).parent, meta))
-        return record
+        return record, []
     dest = Path(order["dest"])
     files = placement.dest_files(meta)
     names.check_length(str(dest), [rel for rel, _, _ in files], names.local_flavor())
@@ -50,18 +52,22 @@ def new_record(order: dict[str, Any], meta: TorrentMeta, staging_dir: Path,
     verdict = placement.check_destination(dest, files, force=record.force,
                                           replaceable=seeding.replaceable(dest, files, held))
     base = dest if verdict == placement.IDENTICAL else staging_dir / meta.dist_id
+    seeds: list[delta.Seed] = []
     if verdict != placement.IDENTICAL:
-        freespace.check_fetch(base, dest, files)  # before seed_staging writes anything
+        freespace.check_fetch(base, dest, files)  # before anything is written to staging
         record.supersedes = [t.dist_id for t in seeding.older_versions(dest, files, held, placed_only=False)]
-        record.reused, record.seeded = reuse.seed_staging(base, files, seeding.choose(dest, files, held))
+        seeds = seeding.choose(dest, files, held)
     record.dest = str(dest)
-    record.phase = lifecycle.PLACED if verdict == placement.IDENTICAL else lifecycle.STAGING
+    record.phase = (lifecycle.PLACED if verdict == placement.IDENTICAL
+                    else lifecycle.PREPARE if seeds else lifecycle.STAGING)
     record.save_path = str(placement.save_path(base, meta))
-    return record
+    return record, seeds
 
 
 def torrent_params(record: OrderRecord, resume: bytes | None, host_id: str) -> Any:
     """libtorrent's add_torrent_params for ``record``, from resume data if there is some."""
+    if record.phase == lifecycle.PREPARE:  # a bug: the copy into staging must end first
+        raise lifecycle.IllegalTransition(f"{record.dist_id}: its torrent is added once staging is seeded")
     atp = lt.read_resume_data(resume) if resume else lt.load_torrent_buffer(base64.b64decode(record.torrent))
     if atp.ti is None:  # resume data saved without the info dict (loops.RESUME_FLAGS)
         atp.ti = lt.load_torrent_buffer(base64.b64decode(record.torrent)).ti

@@ -76,7 +76,9 @@ class Agent:
                     "ssl_port": self.engine.ssl_port}
         if parts == ["torrents"]:  # what the session holds open (quiet distributions hold none)
             held = sorted(str(h.info_hashes().v2)[:16] for h in self.engine.session.get_torrents())
-            return {"open": len(held), "dist_ids": held}
+            # Fetches whose staging is being seeded from older copies: their torrent comes next.
+            return {"open": len(held), "dist_ids": held,
+                    "preparing": sorted(p.dist_id for p in self.engine.book.preparing())}
         if parts == ["shutdown"] and method == "POST" and self.on_shutdown is not None:
             self.on_shutdown()  # the main thread saves resume data and exits; this answer goes first
             return {"stopping": True, "pid": os.getpid()}

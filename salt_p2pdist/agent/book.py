@@ -18,7 +18,7 @@ from typing import Any
 
 from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.store import OrderStore
-from salt_p2pdist.agent.transfer import Transfer
+from salt_p2pdist.agent.transfer import Preparation, Transfer
 from salt_p2pdist.core import lifecycle
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class TransferBook:
         self._lock = threading.Lock()
         self._transfers: dict[str, Transfer] = {}
         self._quiet: dict[str, OrderRecord] = {}  # quiet distributions: a record, no torrent
+        self._preparing: dict[str, Preparation] = {}  # staging being seeded: a record, no torrent yet
 
     # -- reading ------------------------------------------------------------
     def get(self, dist_id: str) -> Transfer | None:
@@ -77,8 +78,46 @@ class TransferBook:
     def forget(self, dist_id: str) -> None:
         """Drop a removed distribution's record and resume data from disk."""
         with self._lock:
-            if dist_id not in self._transfers and dist_id not in self._quiet:
+            if all(dist_id not in held for held in (self._transfers, self._quiet, self._preparing)):
                 self._store.forget(dist_id)
+
+    # -- fetches being prepared: staging seeded from older copies, torrent added after --------
+    def preparing(self) -> list[Preparation]:
+        with self._lock:
+            return list(self._preparing.values())
+
+    def get_preparing(self, dist_id: str) -> Preparation | None:
+        with self._lock:
+            return self._preparing.get(dist_id)
+
+    def prepare(self, prep: Preparation) -> None:
+        """A fetch whose record (phase preparing) is written: shown until its torrent is added."""
+        with self._lock:
+            self._preparing[prep.dist_id] = prep
+
+    def pop_preparing(self, dist_id: str) -> Preparation | None:
+        """Take a fetch being prepared out (it is being removed); its record stays until ``forget``."""
+        with self._lock:
+            return self._preparing.pop(dist_id, None)
+
+    def prepared(self, prep: Preparation, **fields: Any) -> bool:
+        """The copy ended: phase staging with ``fields``, written; the torrent is added next.
+        False if ``prep`` was removed meanwhile."""
+        with self._lock:
+            if self._preparing.get(prep.dist_id) is not prep:
+                return False
+            lifecycle.check_phase_move(prep.dist_id, prep.record.phase, lifecycle.STAGING)
+            self._write(prep.record, fields, lifecycle.STAGING)
+            del self._preparing[prep.dist_id]
+            return True
+
+    def amend_preparing(self, prep: Preparation, **fields: Any) -> bool:
+        """Another order for a fetch being prepared (order id, targets, level); False if removed."""
+        with self._lock:
+            if self._preparing.get(prep.dist_id) is not prep:
+                return False
+            self._write(prep.record, fields, None)
+            return True
 
     # -- quiet distributions: complete at dest, torrent closed -------------------
     def quiet_records(self) -> list[OrderRecord]:
@@ -128,7 +167,9 @@ class TransferBook:
         """The master changed a distribution's level (active or quiet); None if not held here."""
         with self._lock:
             transfer = self._transfers.get(dist_id)
-            record = transfer.record if transfer is not None else self._quiet.get(dist_id)
+            prep = self._preparing.get(dist_id)
+            record = (transfer.record if transfer is not None
+                      else prep.record if prep is not None else self._quiet.get(dist_id))
             if record is None:
                 return None
             record.priority = level
@@ -172,15 +213,18 @@ class TransferBook:
                 self._store.save_resume(dist_id, data)
 
     def _change(self, transfer: Transfer, fields: dict[str, Any], phase: str | None) -> bool:
-        wrong = set(fields) - _FIELDS
-        if wrong:
-            raise TypeError(f"not changeable order record fields: {sorted(wrong)}")
         if self._transfers.get(transfer.dist_id) is not transfer:
             log.info("%s: removed or replaced meanwhile; its record stays as it is", transfer.dist_id)
             return False
-        for name, value in fields.items():
-            setattr(transfer.record, name, value)
-        if phase is not None:
-            transfer.record.phase = phase
-        self._store.save(transfer.dist_id, transfer.record.to_json())
+        self._write(transfer.record, fields, phase)
         return True
+
+    def _write(self, record: OrderRecord, fields: dict[str, Any], phase: str | None) -> None:
+        wrong = set(fields) - _FIELDS
+        if wrong:
+            raise TypeError(f"not changeable order record fields: {sorted(wrong)}")
+        for name, value in fields.items():
+            setattr(record, name, value)
+        if phase is not None:
+            record.phase = phase
+        self._store.save(record.dist_id, record.to_json())

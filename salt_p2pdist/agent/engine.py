@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from salt_p2pdist.agent import adding, memory, removing, reordering, resuming, seeding
+from salt_p2pdist.agent import adding, memory, preparing, removing, reordering, resuming, seeding
 from salt_p2pdist.agent.alerts import AlertHandler
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.book import TransferBook
@@ -33,7 +33,7 @@ from salt_p2pdist.agent.quieting import Quieter
 from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.settings import make_session
 from salt_p2pdist.agent.store import OrderStore
-from salt_p2pdist.agent.transfer import Transfer, quiet_status, status_of
+from salt_p2pdist.agent.transfer import Transfer, preparing_status, quiet_status, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.agent.wanpoll import SharePoller
 from salt_p2pdist.agent.yielder import Yielder, yield_loop
@@ -62,7 +62,10 @@ class Engine:
                                 ops_lock=self._ops, staging_dir=cfg.staging_dir, start=self.start)
         self._quieter = Quieter(book=self.book, waiters=self.waiters, session=self.session,
                                 ops_lock=self._ops, start=self.start, resume_data=self._readder.resume_data)
-        resuming.resume_all(self.book, cfg.state_dir, self.start)
+        # Copies into staging for a new version (preparing.py); resumed after the others started.
+        self.preparer = preparing.Preparer(book=self.book, ops_lock=self._ops, staging_dir=cfg.staging_dir,
+                                           start=self.start, held=self._held)
+        resuming.resume_all(self.book, cfg.state_dir, self.start, self.preparer.resume)
         handler = AlertHandler(self.book, self.waiters, on_ban=self.ban_peer,
                                on_moving=lambda t: self._worker(self._readder.finish, t),
                                on_quiet=lambda t: self._worker(self._quieter.quiet, t))
@@ -90,10 +93,14 @@ class Engine:
             known = self.book.get(meta.dist_id) or self._quieter.wake(meta.dist_id)  # an order wakes it
             if known is not None:
                 return reordering.reorder(self.book, self._readder, known, order)
-            record = adding.new_record(order, meta, self.cfg.staging_dir,
-                                       [*self.book.all(), *seeding.quiet_copies(self.book.quiet_records())])
+            prep = self.book.get_preparing(meta.dist_id)
+            if prep is not None:
+                return reordering.reorder_preparing(self.book, prep, order)
+            record, seeds = adding.new_record(order, meta, self.cfg.staging_dir, self._held())
             self.book.create(record)
-            started = status_of(self.start(record, None, meta))
+            # Seeding staging from older copies runs at disk speed: answered now, copied in a worker.
+            started = (self.preparer.begin(record, meta, seeds) if record.phase == lifecycle.PREPARE
+                       else status_of(self.start(record, None, meta)))
         memory.release()  # the order of a big tree is megabytes, parsed more than once
         return started
 
@@ -113,6 +120,10 @@ class Engine:
         self.book.put(transfer)
         self._joiner.admit(transfer)
         return transfer
+
+    def _held(self) -> list[seeding.Held]:
+        """What this host holds, for a new fetch: transfers, fetches being prepared, quiet ones."""
+        return [*self.book.all(), *self.book.preparing(), *seeding.quiet_copies(self.book.quiet_records())]
 
     def ban_peer(self, dist_id: str, ip: str) -> None:
         transfers = self.book.all()
@@ -151,7 +162,11 @@ class Engine:
         with self._ops:
             if dist_id is None:
                 return {**{r.dist_id: quiet_status(r) for r in self.book.quiet_records()},
+                        **{p.dist_id: preparing_status(p) for p in self.book.preparing()},
                         **{t.dist_id: status_of(t) for t in self.book.all()}}
+            prep = self.book.get_preparing(dist_id)
+            if prep is not None:
+                return preparing_status(prep)
             transfer = self.book.get(dist_id)
             quiet = self.book.get_quiet(dist_id) if transfer is None else None
             if quiet is not None:
@@ -161,7 +176,8 @@ class Engine:
             return status_of(transfer)
 
     def close(self) -> None:
-        """Pause, save resume data for every transfer, then stop."""
+        """Stop copies into staging, pause, save resume data for every transfer, then stop."""
+        self.preparer.halt_all(timeout=preparing.STOP_WAIT_S)
         self.session.pause()
         resuming.save_all(self.book, self.waiters)
         self.stopped.set()

@@ -30,17 +30,23 @@ def clean_stop_marker(state_dir: Path) -> Path:
 
 
 def resume_all(book: TransferBook, state_dir: Path,
-               start: Callable[[OrderRecord, bytes | None], Transfer]) -> None:
-    """Start every recorded distribution again (a quiet one stays closed until woken)."""
+               start: Callable[[OrderRecord, bytes | None], Transfer],
+               prepare: Callable[[OrderRecord], None]) -> None:
+    """Start every recorded distribution again (a quiet one stays closed until woken; one whose
+    staging was being seeded is seeded again, once the others are back: they are what it copies)."""
     # After a crash, resume data can be older than the pieces already
     # written (saved every 30 s): trusting it would fetch those pieces
     # again. Downloads are then re-checked against the files instead.
     marker = clean_stop_marker(state_dir)
     clean = marker.exists()
     marker.unlink(missing_ok=True)
+    unseeded = []
     for record, resume in book.load():
         if record.phase == lifecycle.DORMANT:  # its swarm is quiet: no torrent until woken
             book.keep_quiet(record)
+            continue
+        if record.phase == lifecycle.PREPARE:
+            unseeded.append(record)
             continue
         try:
             transfer = start(record, resume)
@@ -48,6 +54,11 @@ def resume_all(book: TransferBook, state_dir: Path,
                 log.info("%s: re-checking staged pieces (the last stop was not clean)", record.dist_id)
                 recheck(transfer.handle)  # not at once: libtorrent would ignore it
         except (P2PDistError, RuntimeError) as exc:
+            log.error("cannot resume %s: %s", record.dist_id, exc)
+    for record in unseeded:
+        try:
+            prepare(record)
+        except (P2PDistError, OSError, ValueError) as exc:
             log.error("cannot resume %s: %s", record.dist_id, exc)
 
 

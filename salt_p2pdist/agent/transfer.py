@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import base64
 import functools
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import libtorrent as lt
 
 from salt_p2pdist.agent.ledger import PeerLedger
 from salt_p2pdist.agent.record import OrderRecord
-from salt_p2pdist.core import lifecycle
+from salt_p2pdist.core import delta, lifecycle
 from salt_p2pdist.torrent import placement
 from salt_p2pdist.torrent.metainfo import TorrentMeta, describe
 
@@ -56,6 +57,37 @@ def recheck(handle: Any, wait_s: float = 10.0) -> None:
     while handle.status().state == _LT_STATES.checking_resume_data and time.monotonic() < deadline:
         time.sleep(0.02)
     handle.force_recheck()
+
+
+@dataclass
+class Preparation:
+    """A fetch whose staging is being seeded from older copies in a worker thread (agent/preparing.py):
+    its record is on disk (phase preparing), its torrent not added yet."""
+
+    record: OrderRecord  # changed only by the TransferBook
+    meta: TorrentMeta
+    seeds: list[delta.Seed]
+    copied: int = 0  # bytes copied so far, shown in status (written by the worker alone)
+    stop: threading.Event = field(default_factory=threading.Event)  # removed, or the agent stops
+    left: threading.Event = field(default_factory=threading.Event)  # the worker writes no more
+
+    @property
+    def dist_id(self) -> str:
+        return self.meta.dist_id
+
+    @functools.cached_property
+    def files(self) -> list[placement.FileEntry]:
+        return placement.dest_files(self.meta)
+
+    def go_on(self, copied: int) -> bool:
+        """The copy's question after each chunk (files/prefixcopy.py): count it, and stop if told."""
+        self.copied += copied
+        return not self.stop.is_set()
+
+    def halt(self, timeout: float) -> bool:
+        """Stop the copy; True once the worker writes no more (within a chunk, normally)."""
+        self.stop.set()
+        return self.left.wait(timeout)
 
 
 def state_of(t: Transfer, st: Any) -> str:
@@ -123,4 +155,17 @@ def quiet_status(record: OrderRecord) -> dict[str, Any]:
         "failed_bytes": record.failed_bytes, "eta_s": 0, "dest": record.dest or record.save_path,
         "error": "", "banned": list(record.banned), "reused": record.reused, "order_id": record.order_id,
         "as_of": time.time(), **record.ledger, **({"site": record.site_seen} if record.site_seen else {}),
+    }
+
+
+def preparing_status(p: Preparation) -> dict[str, Any]:
+    """The report of a fetch being prepared: nothing verified or downloaded yet, the copy's progress
+    (``seeded`` bytes copied of ``to_seed``)."""
+    return {
+        "dist_id": p.dist_id, "name": p.meta.name, "mode": p.record.mode, "state": lifecycle.PREPARING,
+        "pieces": 0, "num_pieces": p.meta.num_pieces, "bytes_done": 0, "bytes_total": p.meta.total_size,
+        "down_rate": 0, "up_rate": 0, "peers": 0, "downloaded": 0, "uploaded": 0, "failed_bytes": 0,
+        "eta_s": None, "dest": p.record.dest, "error": "", "banned": [], "reused": 0,
+        "seeded": p.copied, "to_seed": sum(s.length for s in p.seeds), "replaced": {},
+        "order_id": p.record.order_id, "priority": p.record.level(), "as_of": time.time(),
     }

@@ -18,6 +18,9 @@ from salt_p2pdist.core.errors import P2PDistError
 
 PENDING: Final = "pending"  # ordered by the master, no report from the host yet
 QUEUED: Final = "queued"  # accepted by the agent, not started
+# Accepted; the agent copies older versions it holds into staging (no torrent yet):
+# a new version starts from them, and libtorrent's check keeps what matches.
+PREPARING: Final = "preparing"
 CHECKING: Final = "checking"  # verifying data already on disk
 DOWNLOADING: Final = "downloading"
 FINISHING: Final = "finishing"  # verified, moving from staging into dest
@@ -29,17 +32,20 @@ REMOVED: Final = "removed"  # the host removed its copy (p2pdist.remove, p2pdist
 QUIET: Final = "quiet"  # complete at dest, its swarm quiet: not announced, not served (quiet.py)
 
 ALL_STATES: Final = (
-    PENDING, QUEUED, CHECKING, DOWNLOADING, FINISHING, SEEDING, DONE, FAILED, CANCELLED, REMOVED, QUIET,
+    PENDING, PREPARING, QUEUED, CHECKING, DOWNLOADING, FINISHING, SEEDING, DONE, FAILED, CANCELLED,
+    REMOVED, QUIET,
 )
 COMPLETE_STATES: Final = frozenset({SEEDING, DONE, QUIET})
 TERMINAL_STATES: Final = frozenset({SEEDING, DONE, FAILED, CANCELLED, REMOVED, QUIET})
 
-_ACTIVE = frozenset({QUEUED, CHECKING, DOWNLOADING, FINISHING})
+_ACTIVE = frozenset({PREPARING, QUEUED, CHECKING, DOWNLOADING, FINISHING})
 
 # Which state may follow which. A failed transfer can be ordered again, and a
 # complete one can be re-verified (checking) after a restart or a re-push.
 TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    PENDING: frozenset({QUEUED, CHECKING, DOWNLOADING, SEEDING, DONE, FAILED, CANCELLED, REMOVED}),
+    PENDING: frozenset({PREPARING, QUEUED, CHECKING, DOWNLOADING, SEEDING, DONE, FAILED, CANCELLED, REMOVED}),
+    # The copy done (or failed), the torrent is added: libtorrent checks what staging holds.
+    PREPARING: frozenset({QUEUED, CHECKING, DOWNLOADING, FAILED, CANCELLED}),
     QUEUED: frozenset({CHECKING, DOWNLOADING, FAILED, CANCELLED}),
     CHECKING: frozenset({DOWNLOADING, FINISHING, SEEDING, DONE, FAILED, CANCELLED}),
     DOWNLOADING: frozenset({CHECKING, FINISHING, FAILED, CANCELLED}),
@@ -48,9 +54,9 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     DONE: frozenset({SEEDING, CHECKING, CANCELLED, REMOVED, QUIET}),
     # Woken: shared again at once, or checked first when its files changed meanwhile.
     QUIET: frozenset({SEEDING, CHECKING, CANCELLED, REMOVED}),
-    FAILED: frozenset({QUEUED, CHECKING, DOWNLOADING, CANCELLED, REMOVED}),
-    CANCELLED: frozenset({QUEUED, CHECKING}),
-    REMOVED: frozenset({QUEUED, CHECKING, DOWNLOADING, SEEDING, CANCELLED}),
+    FAILED: frozenset({PREPARING, QUEUED, CHECKING, DOWNLOADING, CANCELLED, REMOVED}),
+    CANCELLED: frozenset({PREPARING, QUEUED, CHECKING}),
+    REMOVED: frozenset({PREPARING, QUEUED, CHECKING, DOWNLOADING, SEEDING, CANCELLED}),
 }
 
 
@@ -71,19 +77,23 @@ def is_complete(state: str) -> bool:
 
 # -- the agent's phases (the "phase" of its order record, order.json) --------
 SEED: Final = "seed"  # the origin's source, shared where it lies
+# Staging being seeded from older copies in a worker thread; no torrent yet (agent/preparing.py).
+# Stored: an agent restarted mid-copy copies what is still missing, then adds the torrent.
+PREPARE: Final = "preparing"
 STAGING: Final = "staging"  # being fetched into the agent's staging directory
 MOVING: Final = "moving"  # verified; being moved from staging into dest (never stored)
 PLACED: Final = "placed"  # complete at dest (moved there, or found there already)
 DORMANT: Final = "quiet"  # complete, torrent closed: its swarm is quiet (resume data kept)
 
-AGENT_PHASES: Final = (SEED, STAGING, MOVING, PLACED, DORMANT)
-# A new order starts where its data is: the source, nothing yet, or an
-# identical copy already at dest.
-FIRST_PHASES: Final = frozenset({SEED, STAGING, PLACED})
+AGENT_PHASES: Final = (SEED, PREPARE, STAGING, MOVING, PLACED, DORMANT)
+# A new order starts where its data is: the source, older copies to seed staging
+# from, nothing yet, or an identical copy already at dest.
+FIRST_PHASES: Final = frozenset({SEED, PREPARE, STAGING, PLACED})
 STORED_PHASES: Final = FIRST_PHASES | {DORMANT}  # what order.json may hold
 PHASE_MOVES: Final[dict[str, frozenset[str]]] = {
     # The origin's seed goes quiet with its swarm too (agent/originquiet.py).
     SEED: frozenset({DORMANT}),
+    PREPARE: frozenset({STAGING}),  # the copy ended (done, failed, or nothing to copy): the torrent is added
     STAGING: frozenset({MOVING}),
     # Moved; or the move failed: the data stays staged and the error is shown.
     MOVING: frozenset({PLACED, STAGING}),
@@ -125,6 +135,8 @@ def reported_state(phase: str, *, failed: bool, checking: bool, complete: bool, 
     """The state an agent reports: its phase read with libtorrent's status of the torrent."""
     if failed:
         return FAILED
+    if phase == PREPARE:
+        return PREPARING
     if phase == MOVING:
         return FINISHING
     if checking:

@@ -11,18 +11,28 @@ and without touching the file.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+
+from salt_p2pdist.files.prefixcopy import CopyStopped
 
 BLOCK = 16 * 1024
 _ZERO = bytes(32)
+_ASK_EVERY = 64  # blocks (1 MiB) between two questions to ``go_on``
 
 
-def pieces_root(path: Path) -> str:
-    """The hex v2 pieces root of the file at ``path`` (empty files have none: '')."""
+def pieces_root(path: Path, go_on: Callable[[int], bool] | None = None) -> str:
+    """The hex v2 pieces root of the file at ``path`` (empty files have none: '').
+
+    ``go_on(0)`` is asked every MiB; False stops the hashing (CopyStopped): a
+    worker checking a file of several GiB must stop when told to.
+    """
     leaves: list[bytes] = []
     with path.open("rb") as fh:
         while block := fh.read(BLOCK):
             leaves.append(hashlib.sha256(block).digest())
+            if go_on is not None and len(leaves) % _ASK_EVERY == 0 and not go_on(0):
+                raise CopyStopped(str(path))
     if not leaves:
         return ""
     width = 1
@@ -34,12 +44,13 @@ def pieces_root(path: Path) -> str:
     return layer[0].hex()
 
 
-def matches(path: Path, size: int, root: str) -> bool:
-    """True if ``path`` is a regular file holding exactly the content (size, root)."""
+def matches(path: Path, size: int, root: str, go_on: Callable[[int], bool] | None = None) -> bool:
+    """True if ``path`` is a regular file holding exactly the content (size, root);
+    ``go_on`` as for pieces_root."""
     try:
         if not path.is_file() or path.is_symlink() or path.stat().st_size != size:
             return False
     except OSError:
         return False
     # Empty files have no root (libtorrent reports all zeros): size alone decides.
-    return size == 0 or pieces_root(path) == root
+    return size == 0 or pieces_root(path, go_on) == root

@@ -80,7 +80,10 @@ def check_destination(dest: Path, files: list[FileEntry], *, force: bool,
     """ABSENT (nothing there), IDENTICAL (all there, verified) or REPLACE (force, or a new version).
 
     ``replaceable``: paths (relative to dest) that a distribution this host
-    holds placed there: a new version replaces them without ``force``.
+    holds placed there: a new version replaces them without ``force``, and
+    they are not hashed (REPLACE even if they hold the new content already):
+    for a multi-GiB image that would hold up the agent's answer to the order
+    at disk speed, and libtorrent checks the copy staging starts from anyway.
     Raises Conflict naming the files in the way, before anything is written.
     """
     present, differing = 0, []
@@ -101,7 +104,7 @@ def check_destination(dest: Path, files: list[FileEntry], *, force: bool,
         present += 1
         if target.is_dir() and not target.is_symlink():
             raise Conflict(f"{target} is a directory where the distribution has a file; remove it")
-        if not matches(target, size, root):
+        if rel in replaceable or not matches(target, size, root):
             differing.append(rel)
     unrelated = [str(dest / rel) for rel in differing if rel not in replaceable]
     if unrelated and not force:

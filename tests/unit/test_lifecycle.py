@@ -23,7 +23,7 @@ def test_state_sets_are_consistent():
     for state in lc.ALL_STATES:
         assert not (lc.is_active(state) and state in lc.TERMINAL_STATES), state
     assert [s for s in lc.ALL_STATES if lc.is_active(s)] == [
-        lc.QUEUED, lc.CHECKING, lc.DOWNLOADING, lc.FINISHING]
+        lc.PREPARING, lc.QUEUED, lc.CHECKING, lc.DOWNLOADING, lc.FINISHING]
     assert not lc.is_active(lc.PENDING)
     assert lc.is_complete(lc.SEEDING) and lc.is_complete(lc.DONE)
     assert not lc.is_complete(lc.FAILED) and not lc.is_complete(lc.FINISHING)
@@ -44,7 +44,8 @@ def test_everything_can_be_cancelled(state):
     assert lc.can_move(state, lc.CANCELLED)
 
 
-@pytest.mark.parametrize("state", [lc.PENDING, lc.QUEUED, lc.CHECKING, lc.DOWNLOADING, lc.FINISHING])
+@pytest.mark.parametrize("state", [lc.PENDING, lc.PREPARING, lc.QUEUED, lc.CHECKING, lc.DOWNLOADING,
+                                   lc.FINISHING])
 def test_unfinished_states_can_fail_and_can_complete(state):
     assert lc.can_move(state, lc.FAILED)
     assert _reachable(state) & lc.COMPLETE_STATES
@@ -81,6 +82,7 @@ def test_every_phase_has_an_entry_and_moves_only_to_phases():
 
 
 def test_a_download_is_staged_moved_then_placed_and_a_failed_move_stays_staged():
+    lc.check_phase_move("d1", lc.PREPARE, lc.STAGING)  # staging seeded from older copies first
     lc.check_phase_move("d1", lc.STAGING, lc.MOVING)
     lc.check_phase_move("d1", lc.MOVING, lc.PLACED)
     lc.check_phase_move("d1", lc.MOVING, lc.STAGING)
@@ -88,7 +90,8 @@ def test_a_download_is_staged_moved_then_placed_and_a_failed_move_stays_staged()
 
 @pytest.mark.parametrize(("old", "new"), [
     (lc.PLACED, lc.STAGING), (lc.STAGING, lc.PLACED), (lc.SEED, lc.MOVING),
-    (lc.MOVING, lc.MOVING), (lc.PLACED, lc.MOVING), ("bogus", lc.PLACED)])
+    (lc.MOVING, lc.MOVING), (lc.PLACED, lc.MOVING), ("bogus", lc.PLACED),
+    (lc.PREPARE, lc.MOVING), (lc.PREPARE, lc.PLACED), (lc.STAGING, lc.PREPARE)])
 def test_an_illegal_phase_move_raises_naming_both_phases(old, new):
     with pytest.raises(lc.IllegalTransition, match=f"d1: phase '{old}' cannot become '{new}'"):
         lc.check_phase_move("d1", old, new)
@@ -113,6 +116,7 @@ def test_reported_state_reads_the_phase_with_libtorrents_status():
     assert _reported(lc.MOVING, complete=True, checking=True) == lc.FINISHING
     assert _reported(lc.PLACED, complete=True) == lc.SEEDING
     assert _reported(lc.SEED, complete=True) == lc.SEEDING
+    assert _reported(lc.PREPARE) == lc.PREPARING  # no torrent yet: copying older versions into staging
     for phase in lc.AGENT_PHASES:
         assert _reported(phase, failed=True, complete=True) == lc.FAILED
 
@@ -122,3 +126,8 @@ def test_each_phase_move_is_a_move_the_master_accepts_in_reports():
     assert lc.can_move(downloading, finishing)
     assert lc.can_move(finishing, _reported(lc.PLACED, complete=True))
     assert lc.can_move(finishing, _reported(lc.STAGING, failed=True))  # the move failed
+    preparing = _reported(lc.PREPARE)
+    assert lc.can_move(lc.PENDING, preparing)
+    # The copy ends and the torrent is added: checked, or downloading what is left.
+    assert lc.can_move(preparing, _reported(lc.STAGING, checking=True))
+    assert lc.can_move(preparing, _reported(lc.STAGING))

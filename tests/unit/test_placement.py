@@ -21,7 +21,7 @@ from salt_p2pdist.torrent.placement import (
     remove_files,
     save_path,
 )
-from salt_p2pdist.torrent.reuse import seed_staging
+from salt_p2pdist.torrent.reuse import Tally, seed_staging
 
 
 def meta(files, *, name="pkg", torrent_name=None, single_file=False, wrapped=None) -> TorrentMeta:
@@ -262,7 +262,7 @@ def test_seed_staging_copies_held_files_with_the_same_root(tmp_path, staged):
     old, files = staged  # files an earlier distribution left on the host
     new_staging = tmp_path / "new"
     total = sum(size for _, size, _ in files)
-    assert seed_staging(new_staging, files, same(files, old)) == (total, total)
+    assert seed_staging(new_staging, files, same(files, old)) == Tally(total, total)
     for rel, _, _ in files:
         assert (new_staging / rel).read_bytes() == (old / rel).read_bytes()
         assert os.stat(new_staging / rel).st_ino != os.stat(old / rel).st_ino  # a copy, not a link
@@ -272,13 +272,13 @@ def test_seed_staging_skips_a_held_file_that_changed(tmp_path, staged):
     old, files = staged
     rel, size, _root = files[0]
     (old / rel).write_bytes(b"x" * size)  # edited since: same size, other content
-    assert seed_staging(tmp_path / "new", [files[0]], same(files[:1], old)) == (0, 0)
+    assert seed_staging(tmp_path / "new", [files[0]], same(files[:1], old)) == Tally(0, 0)
     assert not (tmp_path / "new" / rel).exists()
 
 
 def test_seed_staging_without_seeds_does_nothing(tmp_path, staged):
     _old, files = staged
-    assert seed_staging(tmp_path / "new", files, []) == (0, 0)
+    assert seed_staging(tmp_path / "new", files, []) == Tally(0, 0)
     assert not (tmp_path / "new").exists()
 
 
@@ -288,7 +288,7 @@ def test_an_older_version_is_copied_as_it_is_up_to_the_new_size(tmp_path, write_
     old = write_file(tmp_path / "dest" / "img.bin", 300_000, seed=7)
     files = [("img.bin", 200_000, "ab" * 32)]
     seeds = [Seed("img.bin", str(old), 200_000, delta.OLDER)]
-    assert seed_staging(tmp_path / "new", files, seeds) == (0, 200_000)
+    assert seed_staging(tmp_path / "new", files, seeds) == Tally(0, 200_000)
     copy = tmp_path / "new" / "img.bin"
     assert copy.read_bytes() == old.read_bytes()[:200_000]
     copy.write_bytes(b"new")
@@ -297,7 +297,7 @@ def test_an_older_version_is_copied_as_it_is_up_to_the_new_size(tmp_path, write_
 
 def test_a_vanished_older_copy_is_simply_downloaded(tmp_path):
     seeds = [Seed("img.bin", str(tmp_path / "gone.bin"), 10, delta.OLDER)]
-    assert seed_staging(tmp_path / "new", [("img.bin", 10, "")], seeds) == (0, 0)
+    assert seed_staging(tmp_path / "new", [("img.bin", 10, "")], seeds) == Tally(0, 0)
     assert not (tmp_path / "new" / "img.bin").exists()
 
 
@@ -311,6 +311,22 @@ def test_files_an_older_version_placed_are_replaced_without_force(tmp_path, writ
     with pytest.raises(Conflict, match=r"b\.bin") as refused:  # not placed by the older version
         check_destination(dest, files, force=False, replaceable=frozenset({"pkg/a.bin"}))
     assert "a.bin" not in str(refused.value)
+
+
+def test_files_an_older_version_placed_are_not_hashed_to_judge_dest(tmp_path, write_file, monkeypatch):
+    """A multi-GiB old image would hold up the agent's answer to the order at disk speed; a new
+    version replaces it whatever it holds (libtorrent checks the copy staging starts from)."""
+    from salt_p2pdist.torrent import placement
+
+    old = write_file(tmp_path / "dest" / "pkg" / "a.bin", 100, seed=1)
+    hashed = []
+    real = placement.matches
+    monkeypatch.setattr(placement, "matches", lambda p, *a: hashed.append(p) or real(p, *a))
+    files = [("pkg/a.bin", 100, merkle.pieces_root(old))]  # even the very same content
+    assert check_destination(tmp_path / "dest", files, force=False,
+                             replaceable=frozenset({"pkg/a.bin"})) == REPLACE
+    assert hashed == []
+    assert check_destination(tmp_path / "dest", files, force=False) == IDENTICAL and hashed == [old]
 
 
 def test_allowed_roots_and_symlinks_that_escape_them(tmp_path: Path) -> None:

@@ -98,3 +98,9 @@ def test_the_agents_stamp_orders_reports_and_answers():
     assert rows == {"d1": 42.5, "d2": 50.0}  # a stamp that is not a time is ignored
     answer = {"m1": {"result": True, "state": "queued", "ts": 9.0, "as_of": 8.5}}
     assert rows_from_answers("d1", "o1", answer, {}, 99.0)[0][2] == 8.5
+
+
+def test_a_report_of_a_host_preparing_a_new_version_is_kept():
+    fields = {"state": "preparing", "bytes_done": 0}
+    rows = rows_from_events([ev(PREFIX + "m1", "m1", {"d1": fields, "d2": {"state": "bogus"}})], PREFIX)
+    assert rows == [("d1", "m1", 12.5, fields)]  # an unknown state is dropped, this one is not

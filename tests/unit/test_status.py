@@ -156,3 +156,11 @@ def test_to_order_adds_every_earlier_target_without_the_current_copy():
     assert to_order(["m0", "m1"], rows) == ["m0", "m1", "m2", "m3", "m4", "m5"]
     assert to_order(["m1"], rows[:1]) == ["m1"]
     assert to_order(["m1"], []) == ["m1"]
+
+
+def test_a_host_preparing_a_new_version_is_active_and_goes_stale_when_silent():
+    """Copying an older version into staging (no torrent yet) is work under way: the
+    distribution is active, and a host that stops reporting meanwhile shows stale."""
+    assert host_view(row("m", "preparing", NOW - 5), NOW)["state"] == "preparing"
+    assert host_view(row("m", "preparing", NOW - STALE_AFTER_S - 1), NOW)["state"] == "stale"
+    assert distribution_state(DIST, Counter({"preparing": 1, "seeding": 3})) == "active"
