@@ -123,9 +123,10 @@ class Yielder:
         if (before is None) != (self.controller.limit_bps is None) or now - self._told >= TELL_EVERY_S:
             self._told = now
             delay = self.controller.queue_delay_s()
-            log.info("background downloads over the WAN: %s (queue %s ms, in %.0f kB/s)",
+            log.info("background downloads over the WAN: %s (queue %s ms, in %.0f kB/s, peak %.0f kB/s)",
                      f"limited to {limit / 1000:.0f} kB/s" if limit > 0 else "not limited",
-                     "?" if delay is None else f"{delay * 1000:.0f}", rate / 1000)
+                     "?" if delay is None else f"{delay * 1000:.0f}", rate / 1000,
+                     self.controller.peak_bps() / 1000)
         return True
 
     def _rate(self, now: float, downloads: list[Transfer]) -> float:

@@ -45,7 +45,7 @@ def _from_the_wan(engine: Engine, dist_id: str, more: int) -> None:
 
 def _another_flow(engine: Engine, dist_id: str, link: Link, yielder: Yielder) -> None:
     """The download alone on an idle link, then another flow fills the queue and takes the link."""
-    for rtt, more in [(BASE, 100_000)] * 15 + [(BASE + 0.040, 1_000)] * 20:
+    for rtt, more in [(BASE, 100_000)] * 30 + [(BASE + 0.040, 1_000)] * 20:
         link.rtt = rtt
         _from_the_wan(engine, dist_id, more)
         yielder.step()
@@ -64,7 +64,7 @@ def test_a_rising_delay_limits_only_the_background_download_over_the_wan_and_idl
     assert engine.book.get(background).record.level() == "background"  # type: ignore[union-attr]
     link = Link()
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock, received=wan_bytes)
-    for _ in range(15):  # an idle link: the base round trip
+    for _ in range(30):  # an idle link (the peak: what came in for 3 s in a row): the base round trip
         _from_the_wan(engine, background, 100_000)
         _from_the_wan(engine, normal, 100_000)
         assert yielder.step()
