@@ -21,13 +21,17 @@ CURRENT_SAMPLES = 3
 # base history): a route that changed forgets its old base within ten minutes.
 BASE_BUCKET_S = 60.0
 BASE_BUCKETS = 10
-# The peak is the most that came in for SUSTAIN_S in a row (each second's rate at least
-# that) in the last PEAK_BUCKETS buckets of BASE_BUCKET_S. Not the most in one second: after
-# the agent or its host stalled for a moment (a busy CPU), the kernel's buffers hand over in
-# one second what the link delivered in several. In the WAN lab such a second read a third
-# above the link's rate, and a download alone at the link's rate then looked a quarter below
-# its peak, as if another flow had taken a part, and yielded to its own queue.
-SUSTAIN_S = 3.0
+# The peak is the most that came in for SUSTAIN_S in a row (every 1 s rate read over that
+# span at least that) in the last PEAK_BUCKETS buckets of BASE_BUCKET_S. Not the most of
+# one 1 s rate: after the agent or its host stalled for a moment (a busy CPU), the kernel's
+# buffers hand over at once what the link delivered meanwhile, and every 1 s rate read
+# within the next second counts it. In the WAN lab such a rate read a third above the link's,
+# and a download alone at the link's rate then looked a quarter below its peak, as if
+# another flow had taken a part, and yielded to its own queue. Longer than 1 s, so no span
+# is only readings that count the burst; not much longer, because the peak is learnt while
+# a download ramps up, and an office flow may start seconds later (3 s learnt too low a
+# peak in the lab, and the download yielded to that flow 13 s late).
+SUSTAIN_S = 1.5
 PEAK_BUCKETS = 3
 
 

@@ -212,6 +212,16 @@ def test_a_burst_after_a_stall_is_not_taken_for_the_link_s_rate() -> None:
     assert c.peak_bps() == LINK
 
 
+def test_a_flow_that_starts_seconds_into_the_download_is_found_at_once() -> None:
+    """The peak is learnt while the download is still young: the office's flow may start 4 s
+    in (the lab's business flow starts once a fifth of the payload is in)."""
+    c = DelayController()
+    t = feed(c, 0.0, [BASE] * 5, 0.6 * LINK)  # ramping up
+    t = feed(c, t, [FULL] * 15, LINK)  # 3 s at the link's rate, its own queue
+    feed(c, t, [FULL] * 2, HALF)
+    assert c.limit_bps is not None and c.limit_bps < HALF
+
+
 def test_another_flow_is_still_found_after_a_burst() -> None:
     c = DelayController()
     t = alone(c)
