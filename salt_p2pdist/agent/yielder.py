@@ -78,6 +78,7 @@ class Yielder:
         self.limits = limits or DownloadLimits()  # the download limit's one owner (with the hold-back)
         self.controller = DelayController()
         self._wan_seen: dict[str, tuple[int, float]] = {}  # dist_id -> (WAN bytes, when they grew)
+        self._any_seen: dict[str, tuple[int, float]] = {}  # dist_id -> (bytes received, when they grew)
         self._told = 0.0
         self._limited: dict[str, Transfer] = {}  # downloads this limits now
         self._totals: dict[str, int] = {}  # dist_id -> bytes it had received at the last step
@@ -85,11 +86,21 @@ class Yielder:
         self._counted: deque[tuple[float, int]] = deque(maxlen=RATE_SAMPLES + 1)
 
     def over_wan(self, transfer: Transfer, now: float) -> bool:
-        count = wan_bytes(transfer)
-        last_count, last_grew = self._wan_seen.get(transfer.dist_id, (0, -WAN_RECENT_S))
+        wan = self._grew(self._wan_seen, transfer.dist_id, wan_bytes(transfer), now)
+        got_any = self._grew(self._any_seen, transfer.dist_id, self.received(transfer), now)
+        # Limited to the floor, a download may get nothing at all for a while (seen in the WAN
+        # lab: 0 bytes for 5 s beside the office's flow). Its limit starves it; it has not left
+        # the WAN, and lifting the limit would take the link from the office's flow. It has left
+        # once its bytes come from site-mates only.
+        return wan or (transfer.dist_id in self._limited and not got_any)
+
+    @staticmethod
+    def _grew(seen: dict[str, tuple[int, float]], dist_id: str, count: int, now: float) -> bool:
+        """Whether ``count`` grew within the last WAN_RECENT_S."""
+        last_count, last_grew = seen.get(dist_id, (0, -WAN_RECENT_S))
         if count > last_count:
             last_grew = now
-        self._wan_seen[transfer.dist_id] = (count, last_grew)
+        seen[dist_id] = (count, last_grew)
         return now - last_grew < WAN_RECENT_S
 
     def yielding(self, now: float) -> list[Transfer]:
@@ -123,9 +134,10 @@ class Yielder:
         if (before is None) != (self.controller.limit_bps is None) or now - self._told >= TELL_EVERY_S:
             self._told = now
             delay = self.controller.queue_delay_s()
-            log.info("background downloads over the WAN: %s (queue %s ms, in %.0f kB/s)",
+            log.info("background downloads over the WAN: %s (queue %s ms, in %.0f kB/s, peak %.0f kB/s)",
                      f"limited to {limit / 1000:.0f} kB/s" if limit > 0 else "not limited",
-                     "?" if delay is None else f"{delay * 1000:.0f}", rate / 1000)
+                     "?" if delay is None else f"{delay * 1000:.0f}", rate / 1000,
+                     self.controller.peak_bps() / 1000)
         return True
 
     def _rate(self, now: float, downloads: list[Transfer]) -> float:

@@ -21,7 +21,17 @@ CURRENT_SAMPLES = 3
 # base history): a route that changed forgets its old base within ten minutes.
 BASE_BUCKET_S = 60.0
 BASE_BUCKETS = 10
-# The peak is the most per second in the last PEAK_BUCKETS buckets of BASE_BUCKET_S.
+# The peak is the most that came in for SUSTAIN_S in a row (every 1 s rate read over that
+# span at least that) in the last PEAK_BUCKETS buckets of BASE_BUCKET_S. Not the most of
+# one 1 s rate: after the agent or its host stalled for a moment (a busy CPU), the kernel's
+# buffers hand over at once what the link delivered meanwhile, and every 1 s rate read
+# within the next second counts it. In the WAN lab such a rate read a third above the link's,
+# and a download alone at the link's rate then looked a quarter below its peak, as if
+# another flow had taken a part, and yielded to its own queue. Longer than 1 s, so no span
+# is only readings that count the burst; not much longer, because the peak is learnt while
+# a download ramps up, and an office flow may start seconds later (3 s learnt too low a
+# peak in the lab, and the download yielded to that flow 13 s late).
+SUSTAIN_S = 1.5
 PEAK_BUCKETS = 3
 
 
@@ -60,3 +70,27 @@ class LinkReadings:
         """The next download reads its own queue and learns its own peak; the idle link's base stays."""
         self._peak.clear()
         self._current.clear()
+
+
+@dataclass
+class SustainedRate:
+    """The least of the rates fed over the last SUSTAIN_S: what came in for that long in a row.
+
+    0.0 until the rates span SUSTAIN_S (a short reading says nothing of the link).
+    """
+
+    _rates: deque[tuple[float, float]] = field(default_factory=deque)
+    _since: float | None = None
+
+    def add(self, now: float, rate_bps: float) -> float:
+        if self._since is None:
+            self._since = now
+        self._rates.append((now, rate_bps))
+        while now - self._rates[0][0] > SUSTAIN_S:
+            self._rates.popleft()
+        return min(r for _, r in self._rates) if now - self._since >= SUSTAIN_S else 0.0
+
+    def clear(self) -> float:
+        self._rates.clear()
+        self._since = None
+        return 0.0

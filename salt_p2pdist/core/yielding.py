@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from salt_p2pdist.core.liftholds import LiftHold
-from salt_p2pdist.core.linkreadings import LinkReadings
+from salt_p2pdist.core.linkreadings import LinkReadings, SustainedRate
 
 # Well below most WAN routers' buffers (the lab's is 40 ms): a loss-based flow keeps the
 # queue around half its buffer and above this, so the background backs off to the floor;
@@ -68,9 +68,9 @@ CALM_S = 5.0
 # reaches (the sender or the other end is slower) would otherwise grow without bound.
 HEADROOM = 2.0
 # Unlimited, a queue is another flow's while what comes in is below this part of the peak,
-# the most per second lately (linkreadings.py; a TCP flow beside the download takes about
-# half the link), learnt from PEAK_AFTER_S after the limit went: the first second reads
-# what piled up in buffers meanwhile, above the link's rate.
+# the most that came in lately for a few seconds in a row (linkreadings.py; a TCP flow beside
+# the download takes about half the link), learnt from PEAK_AFTER_S after the limit went: the
+# first second reads what piled up in buffers meanwhile, above the link's rate.
 CONTENDED = 0.75
 PEAK_AFTER_S = 2.0
 # Limited, the limit is lifted when at least half of the samples of a hold (liftholds.py)
@@ -96,6 +96,7 @@ class DelayController:
     _link: LinkReadings = field(default_factory=LinkReadings)
     _hold: LiftHold = field(default_factory=LiftHold)
     _free_since: float | None = None  # unlimited since (None: not started)
+    _sustained: SustainedRate = field(default_factory=SustainedRate)
 
     def peak_bps(self) -> float:
         return self._link.peak_bps()
@@ -108,7 +109,8 @@ class DelayController:
 
     def _remember(self, now: float, rtt_s: float, rate_bps: float) -> None:
         free = self.limit_bps is None and self._free_since is not None
-        learnt = rate_bps if free and now - (self._free_since or 0.0) >= PEAK_AFTER_S else 0.0
+        learning = free and now - (self._free_since or 0.0) >= PEAK_AFTER_S
+        learnt = self._sustained.add(now, rate_bps) if learning else self._sustained.clear()
         self._link.remember(now, rtt_s, learnt)
 
     def step(self, now: float, rtt_s: float | None, rate_bps: float) -> float | None:

@@ -10,6 +10,7 @@ from loopback_engine import fetching as _fetching
 from salt_p2pdist.agent.downlimit import DownloadLimits
 from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.holding import Holds
+from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.agent.yielder import Yielder, wan_bytes
 from salt_p2pdist.core import priority
 from salt_p2pdist.core.liftholds import YIELD_HOLD_S
@@ -45,7 +46,7 @@ def _from_the_wan(engine: Engine, dist_id: str, more: int) -> None:
 
 def _another_flow(engine: Engine, dist_id: str, link: Link, yielder: Yielder) -> None:
     """The download alone on an idle link, then another flow fills the queue and takes the link."""
-    for rtt, more in [(BASE, 100_000)] * 15 + [(BASE + 0.040, 1_000)] * 20:
+    for rtt, more in [(BASE, 100_000)] * 30 + [(BASE + 0.040, 1_000)] * 20:
         link.rtt = rtt
         _from_the_wan(engine, dist_id, more)
         yielder.step()
@@ -64,7 +65,7 @@ def test_a_rising_delay_limits_only_the_background_download_over_the_wan_and_idl
     assert engine.book.get(background).record.level() == "background"  # type: ignore[union-attr]
     link = Link()
     yielder = Yielder(engine.book, probe=link.probe, clock=link.clock, received=wan_bytes)
-    for _ in range(15):  # an idle link: the base round trip
+    for _ in range(30):  # an idle link (the peak: what came in for 3 s in a row): the base round trip
         _from_the_wan(engine, background, 100_000)
         _from_the_wan(engine, normal, 100_000)
         assert yielder.step()
@@ -96,15 +97,38 @@ def test_a_background_download_from_its_own_site_is_not_limited(engine: Engine, 
     assert link.probed == [], "a host not on the WAN timed the tracker"
 
 
+def _all_bytes(transfer: Transfer) -> int:
+    """What the download received from every peer, the LAN's too."""
+    assert transfer.ledger is not None
+    return wan_bytes(transfer) + int(transfer.ledger.totals["from_site"])
+
+
 def test_once_the_download_leaves_the_wan_its_limit_is_lifted(engine: Engine, tmp_path: Path) -> None:
     background = _fetching(engine, tmp_path, "image.bin", "background")
     link = Link()
-    yielder = Yielder(engine.book, probe=link.probe, clock=link.clock, received=wan_bytes)
+    yielder = Yielder(engine.book, probe=link.probe, clock=link.clock, received=_all_bytes)
     _another_flow(engine, background, link, yielder)
     assert _limit(engine, background) > 0
-    for _ in range(40):  # no more WAN bytes (the rest comes from site-mates)
+    transfer = engine.book.get(background)
+    assert transfer is not None and transfer.ledger is not None
+    for _ in range(40):  # no more WAN bytes: the rest comes from site-mates
+        transfer.ledger.totals["from_site"] += 10_000
         yielder.step()
     assert _limit(engine, background) <= 0
+
+
+def test_a_download_its_limit_starves_keeps_the_limit(engine: Engine, tmp_path: Path) -> None:
+    """At the floor, beside the office's flow, a download may get no bytes at all for seconds:
+    it has not left the WAN, and the office's flow keeps the link."""
+    background = _fetching(engine, tmp_path, "image.bin", "background")
+    link = Link()
+    yielder = Yielder(engine.book, probe=link.probe, clock=link.clock, received=_all_bytes)
+    _another_flow(engine, background, link, yielder)
+    limited = _limit(engine, background)
+    assert limited > 0
+    for _ in range(40):  # nothing from anyone, the other flow's queue still up
+        yielder.step()
+    assert 0 < _limit(engine, background) <= limited
 
 
 def test_a_hold_back_and_the_yielding_share_one_limit(engine: Engine, tmp_path: Path) -> None:
