@@ -21,8 +21,23 @@ _LT_STATES = lt.torrent_status.states
 _CHECKING = {_LT_STATES.checking_files, _LT_STATES.checking_resume_data}
 
 
+class Described:
+    """What a transfer and a fetch being prepared read of their torrent's metadata."""
+
+    meta: TorrentMeta
+
+    @property
+    def dist_id(self) -> str:
+        return self.meta.dist_id
+
+    @functools.cached_property
+    def files(self) -> list[placement.FileEntry]:
+        """Made once: for a tree of 20,000 files each list is megabytes while it is made."""
+        return placement.dest_files(self.meta)
+
+
 @dataclass
-class Transfer:
+class Transfer(Described):
     """A distribution with its torrent in the session; changed only by the TransferBook."""
 
     record: OrderRecord  # kept on disk; shared with the transfer that replaces this one
@@ -38,15 +53,6 @@ class Transfer:
     # Held back on the WAN by priority: the higher distribution it yields to (holding.py).
     held_by: str = ""
 
-    @property
-    def dist_id(self) -> str:
-        return self.meta.dist_id
-
-    @functools.cached_property
-    def files(self) -> list[placement.FileEntry]:
-        """Made once: for a tree of 20,000 files each list is megabytes while it is made."""
-        return placement.dest_files(self.meta)
-
 
 def recheck(handle: Any, wait_s: float = 10.0) -> None:
     """Check a torrent just added against its files. libtorrent ignores ``force_recheck`` while
@@ -60,7 +66,7 @@ def recheck(handle: Any, wait_s: float = 10.0) -> None:
 
 
 @dataclass
-class Preparation:
+class Preparation(Described):
     """A fetch whose staging is being seeded from older copies in a worker thread (agent/preparing.py):
     its record is on disk (phase preparing), its torrent not added yet."""
 
@@ -70,14 +76,6 @@ class Preparation:
     copied: int = 0  # bytes copied so far, shown in status (written by the worker alone)
     stop: threading.Event = field(default_factory=threading.Event)  # removed, or the agent stops
     left: threading.Event = field(default_factory=threading.Event)  # the worker writes no more
-
-    @property
-    def dist_id(self) -> str:
-        return self.meta.dist_id
-
-    @functools.cached_property
-    def files(self) -> list[placement.FileEntry]:
-        return placement.dest_files(self.meta)
 
     def go_on(self, copied: int) -> bool:
         """The copy's question after each chunk (files/prefixcopy.py): count it, and stop if told."""
