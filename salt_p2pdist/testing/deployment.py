@@ -15,6 +15,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from salt_p2pdist.testing.agents import stop_agents_under
 from salt_p2pdist.testing.saltlab import MinionSpec, SaltLab, free_port
 
@@ -85,6 +87,15 @@ class Deployment(SaltLab):
         kill_agent()
         self.stop_minion(minion_id, kill=True)
         kill_agent()
+        # An agent the minion's beacon started just before the minion died may not have
+        # written agent.json yet (seen in CI: it lived on and served the site-mate): found by
+        # its state dir on its command line instead.
+        state_dir = str(endpoint.parent)
+        for proc in psutil.process_iter(["cmdline"]):
+            cmdline = proc.info["cmdline"] or []
+            if "salt_p2pdist.agent" in cmdline and state_dir in cmdline:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
 
     def stop(self) -> None:
         try:

@@ -106,9 +106,19 @@ def test_a_new_image_version_moves_only_its_changed_pieces(deployment: Deploymen
         assert 0 < downloaded <= min(allowance, 0.05 * size), now[second["id"]]
         # v1 is gone from the agent (its file now holds v2), and the master hears so.
         assert first["id"] not in now and first["id"] in now[second["id"]]["replaced"], now
-    wait_for("the master sees v1 removed on both", lambda: all(
-        h["state"] == "removed"
-        for h in deployment.salt_run("p2pdist.status", first["id"])["minions"].values()), timeout=30)
+    answers: list[Any] = []
+
+    def v1_removed_on_both() -> bool:
+        # An answer without "minions" (seen once in a full CI run, not explained; kept in
+        # the message) is read again, not taken for the master's last word.
+        answers.append(deployment.salt_run("p2pdist.status", first["id"]))
+        minions = answers[-1].get("minions") if isinstance(answers[-1], dict) else None
+        return minions is not None and all(h["state"] == "removed" for h in minions.values())
+
+    try:
+        wait_for("the master sees v1 removed on both", v1_removed_on_both, timeout=30)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the master's answers: {answers[-3:]}") from exc
 
 
 def test_a_new_tree_version_moves_only_its_changed_files(deployment: Deployment, srv: Path) -> None:
