@@ -131,7 +131,10 @@ class LargeRun:
             "torrent_bytes": len(torrent), "order_bytes": order_sizes(order),
             "create_torrent_s": create_s, "a_from_origin_s": a_s, "b_from_a_s": b_s,
             "total_s": round(time.monotonic() - t0, 1),
+            # the kernel's high-water mark per phase: a spike between two samples counts too
             "rss_peak_mb": {n: round(self.rss.peak(n, phases) / MB, 1) for n in ("origin", *AGENTS)},
+            "rss_sampled_peak_mb": {n: {k: round(self.rss.peak(n, phases, k) / MB, 1)
+                                        for k in ("rss", "anon", "file")} for n in ("origin", *AGENTS)},
             "agent_rss_peak_mb": round(max(self.rss.peak(n, phases) for n in ("origin", *AGENTS)) / MB, 1),
             "identical": identical, "dest_counts_seen": seen,
             "placed_atomically": set(seen) <= {0, len(meta.files)},

@@ -69,7 +69,7 @@ def torrent_params(record: OrderRecord, resume: bytes | None, host_id: str) -> A
     if record.phase == lifecycle.PREPARE:  # a bug: the copy into staging must end first
         raise lifecycle.IllegalTransition(f"{record.dist_id}: its torrent is added once staging is seeded")
     atp = lt.read_resume_data(resume) if resume else lt.load_torrent_buffer(base64.b64decode(record.torrent))
-    if atp.ti is None:  # resume data saved without the info dict (loops.RESUME_FLAGS)
+    if atp.ti is None:  # resume data saved without the info dict (lightresume.py)
         atp.ti = lt.load_torrent_buffer(base64.b64decode(record.torrent)).ti
     atp.save_path = record.save_path
     # Not auto-managed: libtorrent's queue would stop seeding past 5 torrents.

@@ -1,8 +1,8 @@
 """Re-adding a torrent: moving a finished download into dest, or lifting bans.
 
 The torrent is removed (its files closed) before the files are renamed into
-place, then added again with the resume data saved just before, pointing at
-dest: libtorrent then trusts the pieces and seeds without re-hashing. Both
+place, then added again with resume data made just before (lightresume.py),
+pointing at dest: libtorrent then trusts the pieces and seeds without re-hashing. Both
 run in worker threads, so the alert loop keeps flowing while they wait.
 """
 
@@ -18,6 +18,7 @@ import libtorrent as lt
 
 from salt_p2pdist.agent import memory, seeding
 from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.lightresume import light_resume
 from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.transfer import Transfer, downloaded, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
@@ -47,7 +48,7 @@ class Readder:
         # (which take it too) never see the removed torrent's dead handle.
         with self.ops_lock:
             try:
-                resume = self.resume_data(transfer)
+                resume = light_resume(transfer)
                 if not self.book.is_current(transfer):
                     return  # removed meanwhile
                 self._remove_torrent(transfer)
@@ -59,7 +60,7 @@ class Readder:
                                save_path=str(placement.save_path(dest, transfer.meta)), **seen)
                 self.book.save_resume(dist_id, resume)
                 self.start(record, resume)
-                memory.release()  # a big tree's resume data went through libtorrent and Python twice
+                memory.release()  # what the removed torrent held (a big tree's file lists) is free now
             except (OSError, P2PDistError, RuntimeError) as exc:
                 log.error("finishing %s failed: %s", dist_id, exc)
                 self._keep_staged(transfer, resume if removed else None,
@@ -99,7 +100,7 @@ class Readder:
             old = self.book.get(dist_id)
             if old is None or old.record.phase != lifecycle.PLACED or old.record.dest != record.dest:
                 continue  # removed meanwhile: its files are no longer ours to replace
-            resume = self.resume_data(old)
+            resume = light_resume(old)
             self._remove_torrent(old)
             older.append((old, resume))
 
@@ -169,7 +170,8 @@ class Readder:
             log.error("re-adding %s failed: %s", dist_id, exc)
 
     def resume_data(self, transfer: Transfer) -> bytes:
-        """Resume data to add the torrent again from, with the download count up to now."""
+        """libtorrent's resume data (with the blocks of unfinished pieces and its bans), with the
+        download count up to now."""
         data = self.waiters.wait(transfer.dist_id, "resume",
                                  lambda: transfer.handle.save_resume_data(_SAVE_ALL))
         if data is None:  # save_resume_data_failed_alert

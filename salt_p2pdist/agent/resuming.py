@@ -1,10 +1,11 @@
 """Resume data across the agent's restarts: trusted after a clean stop, re-checked after a crash.
 
-libtorrent's resume data says which pieces a download holds, so a restarted
-agent need not hash its files again. It is saved every 30 s and at a clean
-stop, which leaves a marker; without the marker the last save may be older
-than the pieces written since, and a staged download is checked against its
-files instead of fetching those pieces again.
+Resume data says which pieces a download holds, so a restarted agent need
+not hash its files again. It is saved every 30 s (the agent's own,
+lightresume.py) and at a clean stop, which leaves a marker; without the
+marker the last save may be older than the pieces written since, and a
+staged download is checked against its files instead of fetching those
+pieces again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import libtorrent as lt
 
 from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.lightresume import light_resume
 from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.transfer import Transfer, recheck
 from salt_p2pdist.agent.waiters import AlertWaiters
@@ -63,12 +65,19 @@ def resume_all(book: TransferBook, state_dir: Path,
 
 
 def save_all(book: TransferBook, waiters: AlertWaiters) -> None:
-    """Save every transfer's resume data (the session paused); one that cannot be saved is logged."""
+    """Save every transfer's resume data (the session paused); one that cannot be saved is logged.
+
+    A download keeps libtorrent's own, which lists the blocks of its unfinished pieces too;
+    a seed the agent's, without block hashes (lightresume.py).
+    """
     for t in book.all():
         # A handle removed meanwhile (a finished download being re-added as a
         # seed) raises RuntimeError; the stop must go on and leave its marker.
         try:
-            waiters.wait(t.dist_id, "resume", _saving_resume_data(t), timeout=10)
+            if t.record.phase == lifecycle.STAGING:
+                waiters.wait(t.dist_id, "resume", _saving_resume_data(t), timeout=10)
+            else:
+                book.save_resume(t.dist_id, light_resume(t))
         except (P2PDistError, RuntimeError) as exc:
             log.warning("%s: resume data not saved: %s", t.dist_id, exc)
 
