@@ -61,7 +61,7 @@ class Engine:
         self._readder = Readder(book=self.book, waiters=self.waiters, session=self.session,
                                 ops_lock=self._ops, staging_dir=cfg.staging_dir, start=self.start)
         self._quieter = Quieter(book=self.book, waiters=self.waiters, session=self.session,
-                                ops_lock=self._ops, start=self.start, resume_data=self._readder.resume_data)
+                                ops_lock=self._ops, start=self.start)
         # Copies into staging for a new version (preparing.py); resumed after the others started.
         self.preparer = preparing.Preparer(book=self.book, ops_lock=self._ops, staging_dir=cfg.staging_dir,
                                            start=self.start, held=self._held)

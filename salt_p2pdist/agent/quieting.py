@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from salt_p2pdist.agent.book import TransferBook
+from salt_p2pdist.agent.lightresume import light_resume
 from salt_p2pdist.agent.record import OrderRecord
 from salt_p2pdist.agent.transfer import Transfer, recheck, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
@@ -48,13 +49,12 @@ def dest_stamp(dest: str, meta: TorrentMeta) -> list[list[Any]]:
 
 
 class Quieter:
-    """``start`` adds a record's torrent (the engine's); ``resume_data`` saves a transfer's now."""
+    """``start`` adds a record's torrent (the engine's)."""
 
     def __init__(self, *, book: TransferBook, waiters: AlertWaiters, session: Any,
-                 ops_lock: threading.RLock, start: Callable[[OrderRecord, bytes | None], Transfer],
-                 resume_data: Callable[[Transfer], bytes]):
+                 ops_lock: threading.RLock, start: Callable[[OrderRecord, bytes | None], Transfer]):
         self.book, self.waiters, self.session, self.ops_lock = book, waiters, session, ops_lock
-        self.start, self.resume_data = start, resume_data
+        self.start = start
 
     def quiet(self, transfer: Transfer) -> bool:
         """Worker thread: the tracker said the swarm is quiet; close the torrent, keep the rest.
@@ -65,7 +65,8 @@ class Quieter:
                 return False  # already quiet, removed, or not complete where it lies
             where = files_at(transfer.record, transfer.meta)
             try:
-                self.resume_data(transfer)  # written to disk by the alert handler
+                # The agent's own (lightresume.py): woken, the seed holds no block hashes.
+                self.book.save_resume(dist_id, light_resume(transfer))
                 status = status_of(transfer)
                 fields: dict[str, Any] = {"failed_bytes": status["failed_bytes"],
                                           "uploaded": status["uploaded"],  # still reported while quiet
