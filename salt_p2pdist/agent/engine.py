@@ -104,8 +104,14 @@ class Engine:
         memory.release()  # the order of a big tree is megabytes, parsed more than once
         return started
 
-    def start(self, record: OrderRecord, resume: bytes | None, meta: TorrentMeta | None = None) -> Transfer:
-        """Add ``record``'s torrent to the session; it becomes the distribution's current transfer."""
+    def start(self, record: OrderRecord, resume: bytes | None, meta: TorrentMeta | None = None, *,
+              place_failed: bool = False) -> Transfer:
+        """Add ``record``'s torrent to the session; it becomes the distribution's current transfer.
+
+        ``place_failed``: added back from staging after a failed move into dest. Set before the
+        transfer is in the book: libtorrent reports it finished again at once, and the alert
+        thread must not see it unmarked and try the move again (alerts.may_move).
+        """
         known = self.book.get(record.dist_id)
         if meta is None:  # re-added (moved into dest, bans lifted): described already
             meta = known.meta if known is not None else describe(base64.b64decode(record.torrent))
@@ -114,7 +120,7 @@ class Engine:
         atp.renamed_files = dict(meta.renames)
         transfer = Transfer(record=record, meta=meta, handle=self.session.add_torrent(atp),
                             ledger=adding.ledger_for(record, self.cfg.host_id),
-                            downloaded_at_add=int(atp.total_downloaded))
+                            downloaded_at_add=int(atp.total_downloaded), place_failed=place_failed)
         if record.upload_limit:  # a per-torrent limit binds LAN peers too
             transfer.handle.set_upload_limit(record.upload_limit)
         self.book.put(transfer)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import libtorrent as lt
 
@@ -30,12 +29,19 @@ log = logging.getLogger(__name__)
 _SAVE_ALL = lt.torrent_handle.flush_disk_cache  # no info dict: the record has the torrent (adding.py)
 
 
+class Starter(Protocol):
+    """The engine's ``start``: adds a record's torrent, its distribution's current transfer."""
+
+    def __call__(self, record: OrderRecord, resume: bytes | None, *,
+                 place_failed: bool = False) -> Transfer: ...
+
+
 class Readder:
     """Removes a transfer's torrent and adds it again; ``start`` adds a record's torrent."""
 
     def __init__(self, *, book: TransferBook, waiters: AlertWaiters, session: Any,
                  ops_lock: threading.RLock, staging_dir: Path,
-                 start: Callable[[OrderRecord, bytes | None], Transfer]):
+                 start: Starter):
         self.book, self.waiters, self.session = book, waiters, session
         self.ops_lock, self.staging_dir, self.start = ops_lock, staging_dir, start
 
@@ -133,7 +139,8 @@ class Readder:
             if resume is None or not self.book.is_current(transfer):
                 return
             try:
-                self.book.set_error(self.start(transfer.record, resume), error, place_failed=True)
+                self.book.set_error(self.start(transfer.record, resume, place_failed=True), error,
+                                    place_failed=True)
             except (RuntimeError, ValueError) as exc:  # the status must not keep a dead handle
                 log.error("%s: cannot share it from staging again: %s", transfer.dist_id, exc)
                 self.book.pop(transfer.dist_id)
