@@ -10,9 +10,11 @@ The pieces a transfer holds were verified against the torrent's piece layer,
 which the order record keeps, so their list is all a seed needs: libtorrent
 serves them without hashing again. What it lacks is the block hashes a
 downloader may ask for to name the bad block of a piece that failed its
-hash; measured with libtorrent 2.1, a corrupt peer mixing its blocks into
-the same pieces as such a seed is still the one banned, and the honest seed
-is not (tests/unit/test_light_resume.py).
+hash. Measured with libtorrent 2.1 (tests/unit/test_light_resume.py): a
+fetcher whose only good source is such a seed, beside a corrupt peer mixing
+its blocks into the same pieces, still ends with a good copy and bans the
+corrupt peer. It may ban the honest seed too, but it did so as often when
+that seed held its block hashes (docs/security.md).
 
 A download stopped cleanly keeps libtorrent's own resume data (resuming.py):
 it also lists the blocks of pieces not yet complete, which would otherwise
