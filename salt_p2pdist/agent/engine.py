@@ -15,10 +15,10 @@ import base64
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from salt_p2pdist.agent import adding, memory, preparing, removing, reordering, resuming, seeding
 from salt_p2pdist.agent.alerts import AlertHandler
+from salt_p2pdist.agent.banning import Banning
 from salt_p2pdist.agent.bans import BanList
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.certify import Certifier
@@ -53,7 +53,6 @@ class Engine:
         self.certs = Certifier(cfg.state_dir, cfg.host_id, cfg.salt_key)
         # Before any torrent: peer classes are assigned when a peer connects.
         self.policy = PolicyEnforcer(self.session, cfg.state_dir)
-        self.bans = BanList(self.session)
         self.waiters = AlertWaiters()
         self.stopped = threading.Event()
         self._ops = threading.RLock()
@@ -66,12 +65,14 @@ class Engine:
         self.preparer = preparing.Preparer(book=self.book, ops_lock=self._ops, staging_dir=cfg.staging_dir,
                                            start=self.start, held=self._held)
         resuming.resume_all(self.book, cfg.state_dir, self.start, self.preparer.resume)
+        self.banning = Banning(BanList(self.session), self.book, self._readder.forget_bans)
         handler = AlertHandler(self.book, self.waiters, on_ban=self.ban_peer,
                                on_moving=lambda t: self._worker(self._readder.finish, t),
                                on_quiet=lambda t: self._worker(self._quieter.quiet, t))
         limits = DownloadLimits()  # a fetch's download limit: hold-back and yielding, one owner
         poller = SharePoller(self.book, self.policy, cfg.host_id, cfg.state_dir, limits)
-        self._alerts = start_loops(self.session, handler, self.book, self.policy, poller, self.stopped)
+        self._alerts = start_loops(self.session, handler, self.book, self.policy, poller, self.stopped,
+                                   on_sweep=self.banning.lift_expired)
         self.yielder = Yielder(self.book, limits)  # background downloads give the WAN link way
         threading.Thread(target=yield_loop, name="yield", daemon=True,
                          args=(self.yielder, self.stopped)).start()
@@ -132,13 +133,7 @@ class Engine:
         return [*self.book.all(), *self.book.preparing(), *seeding.quiet_copies(self.book.quiet_records())]
 
     def ban_peer(self, dist_id: str, ip: str) -> None:
-        transfers = self.book.all()
-        origins = {urlsplit(t.record.tracker).hostname or "" for t in transfers if t.record.tracker}
-        transfer = self.book.get(dist_id)
-        if self.bans.ban(ip, dist_id, origin_hosts=origins) and transfer is not None:
-            self.book.update(transfer, banned=[*transfer.record.banned, ip])  # shown in status
-        elif ip in origins and transfer is not None and transfer.record.phase == lifecycle.STAGING:
-            self._worker(self._readder.forget_bans, transfer)
+        self.banning.on_ban(dist_id, ip)
 
     @staticmethod
     def _worker(job: Callable[[Transfer], object], transfer: Transfer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,10 +27,12 @@ PEER_SAMPLE_EVERY_S = 1.0
 
 
 def start_loops(session: Any, handler: AlertHandler, book: TransferBook, policy: PolicyEnforcer,
-                poller: SharePoller, stop: threading.Event) -> threading.Thread:
-    """Start the three loops (they end once ``stop`` is set); the alert loop's thread."""
+                poller: SharePoller, stop: threading.Event,
+                on_sweep: Callable[[], None] = lambda: None) -> threading.Thread:
+    """Start the three loops (they end once ``stop`` is set); the alert loop's thread.
+    ``on_sweep`` runs in the alert loop every SWEEP_EVERY_S (expired peer blocks are lifted)."""
     alerts = threading.Thread(target=alert_loop, name="alerts", daemon=True,
-                              args=(session, handler, book, policy, stop))
+                              args=(session, handler, book, policy, stop, on_sweep))
     alerts.start()
     threading.Thread(target=sample_peers, name="peers", daemon=True, args=(book, stop)).start()
     threading.Thread(target=wan_share_loop, name="wan-share", daemon=True, args=(poller, stop)).start()
@@ -37,7 +40,7 @@ def start_loops(session: Any, handler: AlertHandler, book: TransferBook, policy:
 
 
 def alert_loop(session: Any, handler: AlertHandler, book: TransferBook, policy: PolicyEnforcer,
-               stop: threading.Event) -> None:
+               stop: threading.Event, on_sweep: Callable[[], None] = lambda: None) -> None:
     """Alerts to actions; every SWEEP_EVERY_S, missed finishes; every RESUME_EVERY_S, policy
     windows and resume data; every RELEASE_EVERY_S, free heap memory back to the system."""
     last_save = last_sweep = last_release = 0.0
@@ -54,6 +57,10 @@ def alert_loop(session: Any, handler: AlertHandler, book: TransferBook, policy: 
                 handler.sweep_finished()
             except Exception:  # a handle removed meanwhile: the next sweep sees the new one
                 log.exception("looking for missed finishes failed")
+            try:
+                on_sweep()
+            except Exception:  # tried again at the next sweep
+                log.exception("lifting expired peer blocks failed")
         if time.monotonic() - last_save > RESUME_EVERY_S:
             last_save = time.monotonic()
             policy.tick(datetime.now())  # time windows open and close

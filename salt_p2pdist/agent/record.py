@@ -39,7 +39,7 @@ class OrderRecord:
     failed_bytes: int = 0  # data that failed its hash under earlier torrent handles
     ledger: dict[str, int] = field(default_factory=dict)  # bytes by source, kept across re-adds
     site_seen: str = ""  # the site connections showed this host in
-    banned: list[str] = field(default_factory=list)  # peers blocked for corrupt data
+    banned: list[str] = field(default_factory=list)  # peers libtorrent banned here (each blocked a while)
     # Quiet distributions: [path, size, mtime_ns] of each file at dest when it went quiet,
     # so waking checks the files only when they changed (quieting.py).
     dest_stamp: list[list[Any]] = field(default_factory=list)

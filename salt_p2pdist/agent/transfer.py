@@ -128,7 +128,7 @@ def status_of(t: Transfer) -> dict[str, Any]:
         "eta_s": round(left / rate) if rate > 0 and left > 0 else (0 if left == 0 else None),
         "dest": t.record.dest or t.record.save_path,
         "error": error,
-        "banned": list(t.record.banned),  # peers blocked for corrupt data
+        "banned": list(t.record.banned),  # peers libtorrent banned here (blocked for a while)
         "reused": t.record.reused,  # bytes taken from copies already here
         "seeded": t.record.seeded,  # bytes staging started from (reused + older versions)
         "replaced": dict(t.record.replaced),  # older versions this one replaced at dest
