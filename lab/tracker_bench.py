@@ -50,25 +50,34 @@ def _ip(i: int, sites: int = 100) -> str:
     return f"10.{k // 250}.{k % 250}.{1 + i // sites % 250}"
 
 
-def filled_tracker(hosts: int, sites: int = 100) -> Tracker:
-    """A tracker with one swarm of ``hosts`` downloading hosts in ``sites`` sites."""
+def filled_tracker(hosts: int, sites: int = 100, complete_every: int = 0) -> Tracker:
+    """A tracker with one swarm of ``hosts`` hosts in ``sites`` sites, downloading but for
+    every ``complete_every``-th one (0: none), which is complete (a seed)."""
     names = [f"h{i:05d}" for i in range(hosts)]
     site_map = SiteMap.from_config({f"s{k}": {"networks": [f"10.{k // 250}.{k % 250}.0/24"]}
                                     for k in range(sites)})
     tracker = Tracker(sites=site_map, require_cert=False)
     tracker.register(HASH, frozenset(names), 6881, NAME)
     for i, host in enumerate(names):
-        tracker.respond(_query(host, 1 << 30), _ip(i, sites), "10.255.0.1")
+        tracker.respond(_query(host, _left(i, complete_every, 1 << 30)), _ip(i, sites), "10.255.0.1")
     return tracker
 
 
-def cpu_per_announce(hosts: int, rounds: int = 2000) -> float:
-    tracker = filled_tracker(hosts)
+def _left(i: int, complete_every: int, left: int) -> int:
+    return 0 if complete_every and i % complete_every == 0 else left
+
+
+def cpu_per_announce(hosts: int, rounds: int = 2000, complete_every: int = 0,
+                     fetchers_only: bool = False) -> float:
+    """CPU seconds per announce of a random host (``fetchers_only``: of a site's WAN fetcher,
+    the one announce that reads the other sites' seeds)."""
+    tracker = filled_tracker(hosts, complete_every=complete_every)
     rng = random.Random(1)
+    seated = sorted(int(h[1:]) for h in tracker.swarms[HASH].fetchers.all())
     start = time.process_time()
     for _ in range(rounds):
-        i = rng.randrange(hosts)
-        tracker.respond(_query(f"h{i:05d}", 1 << 29), _ip(i), "10.255.0.1")
+        i = rng.choice(seated) if fetchers_only else rng.randrange(hosts)
+        tracker.respond(_query(f"h{i:05d}", _left(i, complete_every, 1 << 29)), _ip(i), "10.255.0.1")
     return (time.process_time() - start) / rounds
 
 
@@ -123,12 +132,20 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--clients", type=int, default=3)
     p.add_argument("--out", type=Path)
+    p.add_argument("--alone", action="store_true", help="the tracker alone only, no TLS runs")
     a = p.parse_args()
     result: dict[str, Any] = {"tracker_cpu_ms_per_announce": {
         str(n): round(1000 * cpu_per_announce(n), 3) for n in (100, 1000, 10000)}}
-    with tempfile.TemporaryDirectory() as d:
-        result["tls"] = [over_tls(Path(d) / f"r{i}", a.clients, a.seconds, swarm)
-                         for i, swarm in enumerate((0, 1000))]
+    # Half the swarm complete: seeds of every site are candidates for every other site's fetcher.
+    result["tracker_cpu_ms_per_announce_half_seeds"] = {
+        str(n): round(1000 * cpu_per_announce(n, complete_every=2), 3) for n in (100, 1000, 10000)}
+    result["tracker_cpu_ms_per_fetcher_announce_half_seeds"] = {
+        str(n): round(1000 * cpu_per_announce(n, complete_every=2, fetchers_only=True), 3)
+        for n in (100, 1000, 10000)}
+    if not a.alone:
+        with tempfile.TemporaryDirectory() as d:
+            result["tls"] = [over_tls(Path(d) / f"r{i}", a.clients, a.seconds, swarm)
+                             for i, swarm in enumerate((0, 1000))]
     text = json.dumps(result, indent=1)
     print(text)
     if a.out:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from salt_p2pdist.core.topology import SAME_SITE
-from salt_p2pdist.tracker.routes import ORIGIN_SITE, WanRoutes
+from salt_p2pdist.tracker.routes import ORIGIN_SITE, WanRoutes, per_site
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,18 @@ def select_peers(
     pool = [p for p in candidates if p.host_id != requester.host_id]
     if requester.complete:  # seeds do not trade with seeds
         pool = [p for p in pool if not p.complete]
-    local = [p for p in pool if nearness(requester.site, p.site) == SAME_SITE]
+    near = per_site(lambda site: nearness(requester.site, site))
+    local = [p for p in pool if near(p.site) == SAME_SITE]
     remote: list[Peer] = []
     # A host that downloads nothing (a seed) may trade across the WAN like a fetcher.
     if requester.host_id in fetchers or requester.complete:
-        remote = [p for p in pool if nearness(requester.site, p.site) != SAME_SITE
+        remote = [p for p in pool if near(p.site) != SAME_SITE
                   and (p.host_id in fetchers or p.complete or p.site == ORIGIN_SITE)]
         if routes is not None:
             remote = routes.remote(requester.site, requester.complete, remote, hungry)
         rng.shuffle(remote)  # spread load among equals, then nearest first, fastest uplink first
-        remote.sort(key=lambda p: (nearness(requester.site, p.site),
-                                   -routes.upload(p.site) if routes else 0.0))
+        rank = per_site(lambda site: (near(site), -routes.upload(site) if routes else 0.0))
+        remote.sort(key=lambda p: rank(p.site))
         remote = remote[:want]  # first: the fetcher's reason to be
     return rng.sample(local, min(want - len(remote), len(local))) + remote
 

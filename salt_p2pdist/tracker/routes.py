@@ -33,7 +33,7 @@ With no WAN description (or no rates) nothing changes: every site may relay.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -41,6 +41,7 @@ from salt_p2pdist.core.wanlinks import HUB, Link, Wan
 
 ORIGIN_SITE = "origin"
 WEAK_UPLINK = 0.25  # up below this fraction of down: the site takes, but hardly gives
+NO_LINK = Link()
 
 
 class Placed(Protocol):
@@ -51,6 +52,7 @@ class Placed(Protocol):
 
 
 P = TypeVar("P", bound=Placed)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,13 @@ class WanRoutes:
 
     def weak(self, site: str) -> bool:
         """A mesh site whose uplink is far below its downlink (both configured)."""
-        link = self.wan.sites.get(site, Link())
+        link = self.wan.sites.get(site, NO_LINK)
         return bool(self.wan.shape != HUB and link.up and link.down
                     and link.up < WEAK_UPLINK * link.down)
 
     def upload(self, site: str) -> float:
         """The site's configured uplink in Mbit/s (the origin's: the HQ uplink); 0 if unknown."""
-        link = self.wan.hq if site == ORIGIN_SITE else self.wan.sites.get(site, Link())
+        link = self.wan.hq if site == ORIGIN_SITE else self.wan.sites.get(site, NO_LINK)
         return link.up or 0.0
 
     def _at_hq(self, site: str) -> bool:
@@ -81,10 +83,11 @@ class WanRoutes:
             return []  # its seeds would fill the weak uplink serving other sites
         if complete:
             return pool  # a seed's remote peers are the fetchers it serves
-        good = [p for p in pool if not self.weak(p.site)]
+        weak = per_site(self.weak)
+        good = [p for p in pool if not weak(p.site)]
         if not any(p.complete for p in good):
             return pool
-        if self.weak(site) and not hungry and any(self._relaying(p) for p in good):
+        if weak(site) and not hungry and any(self._relaying(p) for p in good):
             # HQ's uplink first fills the good-uplink sites, which pass it on to this one.
             return [p for p in good if p.site != ORIGIN_SITE]
         return good
@@ -94,3 +97,15 @@ class WanRoutes:
         return not p.complete and p.site != ORIGIN_SITE and self.upload(p.site) > 0 \
             and not self.weak(p.site)
 
+
+
+def per_site(of_site: Callable[[str], T]) -> Callable[[str], T]:
+    """``of_site`` asked once per site: a fetcher's candidates are thousands of hosts of a
+    few hundred sites (swarm.py)."""
+    known: dict[str, T] = {}
+
+    def ask(site: str) -> T:
+        if site not in known:
+            known[site] = of_site(site)
+        return known[site]
+    return ask

@@ -120,9 +120,9 @@ class Tracker:
             raise TrackerError(QUIET_REASON)
         me = Peer(a.host_id, a.ip, a.port, a.left, now, self.sites.site_of(a.host_id, a.ip),
                   a.peer_id)
-        swarm.peers[a.host_id] = me
+        swarm.put(me)
         swarm.fetchers.observe(me, now)
-        site_members = {h: p for h, p in swarm.peers.items() if p.site == me.site}
+        site_members = swarm.members(me.site)
         before = list(swarm.fetchers.by_site.get(me.site, []))
         if dist_id_of(a.info_hash20) in self.held_sites().get(me.site, {}):
             swarm.fetchers.excuse(before, site_members, now)  # held back by priority, not stalled
@@ -136,8 +136,8 @@ class Tracker:
         seated = a.host_id in after
         self.intervals.recount(now, self._downloading())
         me = replace(me, interval=self.intervals.interval(left=a.left, seated=seated))
-        swarm.peers[a.host_id] = me
-        candidates = list(swarm.peers.values())
+        swarm.put(me)
+        candidates = swarm.candidates(me, a.numwant, self._rng)
         if swarm.origin_port:
             candidates.append(Peer(ORIGIN_ID, origin_ip, swarm.origin_port, 0, now, ORIGIN_SITE))
         # A weak-uplink site's fetcher without progress for a while also gets the origin (routes.py).
