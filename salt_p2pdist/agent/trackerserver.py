@@ -105,13 +105,14 @@ class TrackerServer(ThreadingHTTPServer):
     def __init__(self, interface: str, port: int, tracker: Tracker,
                  certs: Callable[[dict[str, Any]], dict[str, str]] | None = None,
                  tls: ssl.SSLContext | None = None,
-                 torrents: Callable[[dict[str, Any]], dict[str, str]] | None = None):
+                 torrents: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+                 lock: threading.Lock | None = None):
         super().__init__((interface, port), TrackerHandler)
         self.tracker = tracker
         self.certs = certs
         self.torrents = torrents
         self.tls = tls
-        self.lock = threading.Lock()
+        self.lock = lock or threading.Lock()  # the tracker's table, shared with its owner's loops
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The TLS handshake runs here, in the request's own thread: a client

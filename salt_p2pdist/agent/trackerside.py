@@ -11,9 +11,9 @@ libtorrent can check that they talk to their master.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import threading
-import time
 from typing import Any
 
 from salt_p2pdist.agent import holding, originquiet
@@ -22,16 +22,14 @@ from salt_p2pdist.agent.engine import Engine
 from salt_p2pdist.agent.kept import KeptSwarms, QuietTimes
 from salt_p2pdist.agent.originquiet import QuietOrigin
 from salt_p2pdist.agent.record import OrderRecord
+from salt_p2pdist.agent.trackerdesk import Desk, known_host
 from salt_p2pdist.agent.trackerserver import TrackerServer, server_tls
 from salt_p2pdist.agent.transfer import Transfer
 from salt_p2pdist.core import priority
 from salt_p2pdist.core.errors import NotFound
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import Wan
-from salt_p2pdist.files.audit import AuditLog
 from salt_p2pdist.torrent import swarmca
-from salt_p2pdist.tracker.announce import TrackerError
-from salt_p2pdist.tracker.certdesk import UsedRequests, check_torrent_request, issue_certificate
 from salt_p2pdist.tracker.priorities import dist_id_of
 from salt_p2pdist.tracker.routes import ORIGIN_SITE
 from salt_p2pdist.tracker.swarm import Swarm
@@ -46,18 +44,20 @@ class TrackerSide:
         self.ca = swarmca.SwarmCA(cfg.ca_dir) if cfg.ca_dir else None
         # Swarms admit the hosts each push admitted (admission.py); with
         # p2pdist:targets_only false, every accepted minion.
-        admit = self._known_host if cfg.admit_minions else (lambda _host: False)
+        admit = functools.partial(known_host, cfg) if cfg.admit_minions else (lambda _host: False)
         self.tracker = Tracker(interval=cfg.announce_interval, known_host=admit,
                                sites=sites, fetchers_per_site=cfg.fetchers_per_site,
                                stall_after=cfg.stall_after, require_cert=self.ca is not None,
                                wan=wan, announce_budget=cfg.announce_budget)
-        self.used_requests = UsedRequests()
         self.kept = KeptSwarms(cfg.state_dir / "kept_swarms.json")
         self.quiet = QuietTimes(cfg.state_dir / "quiet_swarms.json")
+        lock = threading.Lock()  # the tracker's table: the server's requests and the loops below
+        self.desk = Desk(cfg, self.ca, self.tracker, lock, self.kept, self._seed_record)
         assert cfg.tracker_port is not None
         tls = server_tls(cfg, self.ca, cfg.state_dir / "tls.key") if self.ca else None
         self.server = TrackerServer(cfg.tracker_interface, cfg.tracker_port, self.tracker,
-                                    self._certify if self.ca else None, tls, self._serve_torrent)
+                                    self.desk.certify if self.ca else None, tls, self.desk.serve_torrent,
+                                    lock=lock)
         for t in engine.book.all():  # swarms survive restarts
             self.register(t)
         for record in originquiet.quiet_seeds(engine.book):  # so do quiet ones, the origin closed
@@ -78,49 +78,6 @@ class TrackerSide:
         threading.Thread(target=originquiet.settle_loop, name="quiet-origin", daemon=True,
                          args=(self.origin, engine.stopped)).start()
 
-    def _known_host(self, host_id: str) -> bool:
-        keys = self.cfg.known_hosts_dir
-        return bool(keys and host_id and "/" not in host_id and (keys / host_id).is_file())
-
-    def _salt_key(self, host_id: str) -> bytes | None:
-        return (self.cfg.known_hosts_dir / host_id).read_bytes() if self._known_host(host_id) \
-            and self.cfg.known_hosts_dir else None
-
-    def _certify(self, body: dict[str, Any]) -> dict[str, str]:
-        """Issue or refuse, and either way write it into the master's audit log."""
-        assert self.ca is not None
-        who = str(body.get("minion", "?"))[:256] if isinstance(body, dict) else "?"
-        dist_id = str(body.get("info_hash", ""))[:16] if isinstance(body, dict) else ""
-        try:
-            answer = issue_certificate(self.tracker, self.ca, body, key_of=self._salt_key, now=time.time(),
-                                       used=self.used_requests)
-        except TrackerError as exc:
-            self._audit(who, f"refused: {exc}", dist_id)
-            raise
-        self._audit(who, "issued", dist_id)
-        return answer
-
-    def _serve_torrent(self, body: dict[str, Any]) -> dict[str, str]:
-        """A torrent too big for its Salt order, to a host that may join its swarm (certdesk.py)."""
-        with self.server.lock:
-            info_hash20 = check_torrent_request(self.tracker, body, key_of=self._salt_key, now=time.time())
-        dist_id = info_hash20.hex()[:16]  # the info hash's first 16 digits
-        seed = self._seed_record(dist_id)  # seeded, or quiet
-        if seed is not None:
-            return {"torrent": seed.torrent}  # already base64
-        kept = self.kept.torrent(dist_id)
-        if kept is None:
-            raise TrackerError("the origin no longer holds this distribution's torrent")
-        return {"torrent": base64.b64encode(kept).decode()}
-
-    def _audit(self, minion: str, result: str, dist_id: str) -> None:
-        if self.cfg.audit_log is None:
-            return
-        try:
-            AuditLog(self.cfg.audit_log).record("certificate", minion, result=result, id=dist_id)
-        except OSError as exc:  # the answer must still go out
-            log.error("cannot write the audit log %s: %s", self.cfg.audit_log, exc)
-
     def register(self, t: Transfer) -> None:
         """A distribution the origin seeds becomes a swarm; a closed one gets the origin's certificate."""
         if t.record.mode != "seed":
@@ -129,7 +86,7 @@ class TrackerSide:
         if t.meta.ssl and self.ca is not None and not t.record.tls_cert:
             cert = self.ca.issue(swarmca.public_pem(self.engine.certs.key), torrent_name=t.meta.torrent_name,
                                  holder="origin").decode()
-            self._audit("origin", "issued", t.dist_id)
+            self.desk.audit("origin", "issued", t.dist_id)
             self.engine.book.update(t, tls_cert=cert)
             self.engine.certs.apply(t)
         port = self.engine.ssl_port if t.meta.ssl else self.engine.listen_port

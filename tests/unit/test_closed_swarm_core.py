@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +13,10 @@ import pytest
 import salt_fakes
 from cryptography import x509
 
+from salt_p2pdist.agent.config import AgentConfig
+from salt_p2pdist.agent.kept import KeptSwarms
+from salt_p2pdist.agent.record import OrderRecord
+from salt_p2pdist.agent.trackerdesk import Desk, known_host
 from salt_p2pdist.core.errors import InvalidRequest
 from salt_p2pdist.torrent import creation, metainfo, signature, swarmca
 from salt_p2pdist.tracker.announce import Holder, TrackerError, parse_announce
@@ -151,3 +157,35 @@ def test_announces_need_the_hosts_certificate_for_that_swarm() -> None:
 def test_no_certificate_for_every_torrent(signed: dict) -> None:
     with pytest.raises(ValueError, match="one distribution only"):
         signed["ca"].issue(swarmca.public_pem(swarmca.new_key()), torrent_name="*", holder="m1")
+
+
+def test_the_origins_desk_issues_to_an_accepted_minion_refuses_others_and_audits_both(
+        signed: dict, tmp_path: Path) -> None:
+    keys = tmp_path / "minions"
+    keys.mkdir()
+    minion_key, minion_pub = salt_keypair(tmp_path, "m1")
+    (keys / "m1").write_bytes(minion_pub.read_bytes())  # the master accepted m1's key
+    cfg = AgentConfig(state_dir=tmp_path / "origin", host_id="origin", known_hosts_dir=keys,
+                      audit_log=tmp_path / "audit.jsonl")
+    tracker, _ = _desk(signed, minion_pub)
+    desk = Desk(cfg, signed["ca"], tracker, threading.Lock(), KeptSwarms(tmp_path / "kept.json"),
+                seed_record=lambda _dist_id: None)
+    assert known_host(cfg, "m1") and not known_host(cfg, "m2") and not known_host(cfg, "../m1")
+    answer = desk.certify(_request(signed, minion_key))
+    assert x509.load_pem_x509_certificate(answer["cert"].encode())
+    with pytest.raises(TrackerError):
+        desk.certify(_request(signed, minion_key, minion="m2"))  # m1's key, m2's name
+    info_hash, when = metainfo.describe(signed["torrent"]).info_hash, int(time.time())
+    asked = {"info_hash": info_hash, "minion": "m1", "time": when,
+             "signature": swarmca.sign(minion_key, swarmca.torrent_request_payload(info_hash, "m1", when))}
+    with pytest.raises(TrackerError, match="no longer holds"):  # neither seeded nor kept
+        desk.serve_torrent(asked)
+    desk.seed_record = lambda _dist_id: OrderRecord.from_json({  # the origin seeds it
+        "dist_id": info_hash[:16], "torrent": "dG9ycmVudA==", "dest": str(tmp_path), "mode": "seed",
+        "phase": "seed", "save_path": str(tmp_path)})
+    assert desk.serve_torrent(asked) == {"torrent": "dG9ycmVudA=="}
+    with pytest.raises(TrackerError, match="not a target"):
+        desk.serve_torrent({**asked, "minion": "m2"})
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(e["action"], e["user"], e["result"][:7]) for e in audit] == [
+        ("certificate", "m1", "issued"), ("certificate", "m2", "refused")]
