@@ -98,7 +98,6 @@ class WanRoutes:
             and not self.weak(p.site)
 
 
-
 def per_site(of_site: Callable[[str], T]) -> Callable[[str], T]:
     """``of_site`` asked once per site: a fetcher's candidates are thousands of hosts of a
     few hundred sites (swarm.py)."""
