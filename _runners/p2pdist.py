@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 __virtualname__ = "p2pdist"
 
 try:
+    from salt_p2pdist.core.arguments import dist_id_text
     from salt_p2pdist.master.caller import Caller
     from salt_p2pdist.master.calls import run_command
 
@@ -113,6 +114,7 @@ def priority(id: str = "", level: str = "", *args: Any, **kwargs: Any) -> Any:  
         salt-run p2pdist.priority 3f9a0c1d2e4b5a69 urgent
         salt-run p2pdist.priority 3f9a0c1d2e4b5a69 level=background
     """
+    id = dist_id_text(id)  # noqa: A001 (Salt reads an all-digit id as a number)
     from salt_p2pdist.master import reprioritize
     return _run("p2pdist.priority", reprioritize.ARGS, locals(),
                 lambda c: reprioritize.change(c, str(id), level))
@@ -135,6 +137,7 @@ def status(id: str = "", watch: bool = False, timeout: int = 3600, *args: Any,  
         salt-run p2pdist.status 3f9a0c1d2e4b5a69 watch=True
         salt-run p2pdist.status 3f9a0c1d2e4b5a69 --out json
     """
+    id = dist_id_text(id)  # noqa: A001 (Salt reads an all-digit id as a number)
     from salt_p2pdist.master import watch as progress
     return _run("p2pdist.status", progress.ARGS, locals(), lambda c: progress.status(c, id, watch, timeout))
 
@@ -170,6 +173,7 @@ def stop_seeding(id: str = "", *args: Any, **kwargs: Any) -> Any:  # noqa: A002
 
         salt-run p2pdist.stop_seeding 3f9a0c1d2e4b5a69
     """
+    id = dist_id_text(id)  # noqa: A001 (Salt reads an all-digit id as a number)
     from salt_p2pdist.master import cancel as cancelling
     return _run("p2pdist.stop_seeding", cancelling.STOP_ARGS, locals(),
                 lambda c: cancelling.stop_seeding(c, id))
@@ -189,6 +193,7 @@ def cancel(id: str = "", purge: bool = False, *args: Any, **kwargs: Any) -> Any:
 
         salt-run p2pdist.cancel 3f9a0c1d2e4b5a69
     """
+    id = dist_id_text(id)  # noqa: A001 (Salt reads an all-digit id as a number)
     from salt_p2pdist.master import cancel as cancelling
     return _run("p2pdist.cancel", cancelling.ARGS, locals(),
                 lambda c: cancelling.cancel(c, id, purge))
@@ -208,6 +213,7 @@ def approve(id: str = "", wait: bool = False, timeout: int = 3600, *args: Any,  
         salt-run p2pdist.approve 9c1e5a0b7f32
         salt-run p2pdist.approve 9c1e5a0b7f32 wait=True
     """
+    id = dist_id_text(id)  # noqa: A001 (Salt reads an all-digit id as a number)
     from salt_p2pdist.master import approve as approving
     return _run("p2pdist.approve", approving.ARGS, locals(),
                 lambda c: approving.approve(c, str(id), wait, timeout))

@@ -53,6 +53,15 @@ TGT_TYPE = Spec(str, choices=TARGET_TYPES)
 DIST_ID = Spec(str, required=True, hint="the distribution id, as listed by: salt-run p2pdist.status")
 
 
+def dist_id_text(value: Any) -> Any:
+    """A distribution id as the admin typed it. Salt's command line reads an id made of 16
+    decimal digits (about 1 id in 1,850) as a number; it is given back as its text.
+    Anything else is returned as it is (and checked as usual)."""
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 16:
+        return str(value)
+    return value
+
+
 def salt_keys(extra: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments the admin gave, without the ones Salt adds (``__pub_*``)."""
     return {k: v for k, v in extra.items() if not str(k).startswith("__")}

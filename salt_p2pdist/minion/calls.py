@@ -30,6 +30,19 @@ def problem(function: str, func: Callable[..., Any], specs: Mapping[str, args_ch
     return args_check.invalid(function, specs, named, named.pop("kwargs", {}), named.pop("args", ()))
 
 
+def _dist_id_as_text(func: Callable[..., Any], args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The call with its ``dist_id`` as text: Salt reads an all-digit id as a number."""
+    try:
+        call = inspect.signature(func).bind_partial(*args, **kwargs)
+    except TypeError:  # a bad call: problem() says what is wrong
+        return args, kwargs
+    if "dist_id" not in call.arguments:
+        return args, kwargs
+    call.arguments["dist_id"] = args_check.dist_id_text(call.arguments["dist_id"])
+    return tuple(call.args), dict(call.kwargs)
+
+
 def salt_function(specs: Mapping[str, args_check.Spec] | None,
                   context: Callable[[], dict[str, Any]]) -> Callable[[F], F]:
     """Decorate an execution function; ``specs`` None: its arguments are not checked.
@@ -40,6 +53,7 @@ def salt_function(specs: Mapping[str, args_check.Spec] | None,
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             name = f"p2pdist.{func.__name__}"
+            args, kwargs = _dist_id_as_text(func, args, kwargs)
             bad = problem(name, func, specs, args, kwargs) if specs is not None else ""
             try:
                 ret = {"result": False, "error": bad} if bad else func(*args, **kwargs)

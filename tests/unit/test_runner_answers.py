@@ -42,3 +42,11 @@ def test_an_unknown_distribution_is_refused(runner: ModuleType) -> None:
     assert ret["retcode"] == 1 and "no distribution" in ret["error"] and runner.__context__["retcode"] == 1
     assert runner.status() == "no distributions on this master; start one with: salt-run p2pdist.push " \
                               "<path> tgt=<target> dest=<directory>"
+
+
+def test_an_all_digit_id_read_as_a_number_is_looked_up_as_its_text(runner: ModuleType) -> None:
+    """Salt's command line gives ``salt-run p2pdist.status 3217708154007149`` a number."""
+    for call in (runner.status, runner.stop_seeding, runner.cancel):
+        ret = call(3217708154007149)
+        assert ret["retcode"] == 1 and "no distribution '3217708154007149'" in ret["error"], ret
+        assert "is not a text" not in ret["error"]
