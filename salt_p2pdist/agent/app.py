@@ -105,7 +105,7 @@ class Agent:
                 status = self.engine.add(body)
                 transfer = self.engine.book.get(status["dist_id"])
                 if self.side is not None and transfer is not None:
-                    self.side.register(transfer)
+                    self.side.register(transfer, relays=body.get("relays"))
             return status
         if len(parts) == 3 and parts[0] == "dists" and parts[2] == "wake" and method == "POST":
             return self.engine.wake(parts[1])

@@ -45,6 +45,8 @@ def check_order(order: Any) -> dict[str, Any]:
               "targets": lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v),
               "upload_limit": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63,
               "sites": lambda v: isinstance(v, dict),
+              "relays": lambda v: isinstance(v, dict) and all(
+                  isinstance(h, str) and isinstance(s, str) for h, s in v.items()),
               "site": lambda v: isinstance(v, str),
               "priority": lambda v: v in priority.LEVELS,
               "tracker": lambda v: isinstance(v, str)}

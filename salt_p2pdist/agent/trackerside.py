@@ -14,6 +14,7 @@ import base64
 import functools
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from salt_p2pdist.agent import holding, originquiet
@@ -78,8 +79,9 @@ class TrackerSide:
         threading.Thread(target=originquiet.settle_loop, name="quiet-origin", daemon=True,
                          args=(self.origin, engine.stopped)).start()
 
-    def register(self, t: Transfer) -> None:
-        """A distribution the origin seeds becomes a swarm; a closed one gets the origin's certificate."""
+    def register(self, t: Transfer, relays: Mapping[str, str] | None = None) -> None:
+        """A distribution the origin seeds becomes a swarm; a closed one gets the origin's certificate.
+        ``relays`` come with a push only (a hint for its start: not kept across restarts)."""
         if t.record.mode != "seed":
             return
         self.kept.drop(t.dist_id)  # seeded again after stop_seeding: no longer only kept
@@ -91,7 +93,7 @@ class TrackerSide:
             self.engine.certs.apply(t)
         port = self.engine.ssl_port if t.meta.ssl else self.engine.listen_port
         self.tracker.register(self._hash20(t), frozenset(t.record.targets), port,
-                              t.meta.torrent_name, t.record.level())
+                              t.meta.torrent_name, t.record.level(), relays=relays)
 
     @staticmethod
     def _hash20(t: Transfer) -> bytes:

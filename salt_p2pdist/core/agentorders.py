@@ -12,10 +12,12 @@ from typing import Any
 
 
 def seed_order(torrent: bytes, *, source: PurePath, targets: list[str], upload_limit: int,
-               priority: str = "") -> dict[str, Any]:
-    """The master's origin agent: seed from the pushed path itself; ``targets`` get certificates."""
+               priority: str = "", relays: dict[str, str] | None = None) -> dict[str, Any]:
+    """The master's origin agent: seed from the pushed path itself; ``targets`` get certificates;
+    ``relays``: targets in good-uplink sites (host -> site) that weak sites wait for."""
     return {"mode": "seed", "torrent": base64.b64encode(torrent).decode(), "source": str(source),
-            "targets": targets, "upload_limit": upload_limit, **({"priority": priority} if priority else {})}
+            "targets": targets, "upload_limit": upload_limit, **({"priority": priority} if priority else {}),
+            **({"relays": relays} if relays else {})}
 
 
 def fetch_order(torrent: bytes, *, dest: str, allowed_dest: list[str], tracker: str, force: bool,

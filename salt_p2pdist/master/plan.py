@@ -22,6 +22,7 @@ from salt_p2pdist.core.planner import NO_SITE, plan
 from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import parse_size, wan_from_config
 from salt_p2pdist.master.caller import Caller
+from salt_p2pdist.tracker.routes import WanRoutes
 
 Grains = Callable[[str], Mapping[str, Any] | None]
 
@@ -89,13 +90,33 @@ def dry_run(cfg: MasterSettings, what: str, targets: list[str], grains_of: Grain
             "comment": "a plan only: nothing was recorded or sent"}
 
 
-def command(caller: Caller, what: str, tgt: str, tgt_type: str) -> Any:
-    """``salt-run p2pdist.plan``: the dry run, as a document (``--out json``) or lines for people."""
+def relays(cfg: MasterSettings, hosts: list[str], grains_of: Callable[[], Grains]) -> dict[str, str]:
+    """The ``hosts`` placed in good-uplink sites (host -> site), when the WAN also has weak ones.
+
+    A push hands these to the tracker: at the start, a weak site's fetcher waits for
+    them rather than take HQ's uplink (tracker/routes.py). {} without weak sites, and
+    then no grains are read (``grains_of`` makes the reader: at 10,000 targets it costs).
+    """
+    routes = WanRoutes(wan_from_config(cfg.sites, cfg.hq, cfg.wan))
+    configured = list(routes.wan.sites)
+    if not any(map(routes.weak, configured)) or not any(map(routes.relay_site, configured)):
+        return {}
+    sitemap, grains = SiteMap.from_config(cfg.sites), grains_of()
+    placed = {host: site_of(sitemap, host, grains(host)) for host in hosts}
+    return {host: site for host, site in placed.items() if routes.relay_site(site)}
+
+
+def grains_reader(opts: Mapping[str, Any]) -> Grains:
+    """Each minion's cached grains, from the master's minion data cache."""
     import salt.cache  # the master's minion data cache: where each target's grains are kept
 
-    cache = salt.cache.factory(caller.opts)
-    result = dry_run(caller.cfg, what, caller.minions.resolve(tgt, tgt_type),
-                     lambda m: cached_grains(cache, m))
+    cache = salt.cache.factory(opts)
+    return lambda m: cached_grains(cache, m)
+
+
+def command(caller: Caller, what: str, tgt: str, tgt_type: str) -> Any:
+    """``salt-run p2pdist.plan``: the dry run, as a document (``--out json``) or lines for people."""
+    result = dry_run(caller.cfg, what, caller.minions.resolve(tgt, tgt_type), grains_reader(caller.opts))
     if present.is_structured(caller.opts.get("output")):
         return present.for_json(result)
     return "\n".join(planview.plan_lines(result))

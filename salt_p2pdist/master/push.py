@@ -23,6 +23,7 @@ from salt_p2pdist.core.agentorders import seed_order
 from salt_p2pdist.core.errors import NotFound, P2PDistError
 from salt_p2pdist.core.quiet import parse_grace
 from salt_p2pdist.master import orders, origin, pacing, publishing, quieting, trackerhost, watch
+from salt_p2pdist.master import plan as planning
 from salt_p2pdist.master.caller import Caller, failed
 from salt_p2pdist.master.terminal import Painter
 from salt_p2pdist.torrent import creation, metainfo, signature
@@ -151,12 +152,14 @@ def _distribute(caller: Caller, req: PushRequest, source: Path, dest: str, targe
     # The tracker certifies exactly the admitted hosts.
     swarm_hosts = sorted({*catalog.targets(meta.dist_id), *catalog.allowed(meta.dist_id)})
     seeds = not held_by or not _joins_kept_swarm(seeder, meta.dist_id, swarm_hosts)
+    publishing.send_topology(cfg, seeder, catalog)  # the WAN's rates before the swarm's relays
     if seeds:
+        relays = planning.relays(cfg, targets, lambda: planning.grains_reader(caller.opts))
         seeder.call("POST", "/dists", seed_order(torrent, source=source, targets=swarm_hosts,
-                                                 upload_limit=cfg.origin_upload_rate, priority=level))
+                                                 upload_limit=cfg.origin_upload_rate, priority=level,
+                                                 relays=relays))
     else:
         seeder.call("POST", f"/swarms/{meta.dist_id}", {"priority": level}, timeout=10)
-    publishing.send_topology(cfg, seeder, catalog)
     order = orders.fetch_order(meta, torrent, dest=dest, force=req.force, tracker=tracker,
                                sites=cfg.sites, order_id=order_id, priority=level,
                                report_every=pacing.pace(cfg, catalog, targets))

@@ -54,6 +54,7 @@ def select_peers(
     rng: random.Random,
     routes: WanRoutes | None = None,
     hungry: bool = False,
+    awaited: bool = False,
 ) -> list[Peer]:
     """Up to ``want`` peers for ``requester``: its site's, plus remote ones if it fetches or seeds."""
     pool = [p for p in candidates if p.host_id != requester.host_id]
@@ -67,7 +68,7 @@ def select_peers(
         remote = [p for p in pool if near(p.site) != SAME_SITE
                   and (p.host_id in fetchers or p.complete or p.site == ORIGIN_SITE)]
         if routes is not None:
-            remote = routes.remote(requester.site, requester.complete, remote, hungry)
+            remote = routes.remote(requester.site, requester.complete, remote, hungry, awaited)
         rng.shuffle(remote)  # spread load among equals, then nearest first, fastest uplink first
         rank = per_site(lambda site: (near(site), -routes.upload(site) if routes else 0.0))
         remote.sort(key=lambda p: rank(p.site))

@@ -24,7 +24,12 @@ each site's ``down``/``up`` (:mod:`salt_p2pdist.core.wanlinks`):
   so that HQ's uplink goes to the sites that pass it on (the planner's mesh plan:
   HQ sends about ``u_hq / (u_hq + Σu_i)`` of the copies, the relays the rest); it gets
   the origin once no such site is fetching, or when it has made no progress for a
-  while (the tracker's ``starve_after``).
+  while (the tracker's ``starve_after``). A good-uplink site's host the master placed
+  among the targets (``relays`` of the swarm) counts as fetching before its first
+  announce, for ``RELAY_WAIT`` seconds after the push: a weak site's fetcher that
+  announces first would otherwise get the origin and keep it (a tracker cannot take back
+  a peer it handed out), and HQ's uplink would be split three ways instead of fed to the
+  relay.
 - among the remote sources left, the ones behind faster uplinks come first
   (the hand-out is cut at the host's ``numwant``).
 
@@ -41,6 +46,10 @@ from salt_p2pdist.core.wanlinks import HUB, Link, Wan
 
 ORIGIN_SITE = "origin"
 WEAK_UPLINK = 0.25  # up below this fraction of down: the site takes, but hardly gives
+# How long after the push a weak site waits for a relay placed among the targets that has
+# not announced yet: its minion job starts and its agent announces within seconds; one that
+# does not (off, busy) must not hold a weak site back much longer (hungry does the rest).
+RELAY_WAIT = 15.0
 NO_LINK = Link()
 
 
@@ -73,9 +82,11 @@ class WanRoutes:
     def _at_hq(self, site: str) -> bool:
         return site == ORIGIN_SITE or (bool(self.wan.hq_site) and site == self.wan.hq_site)
 
-    def remote(self, site: str, complete: bool, candidates: Iterable[P], hungry: bool = False) -> list[P]:
+    def remote(self, site: str, complete: bool, candidates: Iterable[P], hungry: bool = False,
+               awaited: bool = False) -> list[P]:
         """The remote ``candidates`` a host of ``site`` may trade with (a seed if ``complete``;
-        ``hungry``: it has made no progress for a while)."""
+        ``hungry``: it has made no progress for a while; ``awaited``: a relay the master placed
+        among the targets has not announced yet)."""
         pool = list(candidates)
         if self.wan.shape == HUB and not self._at_hq(site):
             return [p for p in pool if self._at_hq(p.site)]
@@ -85,6 +96,8 @@ class WanRoutes:
             return pool  # a seed's remote peers are the fetchers it serves
         weak = per_site(self.weak)
         good = [p for p in pool if not weak(p.site)]
+        if weak(site) and not hungry and awaited:
+            return [p for p in good if p.site != ORIGIN_SITE]  # the relay is on its way
         if not any(p.complete for p in good):
             return pool
         if weak(site) and not hungry and any(self._relaying(p) for p in good):
@@ -92,10 +105,14 @@ class WanRoutes:
             return [p for p in good if p.site != ORIGIN_SITE]
         return good
 
+    def relay_site(self, site: str) -> bool:
+        """A site that passes on what HQ sends it: a configured uplink, not weak (mesh only)."""
+        return self.wan.shape != HUB and site != ORIGIN_SITE and self.upload(site) > 0 \
+            and not self.weak(site)
+
     def _relaying(self, p: Placed) -> bool:
         """A host of a good-uplink site still fetching (from the origin, among others)."""
-        return not p.complete and p.site != ORIGIN_SITE and self.upload(p.site) > 0 \
-            and not self.weak(p.site)
+        return not p.complete and self.relay_site(p.site)
 
 
 def per_site(of_site: Callable[[str], T]) -> Callable[[str], T]:

@@ -31,6 +31,10 @@ class Swarm:
     quiet_at: float | None = None
     announces: int = 0  # announces answered since the tracker started (status shows it)
     priority: str = DEFAULT_PRIORITY  # urgent, normal or background (core/priority.py)
+    # Targets the master placed in good-uplink sites (host -> site) that have not announced
+    # yet, and until when a weak site's fetcher waits for them (routes.py, RELAY_WAIT).
+    relays: dict[str, str] = field(default_factory=dict)
+    relays_until: float = float("-inf")
     # ``peers`` by site, and its complete ones by site: an announce looks at its own site and
     # at the other sites, not at every host (10,000 hosts cost 3.8 ms per announce that way).
     # Change ``peers`` only through put, pop and drop, which keep these in step.
@@ -59,8 +63,13 @@ class Swarm:
         if holder.torrent_name != self.torrent_name:
             raise TrackerError(f"{host_id}'s certificate is for another swarm")
 
+    def awaits_relay(self, now: float) -> bool:
+        """A relay the master placed among the targets is still to announce, and worth waiting for."""
+        return bool(self.relays) and now < self.relays_until
+
     def put(self, peer: Peer) -> None:
         """``peer``'s entry, new or renewed."""
+        self.relays.pop(peer.host_id, None)
         self.pop(peer.host_id)
         self.peers[peer.host_id] = peer
         self._by_site.setdefault(peer.site, {})[peer.host_id] = peer

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 
 from salt_p2pdist.core.priority import BACKGROUND
@@ -26,7 +26,7 @@ from salt_p2pdist.tracker.fetchers import WanFetchers
 from salt_p2pdist.tracker.handout import ORIGIN_SITE, Peer, select_peers
 from salt_p2pdist.tracker.intervals import FLOOR_S, IntervalRule
 from salt_p2pdist.tracker.priorities import HeldSwarms, dist_id_of
-from salt_p2pdist.tracker.routes import WanRoutes
+from salt_p2pdist.tracker.routes import RELAY_WAIT, WanRoutes
 from salt_p2pdist.tracker.swarm import Swarm
 from salt_p2pdist.tracker.wanshare import WanExposure, WanGrants, WanShare
 
@@ -73,8 +73,10 @@ class Tracker:
         self.held = HeldSwarms()  # which swarms yield on which WAN link (priorities.py)
 
     def register(self, info_hash20: bytes, allowed: frozenset[str], origin_port: int,
-                 torrent_name: str = "", priority: str = "") -> None:
-        """A swarm the origin seeds (or keeps); ``priority`` "" keeps a known swarm's level."""
+                 torrent_name: str = "", priority: str = "", relays: Mapping[str, str] | None = None) -> None:
+        """A swarm the origin seeds (or keeps); ``priority`` "" keeps a known swarm's level.
+        ``relays``: targets the master placed in good-uplink sites (host -> site) at a push,
+        waited for by weak sites' fetchers (routes.py)."""
         swarm = self.swarms.get(info_hash20)
         if swarm is None:
             # A site-mate of a complete fetcher is fed over the LAN: a few of
@@ -87,6 +89,13 @@ class Tracker:
             swarm.allowed, swarm.origin_port = allowed, origin_port
             swarm.torrent_name = torrent_name or swarm.torrent_name
             swarm.priority = priority or swarm.priority
+        if relays:
+            swarm = self.swarms[info_hash20]
+            swarm.relays = {h: site for h, site in relays.items() if h not in swarm.peers}
+            swarm.relays_until = self._clock() + RELAY_WAIT
+            log.info("%s: weak-uplink sites wait up to %.0f s for %d relay host(s) of %s to announce",
+                     info_hash20.hex()[:16], RELAY_WAIT, len(swarm.relays),
+                     sorted(set(swarm.relays.values())))
 
     def may_join(self, swarm: Swarm, host_id: str) -> bool:
         return host_id in swarm.allowed or self.known_host(host_id)
@@ -144,7 +153,7 @@ class Tracker:
         hungry = swarm.fetchers.idle_for(me, now) > swarm.fetchers.starve_after
         handed = select_peers(me, candidates, fetchers=swarm.fetchers.all(),
                               nearness=self.sites.nearness, want=a.numwant, rng=self._rng,
-                              routes=self.routes, hungry=hungry)
+                              routes=self.routes, hungry=hungry, awaited=swarm.awaits_relay(now))
         self.wan.record(a.info_hash20, me, handed, now)
         return handed
 

@@ -10,7 +10,7 @@ from salt_p2pdist.core.config import MasterSettings
 from salt_p2pdist.core.errors import InvalidRequest, NotFound
 from salt_p2pdist.core.planner import NO_SITE
 from salt_p2pdist.core.topology import SiteMap
-from salt_p2pdist.master.plan import content_size, dry_run, site_of
+from salt_p2pdist.master.plan import content_size, dry_run, relays, site_of
 
 SITES = {"paris": {"networks": ["10.20.0.0/16"], "down": 20, "up": 20},
          "lyon": {"networks": ["10.21.0.0/16"], "down": 8, "up": 1}}
@@ -70,3 +70,21 @@ def test_grains_come_from_either_cache_layout() -> None:
     old = Cache({("minions/p1", "data"): {"grains": {"ipv4": ["1.2.3.4"]}, "pillar": {}}})
     assert cached_grains(old, "p1") == {"ipv4": ["1.2.3.4"]}
     assert cached_grains(Cache({}), "p1") is None
+
+
+def test_a_push_names_the_relays_weak_sites_wait_for_and_reads_no_grains_without_one(tmp_path: Path) -> None:
+    def mesh(sites: dict) -> MasterSettings:
+        return MasterSettings.from_opts({"cachedir": str(tmp_path / "cache"), "p2pdist": {
+            "sites": sites, "hq": {"up": 20}, "wan": "mesh"}})
+
+    def reader():
+        read.append(1)
+        return GRAINS.get
+
+    read: list[int] = []
+    hosts = ["p1", "p2", "l1", "named", "odd", "gone"]
+    assert relays(mesh(SITES), hosts, reader) == {"p1": "paris", "p2": "paris"}
+    even = {name: {**spec, "up": 20} for name, spec in SITES.items()}  # lyon's uplink is not weak now
+    assert relays(mesh(even), hosts, reader) == {}
+    assert relays(settings(tmp_path), hosts, reader) == {}  # a hub: nothing relays between branches
+    assert read == [1]

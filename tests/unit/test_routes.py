@@ -10,7 +10,7 @@ from salt_p2pdist.core.topology import SiteMap
 from salt_p2pdist.core.wanlinks import wan_from_config
 from salt_p2pdist.tracker.announce import Announce
 from salt_p2pdist.tracker.handout import ORIGIN_SITE, Peer, select_peers
-from salt_p2pdist.tracker.routes import WanRoutes
+from salt_p2pdist.tracker.routes import RELAY_WAIT, WanRoutes
 from salt_p2pdist.tracker.tracker import Tracker
 
 SITES = SiteMap()  # the peers carry their site; nearness needs no ranges
@@ -137,3 +137,40 @@ def test_without_rates_the_hand_out_is_unchanged(routes):
                 handed(me, swarm, {"a1", "b1", "o1"}, None, seed)
     assert handed(swarm[0], swarm, {"a1", "b1", "o1"}, routes) and \
         {"b1", "o1", "b2", "origin"} <= set(handed(swarm[0], swarm, {"a1", "b1", "o1"}, routes))
+
+
+def _asymmetric_tracker(now: list[float]) -> Tracker:
+    config = {site: {**rates, "networks": [net]} for (site, rates), net in
+              zip(ASYMMETRIC.items(), ("10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"), strict=True)}
+    return Tracker(sites=SiteMap.from_config(config), wan=wan_from_config(config, {"up": 20}, "mesh"),
+                   rng=random.Random(1), clock=lambda: now[0])
+
+
+def _announce(t: Tracker, host: str, ip: str, left: int = 100) -> set[str]:
+    return {p.host_id for p in t.announce(Announce(b"a" * 20, host, ip, 6881, left, "", 50, ""), "10.0.0.1")}
+
+
+def test_a_weak_site_that_announces_first_waits_for_the_relay_the_master_placed():
+    now = [0.0]
+    t = _asymmetric_tracker(now)
+    t.register(b"a" * 20, frozenset({"a1", "o1"}), 7000, relays={"o1": "office"})
+    assert _announce(t, "a1", "10.1.0.5") == set()  # not the origin: the office is on its way
+    assert _announce(t, "o1", "10.3.0.5") == {"origin"}
+    assert _announce(t, "a1", "10.1.0.5") == {"o1"}  # fed by the relay, as once it had announced
+    _announce(t, "o1", "10.3.0.5", left=0)
+    assert _announce(t, "a1", "10.1.0.5") == {"o1", "origin"}  # the relay is done: HQ is free
+
+
+def test_a_relay_that_never_announces_holds_a_weak_site_back_at_most_relay_wait():
+    now = [0.0]
+    t = _asymmetric_tracker(now)
+    t.register(b"a" * 20, frozenset({"a1", "o1"}), 7000, relays={"o1": "office"})
+    assert _announce(t, "a1", "10.1.0.5") == set()
+    now[0] = RELAY_WAIT + 0.1
+    assert _announce(t, "a1", "10.1.0.5") == {"origin"}
+
+
+def test_without_relays_a_weak_site_announcing_first_gets_the_origin():
+    t = _asymmetric_tracker([0.0])
+    t.register(b"a" * 20, frozenset({"a1", "o1"}), 7000)
+    assert _announce(t, "a1", "10.1.0.5") == {"origin"}
