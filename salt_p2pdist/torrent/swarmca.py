@@ -96,7 +96,7 @@ class SwarmCA:
                 .add_extension(_CA_USAGE, critical=True)
                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                 .sign(key, hashes.SHA256()))
-        tmp = self.dir / "ca.pem.tmp"
+        tmp = self.dir / f"ca.pem.{os.getpid()}.tmp"  # a push and the master's returner may race
         tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         os.replace(tmp, self.dir / "ca.pem")
 
