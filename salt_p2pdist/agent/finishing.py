@@ -19,7 +19,7 @@ from salt_p2pdist.agent import memory, seeding
 from salt_p2pdist.agent.book import TransferBook
 from salt_p2pdist.agent.lightresume import light_resume
 from salt_p2pdist.agent.record import OrderRecord
-from salt_p2pdist.agent.transfer import Transfer, downloaded, status_of
+from salt_p2pdist.agent.transfer import Transfer, download_summary, downloaded, status_of
 from salt_p2pdist.agent.waiters import AlertWaiters
 from salt_p2pdist.core import lifecycle
 from salt_p2pdist.core.errors import P2PDistError
@@ -57,6 +57,7 @@ class Readder:
                 resume = light_resume(transfer)
                 if not self.book.is_current(transfer):
                     return  # removed meanwhile
+                log.info("%s: complete: %s", dist_id, download_summary(transfer))
                 self._remove_torrent(transfer)
                 removed = True
                 dest = Path(record.dest)

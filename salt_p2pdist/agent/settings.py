@@ -40,6 +40,12 @@ def session_settings(*, listen: str, outgoing: str, alert_mask: int, base: dict[
         "connections_limit": 500,
         "send_buffer_watermark": 4 << 20,
         "send_buffer_low_watermark": 1 << 20,
+        # Seconds of a peer's rate kept requested ahead (libtorrent's default: 3). At the end
+        # of a download libtorrent asks other peers for the blocks still outstanding, and
+        # what two peers send counts twice on the site's WAN link: a WAN fetcher fed by the
+        # origin and three sites received 1.3-2.3 % of the content twice with 3 s, 0.2-1.5 %
+        # with 1 s (docs/benchmark.md). 1 s is still many round trips of a WAN link.
+        "request_queue_time": 1,
         "max_out_request_queue": 1500,
         # Rate limits (a background download's, a held one's) hand out quota once a tick:
         # at the default 500 ms a limited peer's socket is read in half-second gulps, its

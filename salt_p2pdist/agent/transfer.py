@@ -143,6 +143,18 @@ def status_of(t: Transfer) -> dict[str, Any]:
     }
 
 
+def download_summary(t: Transfer) -> str:
+    """One line for the agent's log when a download completes: what it cost the network.
+
+    ``redundant`` is data received twice (libtorrent's end game asks several peers for
+    the last blocks): on a WAN fetcher, bytes its site's link carried for nothing.
+    """
+    st = t.handle.status()
+    sources = " ".join(f"{k}={v}" for k, v in t.ledger.totals.items()) if t.ledger else ""
+    return (f"received {st.total_payload_download} bytes for {t.meta.total_size} (redundant "
+            f"{st.total_redundant_bytes}, failed {st.total_failed_bytes}) {sources}").rstrip()
+
+
 def quiet_status(record: OrderRecord) -> dict[str, Any]:
     """The report of a quiet distribution: complete at dest, no torrent (so no rates or peers)."""
     meta = describe(base64.b64decode(record.torrent))
