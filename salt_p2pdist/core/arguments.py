@@ -53,11 +53,15 @@ TGT_TYPE = Spec(str, choices=TARGET_TYPES)
 DIST_ID = Spec(str, required=True, hint="the distribution id, as listed by: salt-run p2pdist.status")
 
 
+ID_DIGITS = (16, 12)  # a distribution id's hex digits; an approval request's
+
+
 def dist_id_text(value: Any) -> Any:
-    """A distribution id as the admin typed it. Salt's command line reads an id made of 16
-    decimal digits (about 1 id in 1,850) as a number; it is given back as its text.
+    """An id as the admin typed it. Salt's command line reads an id made only of decimal
+    digits as a number: a distribution id (16 hex digits) about 1 in 1,850 times, an
+    approval request's (12) about 1 in 280. It is given back as its text.
     Anything else is returned as it is (and checked as usual)."""
-    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 16:
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) in ID_DIGITS:
         return str(value)
     return value
 

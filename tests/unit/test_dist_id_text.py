@@ -11,6 +11,7 @@ from salt_p2pdist.minion.calls import salt_function
 def test_an_id_of_16_digits_read_as_a_number_is_its_text_again() -> None:
     assert args_check.dist_id_text(3217708154007149) == "3217708154007149"
     assert args_check.dist_id_text("3f9a0c1d2e4b5a69") == "3f9a0c1d2e4b5a69"
+    assert args_check.dist_id_text(229614135473) == "229614135473"  # an approval request's id
     assert args_check.dist_id_text(42) == 42  # not an id: checked and refused as before
     assert args_check.dist_id_text(True) is True
     assert args_check.DIST_ID.problem("id", args_check.dist_id_text(3217708154007149)) == ""

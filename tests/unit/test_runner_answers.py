@@ -50,3 +50,10 @@ def test_an_all_digit_id_read_as_a_number_is_looked_up_as_its_text(runner: Modul
         ret = call(3217708154007149)
         assert ret["retcode"] == 1 and "no distribution '3217708154007149'" in ret["error"], ret
         assert "is not a text" not in ret["error"]
+
+
+def test_an_all_digit_approval_request_id_is_looked_up_as_its_text(runner: ModuleType) -> None:
+    """``salt-run p2pdist.approve 229614135473``: a request id of 12 digits arrives as a number."""
+    ret = runner.approve(229614135473)
+    assert ret["retcode"] == 1 and "is not a text" not in ret["error"], ret
+    assert "229614135473" in ret["error"], ret
