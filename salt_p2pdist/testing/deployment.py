@@ -90,12 +90,16 @@ class Deployment(SaltLab):
         # An agent the minion's beacon started just before the minion died may not have
         # written agent.json yet (seen in CI: it lived on and served the site-mate): found by
         # its state dir on its command line instead.
-        state_dir = str(endpoint.parent)
-        for proc in psutil.process_iter(["cmdline"]):
-            cmdline = proc.info["cmdline"] or []
-            if "salt_p2pdist.agent" in cmdline and state_dir in cmdline:
-                with contextlib.suppress(psutil.Error):
-                    proc.kill()
+        for proc in self.agent_processes(minion_id):
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+
+    def agent_processes(self, minion_id: str) -> list[psutil.Process]:
+        """The live agents of ``minion_id``, found by the state dir on their command line."""
+        state_dir = str(self.minion_root(minion_id) / "cache" / "p2pdist")
+        return [proc for proc in psutil.process_iter(["cmdline"])
+                if "salt_p2pdist.agent" in (proc.info["cmdline"] or [])
+                and state_dir in (proc.info["cmdline"] or [])]
 
     def stop(self) -> None:
         try:

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from salt_p2pdist.agent.client import AgentClient
@@ -83,12 +82,5 @@ def test_a_killed_wan_fetcher_is_replaced_by_its_site_mate_and_the_site_complete
     # Its only site-mate dead, the mate's copy came across the WAN. (Not read from the mate's
     # per-source counters: they miss a peer's last second when its connection closes at the end,
     # and a nearly complete victim leaves only that second's bytes to fetch.)
-    assert not victim_agents(fleet, victim), f"{victim}'s agent came back and served its site"
+    assert not fleet.agent_processes(victim), f"{victim}'s agent came back and served its site"
     assert agent(fleet, mate).call("GET", f"/dists/{dist_id}")["state"] == "seeding"
-
-
-def victim_agents(fleet: Deployment, minion: str) -> list[int]:
-    """Pids of live agents of ``minion`` (found by the state dir on their command line)."""
-    state_dir = str(fleet.minion_root(minion) / "cache" / "p2pdist")
-    return [p.pid for p in psutil.process_iter(["cmdline"])
-            if "salt_p2pdist.agent" in (p.info["cmdline"] or []) and state_dir in (p.info["cmdline"] or [])]
